@@ -1,0 +1,73 @@
+# Keel's front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK_CLI := aws-cdk@2.1148.0
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export AWS_DEFAULT_REGION ?= us-east-1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv dev test lint fmt typecheck imports pytest synth bench events openapi deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv with every runtime, dev and CDK dependency (pinned in pyproject.toml)
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing pinned dependencies (first run: ~2 min)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cdk]'
+	@sp=$$($(BIN)/python -c 'import site; print(site.getsitepackages()[0])') && \
+	  printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/layers/keel/python" > "$$sp/keel-dev.pth"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+dev: venv ## Run the whole platform locally (moto, local API on :8080, pollers, scheduler, Stripe emulator)
+	@$(BIN)/keel dev $(ARGS)
+
+test: venv lint typecheck imports pytest ## Lint, type-check, check import rules, run every test with coverage
+
+lint: venv ## ruff lint and format check
+	@echo "==> ruff"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+fmt: venv ## Format and autofix
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+typecheck: venv ## mypy --strict on functions, layers and infra
+	@echo "==> mypy --strict"
+	@$(BIN)/mypy functions layers/keel/python/keel infra
+
+imports: venv ## Import rules: arrows point inward, contexts stay apart, keel imports no functions
+	@echo "==> import-linter"
+	@$(BIN)/lint-imports
+
+pytest: venv ## The test suite with branch coverage
+	@echo "==> pytest"
+	@$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+synth: venv ## Synthesize to cdk.out, then cdk-nag (AwsSolutions) and cfn-lint must be clean
+	@$(BIN)/python -m infra.cloud.checks
+
+bench: venv ## Cold-start ratios and DynamoDB requests per route, against DESIGN's budgets
+	@$(BIN)/python -m bench
+
+events: venv ## Write the event contracts' JSON Schemas to events/schemas/
+	@$(BIN)/python -m infra.generate events
+
+openapi: venv ## Write the merged OpenAPI document to docs/openapi.json
+	@$(BIN)/python -m infra.generate openapi
+
+deploy: synth ## Deploy every stack with the pinned CDK CLI (needs AWS credentials)
+	@npx --yes $(CDK_CLI) deploy --all --app cdk.out $(ARGS)
+
+clean: ## Remove build output (keeps .venv)
+	@rm -rf cdk.out .build .coverage .mypy_cache .ruff_cache

@@ -1,0 +1,99 @@
+"""The settings every handler reads, as environment variables, for all contexts at once.
+
+All contexts share one process locally, so every name must be unique across contexts and is set
+once, before the first handler runs; nothing swaps ``os.environ`` per call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from infra.topology import Topology
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+
+
+class SettingConflict(ValueError):
+    """Two contexts want different values under one environment name."""
+
+
+def _context_setting_name(prefix: str, name: str) -> str:
+    return name if name.startswith(prefix) else f"{prefix}{name.upper()}"
+
+
+def local_environment(
+    topology: Topology, *, moto_endpoint: str, repo_root: Path = REPO_ROOT, region: str = REGION
+) -> dict[str, str]:
+    """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``."""
+    values: dict[str, str] = {
+        "KEEL_STAGE": "local",
+        "KEEL_BUS_NAME": topology.bus_name,
+        "KEEL_IDEMPOTENCY_TABLE": topology.idempotency_table,
+        "KEEL_PLATFORM_OPENAPI_FILE": str(repo_root / "docs" / "openapi.json"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Keel",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+    owners: dict[str, str] = {name: "platform" for name in values}
+    for ctx in topology.contexts:
+        settings = dict(ctx.settings)
+        if ctx.table:
+            settings[f"{ctx.setting_prefix}TABLE"] = ctx.table_name
+        for name, value in settings.items():
+            env_name = _context_setting_name(ctx.setting_prefix, name)
+            if env_name in values and values[env_name] != value:
+                raise SettingConflict(
+                    f"{env_name} is set to {values[env_name]!r} by {owners[env_name]} and {value!r} by {ctx.name}"
+                )
+            values[env_name] = value
+            owners[env_name] = ctx.name
+    return values
+
+
+class EnvironmentOverlay:
+    """Sets variables once and can put back what was there before (tests share one process)."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        self._previous: dict[str, str | None] = {}
+
+    def apply(self) -> None:
+        self._previous = {name: os.environ.get(name) for name in self.values}
+        os.environ.update(self.values)
+        _forget_kernel_caches()
+
+    def restore(self) -> None:
+        for name, value in self._previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._previous = {}
+        _forget_kernel_caches()
+
+
+@contextmanager
+def applied(values: Mapping[str, str]) -> Iterator[None]:
+    overlay = EnvironmentOverlay(values)
+    overlay.apply()
+    try:
+        yield
+    finally:
+        overlay.restore()
+
+
+def _forget_kernel_caches() -> None:
+    # Settings and boto3 clients are cached per container; they must be rebuilt from the new values.
+    from keel import aws, settings
+
+    settings.reset()
+    aws.reset()

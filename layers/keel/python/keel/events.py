@@ -1,0 +1,132 @@
+"""The event envelope, the contract base class and the registry of contracts.
+
+An event on the bus is an EventBridge event whose ``detail`` is an ``Envelope``: ``source`` is
+``keel.<context>`` and ``detail-type`` is the envelope's ``type``. The payload is a ``Contract``:
+a pydantic model defined once in ``keel.contracts.<producer>`` and registered by its type name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keel import ids, observability
+from keel.clock import Clock, SystemClock, iso
+
+EVENT_TYPE_PATTERN = r"^[a-z]+(\.[a-z_]+)+\.v[0-9]+$"
+
+
+class Contract(BaseModel):
+    """The payload of one event type. Subclasses set ``TYPE`` (``<context>.<entity>.<fact>.v<N>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TYPE: ClassVar[str]
+
+    @classmethod
+    def producer(cls) -> str:
+        return cls.TYPE.split(".", 1)[0]
+
+    @classmethod
+    def source(cls) -> str:
+        return f"keel.{cls.producer()}"
+
+
+ContractT = TypeVar("ContractT", bound=Contract)
+
+
+class Envelope(BaseModel):
+    """What every consumer receives, whatever the producer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^evt_[0-9A-HJKMNP-TV-Z]{26}$")
+    type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    tenant_id: str = Field(min_length=1)
+    aggregate_id: str = Field(min_length=1)
+    occurred_at: str
+    correlation_id: str
+    payload: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return f"keel.{self.type.split('.', 1)[0]}"
+
+
+class Event(BaseModel, Generic[ContractT]):
+    """An envelope whose payload has been parsed into its contract."""
+
+    model_config = ConfigDict(frozen=True)
+
+    envelope: Envelope
+    payload: ContractT
+
+
+def envelope(
+    contract: Contract,
+    *,
+    tenant_id: str,
+    aggregate_id: str,
+    clock: Clock | None = None,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Wrap ``contract`` for publishing; the correlation id defaults to the current request's."""
+    now: datetime = (clock or SystemClock()).now()
+    event_id = ids.new_id("evt", now)
+    return Envelope(
+        id=event_id,
+        type=type(contract).TYPE,
+        tenant_id=tenant_id,
+        aggregate_id=aggregate_id,
+        occurred_at=iso(now),
+        correlation_id=correlation_id or observability.correlation_id() or event_id,
+        payload=contract.model_dump(mode="json"),
+    )
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class Registry:
+    """Contracts by type name; one instance, ``REGISTRY``, filled by ``keel.contracts``."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, type[Contract]] = {}
+
+    def register(self, contract: type[ContractT]) -> type[ContractT]:
+        type_name = contract.TYPE
+        existing = self._by_type.get(type_name)
+        if existing is not None and existing is not contract:
+            raise ValueError(f"event type {type_name} is already defined by {existing.__qualname__}")
+        self._by_type[type_name] = contract
+        return contract
+
+    def unregister(self, contract: type[Contract]) -> None:
+        self._by_type.pop(contract.TYPE, None)
+
+    def get(self, type_name: str) -> type[Contract]:
+        try:
+            return self._by_type[type_name]
+        except KeyError:
+            raise UnknownEventType(type_name) from None
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._by_type
+
+    def all(self) -> list[type[Contract]]:
+        return [self._by_type[name] for name in sorted(self._by_type)]
+
+    def parse(self, envelope: Envelope) -> Event[Contract]:
+        contract = self.get(envelope.type)
+        return Event[Contract](envelope=envelope, payload=contract.model_validate(envelope.payload))
+
+
+REGISTRY = Registry()
+
+
+def contract(cls: type[ContractT]) -> type[ContractT]:
+    """Class decorator: register an event contract."""
+    return REGISTRY.register(cls)

@@ -1,0 +1,312 @@
+"""DynamoDB helpers every context store builds on.
+
+Keys always start from a tenant id (``TENANT#<id>``) so that no store method can forget it; every
+write is one ``TransactWriteItems`` (``Transaction``) carrying its conditions and its outbox events;
+reads return one page with an opaque cursor bound to the partition it came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from keel import aws
+from keel.errors import BadRequest, Conflict, KeelError
+from keel.events import Envelope
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+MAX_TRANSACTION_ITEMS = 100
+OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+INBOX_TTL_SECONDS = 30 * 24 * 3600
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def tenant_pk(tenant_id: str, collection: str | None = None) -> str:
+    """``TENANT#<id>`` or ``TENANT#<id>#<COLLECTION>``; refuses an empty or malformed tenant id."""
+    if not tenant_id or "#" in tenant_id or tenant_id != tenant_id.strip():
+        raise ValueError("a tenant id is required to build a key")
+    if collection is not None:
+        if not collection or "#" in collection:
+            raise ValueError("invalid collection name")
+        return f"TENANT#{tenant_id}#{collection}"
+    return f"TENANT#{tenant_id}"
+
+
+def entity_sk(entity: str, entity_id: str = "") -> str:
+    """``<ENTITY>#<id>``; with no id, the prefix that lists every item of that entity."""
+    if not entity or "#" in entity:
+        raise ValueError("invalid entity name")
+    return f"{entity}#{entity_id}"
+
+
+# -- (de)serialisation --------------------------------------------------------------------------
+
+
+def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _SERIALIZER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def from_attributes(attributes: Mapping[str, Any]) -> Item:
+    """A DynamoDB item as plain Python (integral numbers come back as ``int``, never float)."""
+    return {k: _plain(_DESERIALIZER.deserialize(v)) for k, v in attributes.items()}
+
+
+# -- writes -------------------------------------------------------------------------------------
+
+
+class TransactionFailed(Conflict):
+    """A condition in the transaction did not hold (or a concurrent transaction touched the same item)."""
+
+    def __init__(self, message: str, *, failed: Sequence[int], reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.failed = list(failed)
+        self.reasons = list(reasons)
+
+
+@dataclass
+class _Operation:
+    request: dict[str, Any]
+    on_condition_failed: KeelError | None
+
+
+@dataclass
+class Transaction:
+    """One ``TransactWriteItems`` on one table: state changes, their conditions and outbox events.
+
+    ``execute`` raises ``TransactionFailed`` (409) when a condition fails, or the error an operation
+    named with ``on_condition_failed`` (e.g. a 404 for an update of something that is gone).
+    """
+
+    table: str
+    _operations: list[_Operation] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self._operations)
+
+    def _add(self, kind: str, body: dict[str, Any], on_condition_failed: KeelError | None) -> int:
+        if len(self._operations) >= MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} items")
+        body["TableName"] = self.table
+        self._operations.append(_Operation({kind: body}, on_condition_failed))
+        return len(self._operations) - 1
+
+    @staticmethod
+    def _condition(
+        body: dict[str, Any], condition: str | None, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        if condition:
+            body["ConditionExpression"] = condition
+        if names:
+            body["ExpressionAttributeNames"] = dict(names)
+        if values:
+            body["ExpressionAttributeValues"] = to_attributes(values)
+        return body
+
+    def put(
+        self,
+        item: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        on_condition_failed: KeelError | None = None,
+    ) -> int:
+        body = self._condition({"Item": to_attributes(item)}, condition, names, values)
+        return self._add("Put", body, on_condition_failed)
+
+    def put_new(self, item: Mapping[str, Any], *, on_condition_failed: KeelError | None = None) -> int:
+        """Create ``item``; fails if an item with its key already exists."""
+        return self.put(item, condition="attribute_not_exists(pk)", on_condition_failed=on_condition_failed)
+
+    def put_versioned(
+        self, item: Mapping[str, Any], *, expected_version: int | None, on_condition_failed: KeelError | None = None
+    ) -> int:
+        """Write ``item`` as version ``expected_version + 1`` only if the stored one is ``expected_version``
+        (``None``: only if there is none). The loser of a race gets a 409."""
+        if expected_version is None:
+            return self.put_new({**item, "version": 1}, on_condition_failed=on_condition_failed)
+        return self.put(
+            {**item, "version": expected_version + 1},
+            condition="#v = :expected",
+            names={"#v": "version"},
+            values={":expected": expected_version},
+            on_condition_failed=on_condition_failed,
+        )
+
+    def update(
+        self,
+        key: Mapping[str, Any],
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        on_condition_failed: KeelError | None = None,
+    ) -> int:
+        body = self._condition({"Key": to_attributes(key), "UpdateExpression": expression}, condition, names, values)
+        return self._add("Update", body, on_condition_failed)
+
+    def delete(
+        self,
+        key: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        on_condition_failed: KeelError | None = None,
+    ) -> int:
+        body = self._condition({"Key": to_attributes(key)}, condition, names, values)
+        return self._add("Delete", body, on_condition_failed)
+
+    def check(
+        self,
+        key: Mapping[str, Any],
+        condition: str,
+        *,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        on_condition_failed: KeelError | None = None,
+    ) -> int:
+        body = self._condition({"Key": to_attributes(key)}, condition, names, values)
+        return self._add("ConditionCheck", body, on_condition_failed)
+
+    def publish(self, event: Envelope, *, now: float | None = None) -> int:
+        """Add ``event`` to the outbox in this same transaction; the stream relay puts it on the bus."""
+        issued = time.time() if now is None else now
+        return self.put_new(
+            {
+                "pk": tenant_pk(event.tenant_id),
+                "sk": f"OUTBOX#{event.id}",
+                "event_type": event.type,
+                "event": event.model_dump_json(),
+                "expires_at": int(issued) + OUTBOX_TTL_SECONDS,
+            }
+        )
+
+    def execute(self, client: DynamoDBClient | None = None) -> None:
+        """Run every operation as one ``TransactWriteItems`` request (all or nothing)."""
+        if not self._operations:
+            return
+        ddb = client or aws.dynamodb()
+        try:
+            ddb.transact_write_items(TransactItems=[op.request for op in self._operations])  # type: ignore[misc]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            if not reasons:  # some SDK paths only put the reasons in the message
+                reasons = _reasons_from_message(str(exc))
+            failed = [i for i, code in enumerate(reasons) if code not in ("None", "")]
+            for index in failed:
+                own = self._operations[index].on_condition_failed if index < len(self._operations) else None
+                if own is not None and reasons[index] == "ConditionalCheckFailed":
+                    raise own from exc
+            if any(code == "TransactionConflict" for code in reasons):
+                raise TransactionFailed(
+                    "a concurrent change touched the same data; retry", failed=failed, reasons=reasons
+                ) from exc
+            raise TransactionFailed(
+                "the data changed since it was read; reload and retry", failed=failed, reasons=reasons
+            ) from exc
+
+
+def _reasons_from_message(message: str) -> list[str]:
+    # "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]"
+    if "[" not in message:
+        return []
+    inside = message[message.rfind("[") + 1 : message.rfind("]")]
+    return [part.strip() for part in inside.split(",")]
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    cursor: str | None
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    raw = json.dumps(from_attributes(last_key), separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, pk: str) -> dict[str, Any]:
+    """The exclusive start key inside ``cursor``; a 400 if it is malformed or from another partition."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error):
+        raise BadRequest("invalid cursor") from None
+    if not isinstance(key, dict) or key.get("pk") != pk or not all(isinstance(v, str) for v in key.values()):
+        raise BadRequest("invalid cursor")
+    return to_attributes(key)
+
+
+def get_item(table: str, pk: str, sk: str, *, client: DynamoDBClient | None = None, consistent: bool = False) -> Item | None:
+    """One item by key (one GetItem)."""
+    ddb = client or aws.dynamodb()
+    response = ddb.get_item(TableName=table, Key=to_attributes({"pk": pk, "sk": sk}), ConsistentRead=consistent)
+    found = response.get("Item")
+    return from_attributes(found) if found else None
+
+
+def query_page(
+    table: str,
+    pk: str,
+    *,
+    sk_prefix: str,
+    limit: int = 50,
+    cursor: str | None = None,
+    newest_first: bool = False,
+    client: DynamoDBClient | None = None,
+) -> Page:
+    """One page of the items in partition ``pk`` whose sort key starts with ``sk_prefix`` (one Query)."""
+    if not 1 <= limit <= 100:
+        raise BadRequest("limit must be between 1 and 100")
+    ddb = client or aws.dynamodb()
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": to_attributes({":pk": pk, ":prefix": sk_prefix}),
+        "Limit": limit,
+        "ScanIndexForward": not newest_first,
+    }
+    if cursor:
+        kwargs["ExclusiveStartKey"] = decode_cursor(cursor, pk=pk)
+    response = ddb.query(**kwargs)
+    return Page(
+        items=[from_attributes(i) for i in response.get("Items", [])],
+        cursor=encode_cursor(response.get("LastEvaluatedKey")),
+    )

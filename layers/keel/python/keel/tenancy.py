@@ -1,0 +1,101 @@
+"""Who is calling, taken only from what the authorizer put in the request context.
+
+Handlers never read a tenant from a body, query string or path: ``Caller.from_authorizer`` is
+the one way in, and it trusts only the authorizer's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from keel.errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANK = {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Access(StrEnum):
+    """The least a caller needs for a route. Every route names one; there is no default."""
+
+    PUBLIC = "public"  # no credentials (health, docs, signature-verified webhooks)
+    AUTHENTICATED = "authenticated"  # a signed-in user, no tenant chosen yet
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+    @property
+    def role(self) -> Role | None:
+        """The least tenant role this access needs; ``None`` when no tenant is needed."""
+        return _ACCESS_ROLE.get(self)
+
+
+_ACCESS_ROLE = {Access.MEMBER: Role.MEMBER, Access.ADMIN: Role.ADMIN, Access.OWNER: Role.OWNER}
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """The caller acting inside one tenant."""
+
+    tenant_id: str
+    user_id: str
+    role: Role
+    plan: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whoever the authorizer let through; ``tenant`` is set when the call is tenant-scoped."""
+
+    user_id: str
+    tenant: TenantContext | None = None
+    email: str | None = None
+
+    @classmethod
+    def from_authorizer(cls, authorizer: Mapping[str, Any] | None) -> Caller:
+        """Build from ``requestContext.authorizer`` (values arrive as strings from API Gateway)."""
+        if not authorizer or not authorizer.get("user_id"):
+            raise Unauthorized("missing or invalid credentials")
+        user_id = str(authorizer["user_id"])
+        email = str(authorizer["email"]) if authorizer.get("email") else None
+        tenant_id = authorizer.get("tenant_id")
+        if not tenant_id:
+            return cls(user_id=user_id, email=email)
+        try:
+            role = Role(str(authorizer.get("role", "")))
+        except ValueError:
+            raise Unauthorized("missing or invalid credentials") from None
+        tenant = TenantContext(
+            tenant_id=str(tenant_id), user_id=user_id, role=role, plan=str(authorizer.get("plan") or "free")
+        )
+        return cls(user_id=user_id, tenant=tenant, email=email)
+
+    def require(self, access: Access) -> None:
+        """Deny unless this caller meets ``access``."""
+        needed = access.role
+        if needed is None:
+            return
+        if self.tenant is None:
+            raise Forbidden("this route needs a tenant: send X-Tenant-Id")
+        if not self.tenant.role.at_least(needed):
+            raise Forbidden(f"this action needs the {needed.value} role")
+
+    def in_tenant(self) -> TenantContext:
+        if self.tenant is None:
+            raise Forbidden("this route needs a tenant: send X-Tenant-Id")
+        return self.tenant

@@ -1,0 +1,153 @@
+"""Store helpers, versioned writes and Idempotency-Key, through the test-only "things" context under moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from keel.errors import BadRequest
+from keel.store import Transaction, decode_cursor, encode_cursor, entity_sk, tenant_pk, to_attributes
+from tests.support import things
+from tests.support.events import api_event, authorizer_context, response_json
+from tests.support.moto import all_items, create_context_table, create_idempotency_table
+
+TENANT_A = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
+TENANT_B = "ten_01JDBBBBBBBBBBBBBBBBBBBBBB"
+ADMIN_A = authorizer_context(tenant_id=TENANT_A, role="admin")
+ADMIN_B = authorizer_context(tenant_id=TENANT_B, role="admin")
+
+
+@pytest.fixture
+def tables(aws: None) -> None:
+    create_context_table("keel-things")
+    create_idempotency_table()
+
+
+def call(event: dict) -> tuple[int, dict]:
+    response = things.handler(event, None)  # type: ignore[arg-type]
+    return response["statusCode"], response_json(response)
+
+
+def outbox(table: str = "keel-things") -> list[dict]:
+    return [i for i in all_items(table) if i["sk"].startswith("OUTBOX#")]
+
+
+def test_a_create_writes_state_and_its_event_in_one_transaction(tables: None) -> None:
+    status, thing = call(api_event("POST", "/v1/things", body={"name": "lamp"}, authorizer=ADMIN_A))
+    assert status == 201
+    events = outbox()
+    assert len(events) == 1
+    assert events[0]["pk"] == f"TENANT#{TENANT_A}"
+    assert events[0]["event_type"] == "things.thing.created.v1"
+    assert thing["id"] in events[0]["event"]
+
+
+def test_a_write_that_loses_the_version_race_is_a_409_and_publishes_nothing(tables: None) -> None:
+    # Given a thing at version 1, renamed once (now version 2)
+    _, thing = call(api_event("POST", "/v1/things", body={"name": "lamp"}, authorizer=ADMIN_A))
+    path = f"/v1/things/{thing['id']}"
+    first, _ = call(api_event("PATCH", path, body={"name": "desk lamp", "version": 1}, authorizer=ADMIN_A))
+    assert first == 200
+    published = len(outbox())
+    # When a second writer, who also read version 1, saves
+    status, body = call(api_event("PATCH", path, body={"name": "floor lamp", "version": 1}, authorizer=ADMIN_A))
+    # Then it loses with a 409 and no event leaves
+    assert status == 409
+    assert body["error"]["code"] == "conflict"
+    assert len(outbox()) == published
+    _, current = call(api_event("GET", path, authorizer=ADMIN_A))
+    assert current == {"id": thing["id"], "name": "desk lamp", "version": 2}
+
+
+def test_another_tenants_id_is_a_404(tables: None) -> None:
+    _, thing = call(api_event("POST", "/v1/things", body={"name": "lamp"}, authorizer=ADMIN_A))
+    own, _ = call(api_event("GET", f"/v1/things/{thing['id']}", authorizer=ADMIN_A))
+    other, body = call(api_event("GET", f"/v1/things/{thing['id']}", authorizer=ADMIN_B))
+    assert (own, other) == (200, 404)
+    assert body["error"]["code"] == "not_found"
+
+
+def test_lists_page_with_an_opaque_cursor(tables: None) -> None:
+    for n in range(5):
+        call(api_event("POST", "/v1/things", body={"name": f"t{n}"}, authorizer=ADMIN_A))
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, page = call(api_event("GET", "/v1/things", query=query, authorizer=ADMIN_A))
+        assert status == 200
+        seen += [t["name"] for t in page["items"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == ["t0", "t1", "t2", "t3", "t4"]
+
+
+def test_a_cursor_from_another_tenant_is_rejected(tables: None) -> None:
+    for n in range(3):
+        call(api_event("POST", "/v1/things", body={"name": f"t{n}"}, authorizer=ADMIN_A))
+    _, page = call(api_event("GET", "/v1/things", query={"limit": "1"}, authorizer=ADMIN_A))
+    status, body = call(api_event("GET", "/v1/things", query={"cursor": page["cursor"]}, authorizer=ADMIN_B))
+    assert status == 400
+    assert body["error"]["message"] == "invalid cursor"
+
+
+def test_the_same_idempotency_key_returns_the_first_response(tables: None) -> None:
+    headers = {"Idempotency-Key": "create-lamp-1"}
+    first = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    again = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    assert first[0] == again[0] == 201
+    assert first[1] == again[1]
+    assert len([i for i in all_items("keel-things") if i["sk"].startswith("THING#")]) == 1
+    assert len(outbox()) == 1
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_422(tables: None) -> None:
+    headers = {"Idempotency-Key": "create-lamp-1"}
+    call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    status, body = call(api_event("POST", "/v1/things", body={"name": "sofa"}, headers=headers, authorizer=ADMIN_A))
+    assert status == 422
+    assert "Idempotency-Key" in body["error"]["message"]
+
+
+def test_idempotency_keys_are_scoped_per_tenant(tables: None) -> None:
+    headers = {"Idempotency-Key": "same-key"}
+    _, a = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    _, b = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_B))
+    assert a["id"] != b["id"]
+
+
+def test_without_the_header_each_post_creates(tables: None) -> None:
+    call(api_event("POST", "/v1/things", body={"name": "lamp"}, authorizer=ADMIN_A))
+    call(api_event("POST", "/v1/things", body={"name": "lamp"}, authorizer=ADMIN_A))
+    assert len(outbox()) == 2
+
+
+def test_a_malformed_idempotency_key_is_a_400(tables: None) -> None:
+    headers = {"Idempotency-Key": "x" * 300}
+    status, _ = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    assert status == 400
+
+
+def test_key_builders_refuse_a_missing_tenant() -> None:
+    for bad in ("", " ten_1", "ten#1"):
+        with pytest.raises(ValueError, match="tenant"):
+            tenant_pk(bad)
+    assert tenant_pk("ten_1", "INVOICES") == "TENANT#ten_1#INVOICES"
+    assert entity_sk("THING", "thg_1") == "THING#thg_1"
+
+
+def test_a_cursor_round_trips_and_garbage_is_a_400() -> None:
+    key = to_attributes({"pk": "TENANT#ten_1", "sk": "THING#thg_1"})
+    cursor = encode_cursor(key)
+    assert cursor is not None
+    assert decode_cursor(cursor, pk="TENANT#ten_1") == key
+    with pytest.raises(BadRequest):
+        decode_cursor("%%%not-base64", pk="TENANT#ten_1")
+
+
+def test_a_transaction_holds_at_most_100_items() -> None:
+    tx = Transaction("t")
+    for n in range(100):
+        tx.put({"pk": "p", "sk": str(n)})
+    with pytest.raises(ValueError, match="at most 100"):
+        tx.put({"pk": "p", "sk": "overflow"})
