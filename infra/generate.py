@@ -56,7 +56,7 @@ def stale(kind: str) -> list[str]:
     wanted = _wanted(kind)
     out = [str(p.relative_to(ROOT)) for p, text in wanted.items() if not p.exists() or p.read_text() != text]
     if kind == "events":
-        extra = {p for p in SCHEMA_DIR.glob("*.json")} - set(wanted)
+        extra = set(SCHEMA_DIR.glob("*.json")) - set(wanted)
         out += [f"{p.relative_to(ROOT)} (no longer a contract)" for p in sorted(extra)]
     return out
 
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in outdated:
             print(f"stale: {path} (run `make {args.kind}`)")
         return 1 if outdated else 0
-    for path in write(args.kind):
-        print(f"wrote {path.relative_to(ROOT)}")
+    for written in write(args.kind):
+        print(f"wrote {written.relative_to(ROOT)}")
     return 0
 
 

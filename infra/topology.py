@@ -114,9 +114,9 @@ class Topology:
         best: tuple[int, Context] | None = None
         for ctx in self.contexts:
             for prefix in ctx.api_prefixes:
-                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                    if best is None or len(prefix) > best[0]:
-                        best = (len(prefix), ctx)
+                matches = path == prefix or path.startswith(prefix.rstrip("/") + "/")
+                if matches and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), ctx)
         return best[1] if best else None
 
     def is_public(self, method: str, path: str) -> bool:

@@ -40,7 +40,9 @@ def wired(aws: None) -> Iterator[dict[str, str]]:
 
 def create_thing(name: str, correlation_id: str = "corr-1") -> dict[str, Any]:
     response = things.handler(
-        api_event("POST", "/v1/things", body={"name": name}, headers={"X-Correlation-Id": correlation_id}, authorizer=ADMIN),
+        api_event(
+            "POST", "/v1/things", body={"name": name}, headers={"X-Correlation-Id": correlation_id}, authorizer=ADMIN
+        ),
         CONTEXT,  # type: ignore[arg-type]
     )
     assert response["statusCode"] == 201
@@ -152,7 +154,7 @@ class FlakyEventBridge:
         self.accepted_while_failing = 10**6  # entries let through (one per call) while failing
         self.calls: list[int] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls.append(len(Entries))
         if len(self.calls) > self.fail_first_calls:
             return dict(self.real.put_events(Entries=Entries))
@@ -170,7 +172,7 @@ def flaky_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyEventBridge]:
     fake = FlakyEventBridge(keel_aws.events(), fail_first_calls=0)
     monkeypatch.setattr(keel_aws, "events", lambda: fake)
     monkeypatch.setattr(outbox_relay, "_BACKOFF_SECONDS", (0.0, 0.0, 0.0))
-    yield fake
+    return fake
 
 
 def test_the_relay_publishes_in_batches_of_ten(wired: dict[str, str], flaky_bus: FlakyEventBridge) -> None:
@@ -201,7 +203,9 @@ def test_the_relay_reports_the_first_unpublished_record_and_drops_nothing(
         create_thing(f"t{n}")
     event = stream_event(wired["stream"])
     outbox_sequence = [
-        r["dynamodb"]["SequenceNumber"] for r in event["Records"] if r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
+        r["dynamodb"]["SequenceNumber"]
+        for r in event["Records"]
+        if r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
     ]
     result = outbox_relay.handler(event, CONTEXT)  # type: ignore[arg-type]
     # Only the first entry got through; Lambda must resume from the second outbox record.
@@ -209,10 +213,14 @@ def test_the_relay_reports_the_first_unpublished_record_and_drops_nothing(
     assert len(flaky_bus.calls) == outbox_relay.ATTEMPTS
 
 
-def test_the_relay_ignores_records_that_are_not_outbox_inserts(wired: dict[str, str], flaky_bus: FlakyEventBridge) -> None:
+def test_the_relay_ignores_records_that_are_not_outbox_inserts(
+    wired: dict[str, str], flaky_bus: FlakyEventBridge
+) -> None:
     create_thing("lamp")
     event = stream_event(wired["stream"])
-    state_only = {"Records": [r for r in event["Records"] if not r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")]}
+    state_only = {
+        "Records": [r for r in event["Records"] if not r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")]
+    }
     assert state_only["Records"]
     assert outbox_relay.handler(state_only, CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert flaky_bus.calls == []

@@ -17,8 +17,11 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def authorizer_context(
-    *, tenant_id: str | None = "ten_01JD0000000000000000000000", user_id: str = "usr_01JD0000000000000000000000",
-    role: str = "owner", plan: str = "free",
+    *,
+    tenant_id: str | None = "ten_01JD0000000000000000000000",
+    user_id: str = "usr_01JD0000000000000000000000",
+    role: str = "owner",
+    plan: str = "free",
 ) -> dict[str, Any]:
     ctx: dict[str, Any] = {"principalId": user_id, "user_id": user_id, "integrationLatency": 3}
     if tenant_id:

@@ -69,13 +69,17 @@ def bus_to_queue(event_types: list[str], *, bus: str = "keel", queue: str = "con
 
 def receive(queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
     return list(
-        boto3.client("sqs").receive_message(
+        boto3.client("sqs")
+        .receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], MessageAttributeNames=["All"]
-        ).get("Messages", [])
+        )
+        .get("Messages", [])
     )
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:consumer") -> dict[str, Any]:
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:consumer"
+) -> dict[str, Any]:
     """Messages from ReceiveMessage as Lambda's SQS event source delivers them (the sample's shape)."""
     template = sample("sqsEvent")["Records"][0]
     records = []

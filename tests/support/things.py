@@ -87,7 +87,9 @@ def create_thing(body: NewThing) -> Thing:
     tx = Transaction(table())
     item = {"pk": tenant_pk(tenant.tenant_id), "sk": entity_sk("THING", thing_id), "id": thing_id, "name": body.name}
     tx.put_versioned(item, expected_version=None)
-    tx.publish(envelope(ThingCreated(thing_id=thing_id, name=body.name), tenant_id=tenant.tenant_id, aggregate_id=thing_id))
+    tx.publish(
+        envelope(ThingCreated(thing_id=thing_id, name=body.name), tenant_id=tenant.tenant_id, aggregate_id=thing_id)
+    )
     tx.execute()
     return Thing(id=thing_id, name=body.name, version=1)
 
@@ -114,7 +116,9 @@ def rename_thing(thing_id: str, body: Rename) -> Thing:
     item = {"pk": tenant_pk(tenant.tenant_id), "sk": entity_sk("THING", thing_id), "id": thing_id, "name": body.name}
     tx = Transaction(table())
     tx.put_versioned(item, expected_version=body.version)
-    tx.publish(envelope(ThingRenamed(thing_id=thing_id, name=body.name), tenant_id=tenant.tenant_id, aggregate_id=thing_id))
+    tx.publish(
+        envelope(ThingRenamed(thing_id=thing_id, name=body.name), tenant_id=tenant.tenant_id, aggregate_id=thing_id)
+    )
     tx.execute()
     return Thing(id=thing_id, name=body.name, version=body.version + 1)
 

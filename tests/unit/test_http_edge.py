@@ -34,7 +34,9 @@ def test_malformed_json_is_a_400_not_a_422() -> None:
 
 
 def test_wrong_content_type_is_a_400() -> None:
-    event = api_event("POST", "/v1/things", body='{"name": "a"}', headers={"Content-Type": "text/plain"}, authorizer=ADMIN)
+    event = api_event(
+        "POST", "/v1/things", body='{"name": "a"}', headers={"Content-Type": "text/plain"}, authorizer=ADMIN
+    )
     status, body = call(event)
     assert status == 400
     assert "application/json" in body["error"]["message"]
@@ -92,7 +94,8 @@ def test_validation_errors_match_the_documented_422_schema() -> None:
 
 def test_the_request_and_correlation_ids_come_back_as_headers() -> None:
     response = things.handler(
-        api_event("GET", "/v1/boom", headers={"X-Correlation-Id": "corr-7"}, request_id="req-9"), None  # type: ignore[arg-type]
+        api_event("GET", "/v1/boom", headers={"X-Correlation-Id": "corr-7"}, request_id="req-9"),
+        None,  # type: ignore[arg-type]
     )
     assert response["headers"]["X-Request-Id"] == "req-9"
     assert response["headers"]["X-Correlation-Id"] == "corr-7"

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keel import observability
-from keel.events import Contract, ContractT, Envelope, Event
 from keel.errors import Conflict
+from keel.events import Contract, ContractT, Envelope, Event
 from keel.store import INBOX_TTL_SECONDS, Transaction, tenant_pk
 
 
@@ -69,7 +69,12 @@ class Consumer:
         # The marker goes first so that, on a redelivery, its failed condition is the one reported.
         now = int(time.time())
         tx.put_new(
-            {**inbox_key(envelope), "event_type": envelope.type, "processed_at": now, "expires_at": now + INBOX_TTL_SECONDS},
+            {
+                **inbox_key(envelope),
+                "event_type": envelope.type,
+                "processed_at": now,
+                "expires_at": now + INBOX_TTL_SECONDS,
+            },
             on_condition_failed=AlreadyApplied(envelope.id),
         )
         effect.apply(Event[Any](envelope=envelope, payload=payload), tx)
@@ -98,6 +103,7 @@ class Consumer:
         def record_handler(record: SQSRecord) -> None:  # Powertools requires the name ``record``
             self._record(record)
 
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        return dict(response)

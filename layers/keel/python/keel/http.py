@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
@@ -27,6 +27,7 @@ MAX_BODY_BYTES = 256 * 1024
 ACCESS_EXTENSION = "x-keel-access"
 CORRELATION_HEADER = "X-Correlation-Id"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+RouteT = TypeVar("RouteT", bound=Callable[..., Any])
 
 
 class ValidationIssue(BaseModel):
@@ -105,9 +106,9 @@ class KeelResolver(APIGatewayRestResolver):
         super().__init__(enable_validation=True)
         self.service = service
         self._access: dict[tuple[str, str], Access] = {}
-        validation: Callable[..., Response] = self._request_validation_middleware
+        validation: Callable[..., Response[Any]] = self._request_validation_middleware
 
-        def authorize_then_validate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        def authorize_then_validate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
             # Access is checked before the body is validated so callers without the role learn nothing.
             route = app.context["_route"]
             access = self._access.get((route.method, route.path))
@@ -116,7 +117,7 @@ class KeelResolver(APIGatewayRestResolver):
             self.caller_for(access)
             return validation(app, next_middleware)
 
-        self._request_validation_middleware = authorize_then_validate
+        self._request_validation_middleware = authorize_then_validate  # type: ignore[assignment]
         self.exception_handler(KeelError)(self._keel_error)
         self.exception_handler(RequestValidationError)(self._validation_error)
         self.exception_handler(ServiceError)(self._service_error)
@@ -125,30 +126,31 @@ class KeelResolver(APIGatewayRestResolver):
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def _keel_route(self, rule: str, method: str, access: Access, kwargs: dict[str, Any]) -> Any:
+    def _keel_route(self, rule: str, method: str, access: Access, kwargs: dict[str, Any]) -> Callable[[RouteT], RouteT]:
         if not isinstance(access, Access):
             raise TypeError(f"{method} {rule}: access must be an Access, got {access!r}")
         self._access[(method, rule)] = access
         extensions = dict(kwargs.pop("openapi_extensions", None) or {})
         extensions[ACCESS_EXTENSION] = access.value
-        return super().route(rule, method, openapi_extensions=extensions, **kwargs)
+        decorator: Callable[[RouteT], RouteT] = super().route(rule, method, openapi_extensions=extensions, **kwargs)
+        return decorator
 
-    def get(self, rule: str, *, access: Access, **kwargs: Any) -> Any:  # type: ignore[override]
+    def get(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
         return self._keel_route(rule, "GET", access, kwargs)
 
-    def post(self, rule: str, *, access: Access, **kwargs: Any) -> Any:  # type: ignore[override]
+    def post(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
         return self._keel_route(rule, "POST", access, kwargs)
 
-    def put(self, rule: str, *, access: Access, **kwargs: Any) -> Any:  # type: ignore[override]
+    def put(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
         return self._keel_route(rule, "PUT", access, kwargs)
 
-    def patch(self, rule: str, *, access: Access, **kwargs: Any) -> Any:  # type: ignore[override]
+    def patch(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
         return self._keel_route(rule, "PATCH", access, kwargs)
 
-    def delete(self, rule: str, *, access: Access, **kwargs: Any) -> Any:  # type: ignore[override]
+    def delete(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
         return self._keel_route(rule, "DELETE", access, kwargs)
 
-    def route(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def route(self, *args: Any, **kwargs: Any) -> Callable[[RouteT], RouteT]:
         if "access" not in kwargs:
             raise TypeError("KeelResolver routes must name their access: route(rule, method, access=...)")
         rule, method = args[0], args[1]
@@ -212,27 +214,27 @@ class KeelResolver(APIGatewayRestResolver):
 
     # -- errors ---------------------------------------------------------------------------------
 
-    def _error(self, status: int, code: str, message: str, details: Any = None) -> Response:
+    def _error(self, status: int, code: str, message: str, details: Any = None) -> Response[Any]:
         body: dict[str, Any] = {"code": code, "message": message, "request_id": self.request_id}
         if details is not None:
             body["details"] = details
         return Response(status_code=status, content_type="application/json", body={"error": body})
 
-    def _keel_error(self, exc: KeelError) -> Response:
+    def _keel_error(self, exc: KeelError) -> Response[Any]:
         return self._error(exc.status, exc.code, exc.message, exc.details)
 
-    def _validation_error(self, exc: RequestValidationError) -> Response:
+    def _validation_error(self, exc: RequestValidationError) -> Response[Any]:
         return self._error(422, "validation_error", "the request is not valid", _issues(exc))
 
-    def _service_error(self, exc: ServiceError) -> Response:
+    def _service_error(self, exc: ServiceError) -> Response[Any]:
         code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
             exc.status_code, "error"
         )
-        return self._error(exc.status_code, code, exc.msg)
+        return self._error(exc.status_code, code, str(exc.msg))
 
-    def _unexpected_error(self, exc: Exception) -> Response:
+    def _unexpected_error(self, exc: Exception) -> Response[Any]:
         observability.for_service(self.service).logger.exception("unhandled error")
         return self._error(500, "internal_error", "something went wrong; quote the request id if you report it")
 
-    def _route_not_found(self, exc: Exception) -> Response:
+    def _route_not_found(self, exc: Exception) -> Response[Any]:
         return self._error(404, "not_found", "no such route")

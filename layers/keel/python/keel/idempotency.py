@@ -51,11 +51,13 @@ def _config() -> IdempotencyConfig:
 def _replayable() -> Callable[..., dict[str, Any]]:
     store = DynamoDBPersistenceLayer(table_name=settings.platform().idempotency_table, boto3_client=aws.dynamodb())
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=store, config=_config())
     def run_once(*, request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return run()
 
-    return run_once
+    replayable: Callable[..., dict[str, Any]] = idempotent_function(
+        run_once, data_keyword_argument="request", persistence_store=store, config=_config()
+    )
+    return replayable
 
 
 def reset() -> None:

@@ -90,7 +90,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"batchItemFailures": []}
     obs.metrics.add_metric(name="OutboxPublishFailed", unit=MetricUnit.Count, value=len(failed))
     obs.metrics.flush_metrics()
-    first = min(failed, key=lambda p: pending.index(p))
+    first = min(failed, key=pending.index)
     obs.logger.error(
         "events not published; Lambda will retry from the first failure",
         extra={"failed": len(failed), "first_event_id": first.envelope.id},

@@ -20,15 +20,20 @@ class PlatformSettings(BaseSettings):
     stage: str = "dev"
     bus_name: str = "keel"
     idempotency_table: str = "keel-idempotency"
-    region: str = Field(
-        default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
-    )
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
 
 
 @cache
+def _load(settings_type: type[BaseSettings]) -> BaseSettings:
+    return settings_type()
+
+
 def load(settings_type: type[SettingsT]) -> SettingsT:
     """The settings of ``settings_type``, read from the environment once per container."""
-    return settings_type()
+    loaded = _load(settings_type)
+    if not isinstance(loaded, settings_type):  # pragma: no cover - cache keyed by type
+        raise TypeError(settings_type)
+    return loaded
 
 
 def platform() -> PlatformSettings:
@@ -37,4 +42,4 @@ def platform() -> PlatformSettings:
 
 def reset() -> None:
     """Forget cached settings (tests and the local runtime change the environment between runs)."""
-    load.cache_clear()
+    _load.cache_clear()

@@ -221,7 +221,7 @@ class Transaction:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
-            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
             if not reasons:  # some SDK paths only put the reasons in the message
                 reasons = _reasons_from_message(str(exc))
             failed = [i for i, code in enumerate(reasons) if code not in ("None", "")]
@@ -274,7 +274,9 @@ def decode_cursor(cursor: str, *, pk: str) -> dict[str, Any]:
     return to_attributes(key)
 
 
-def get_item(table: str, pk: str, sk: str, *, client: DynamoDBClient | None = None, consistent: bool = False) -> Item | None:
+def get_item(
+    table: str, pk: str, sk: str, *, client: DynamoDBClient | None = None, consistent: bool = False
+) -> Item | None:
     """One item by key (one GetItem)."""
     ddb = client or aws.dynamodb()
     response = ddb.get_item(TableName=table, Key=to_attributes({"pk": pk, "sk": sk}), ConsistentRead=consistent)

@@ -1,0 +1,126 @@
+"""Ids, clock, tenancy, events: the kernel's small pieces."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keel import ids, observability
+from keel.clock import FixedClock, iso
+from keel.errors import Forbidden, Unauthorized
+from keel.events import Contract, Envelope, Registry, envelope
+from keel.tenancy import Access, Caller, Role
+
+
+def test_ids_carry_their_prefix_and_sort_by_creation_time() -> None:
+    early = ids.new_id("usr", datetime(2026, 1, 1, tzinfo=UTC))
+    late = ids.new_id("usr", datetime(2026, 1, 2, tzinfo=UTC))
+    assert early.startswith("usr_")
+    assert ids.is_id("usr", early)
+    assert not ids.is_id("ten", early)
+    assert early < late
+
+
+@pytest.mark.parametrize("prefix", ["", "U", "way_too_long", "a-b"])
+def test_an_invalid_id_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        ids.new_id(prefix)
+
+
+@given(st.text(max_size=40))
+def test_is_id_accepts_only_a_prefix_and_a_26_character_ulid(text: str) -> None:
+    if ids.is_id("usr", text):
+        assert text.startswith("usr_")
+        assert len(text) == 30
+        assert text[4:].isalnum()
+    assert not ids.is_id("usr", f"usr_{text}!")
+
+
+def test_the_fixed_clock_moves_only_when_told() -> None:
+    clock = FixedClock(datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
+    assert clock.now() == clock.now()
+    clock.advance(timedelta(hours=1))
+    assert iso(clock.now()) == "2026-11-22T07:00:00.000Z"
+    with pytest.raises(ValueError, match="timezone"):
+        FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_roles_are_ordered_owner_admin_member() -> None:
+    assert Role.OWNER.at_least(Role.ADMIN)
+    assert Role.ADMIN.at_least(Role.MEMBER)
+    assert not Role.MEMBER.at_least(Role.ADMIN)
+
+
+def test_the_caller_comes_only_from_the_authorizer_context() -> None:
+    caller = Caller.from_authorizer({"user_id": "usr_1", "tenant_id": "ten_1", "role": "admin", "plan": "pro"})
+    assert caller.tenant is not None
+    assert (caller.tenant.tenant_id, caller.tenant.role, caller.tenant.plan) == ("ten_1", Role.ADMIN, "pro")
+    caller.require(Access.ADMIN)
+    with pytest.raises(Forbidden):
+        caller.require(Access.OWNER)
+
+
+@pytest.mark.parametrize(
+    "authorizer",
+    [None, {}, {"tenant_id": "ten_1", "role": "owner"}, {"user_id": "usr_1", "tenant_id": "ten_1", "role": "god"}],
+)
+def test_a_missing_or_forged_authorizer_context_is_unauthorized(authorizer: dict | None) -> None:
+    with pytest.raises(Unauthorized):
+        Caller.from_authorizer(authorizer)
+
+
+def test_a_signed_in_user_without_a_tenant_may_only_call_authenticated_routes() -> None:
+    caller = Caller.from_authorizer({"user_id": "usr_1"})
+    caller.require(Access.AUTHENTICATED)
+    with pytest.raises(Forbidden):
+        caller.require(Access.MEMBER)
+
+
+class Pinged(Contract):
+    TYPE = "tests.ping.sent.v1"
+    n: int
+
+
+def test_an_envelope_carries_the_current_correlation_id() -> None:
+    observability.set_correlation_id("corr-42")
+    try:
+        env = envelope(Pinged(n=1), tenant_id="ten_1", aggregate_id="png_1")
+    finally:
+        observability.set_correlation_id(None)
+    assert env.correlation_id == "corr-42"
+    assert env.type == "tests.ping.sent.v1"
+    assert env.source == "keel.tests"
+    assert env.payload == {"n": 1}
+    assert Envelope.model_validate_json(env.model_dump_json()) == env
+
+
+def test_a_registry_refuses_two_contracts_for_one_type() -> None:
+    registry = Registry()
+    registry.register(Pinged)
+
+    class Impostor(Contract):
+        TYPE = "tests.ping.sent.v1"
+
+    with pytest.raises(ValueError, match="already defined"):
+        registry.register(Impostor)
+    parsed = registry.parse(envelope(Pinged(n=3), tenant_id="ten_1", aggregate_id="png_1"))
+    assert parsed.payload == Pinged(n=3)
+
+
+def test_log_lines_carry_tenant_user_request_and_correlation(capsys: pytest.CaptureFixture[str]) -> None:
+    observability.bind("logtest", correlation_id="corr-1", request_id="req-1", tenant_id="ten_1", user_id="usr_1")
+    observability.for_service("logtest").logger.info("hello")
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {k: line[k] for k in ("service", "tenant_id", "user_id", "request_id", "correlation_id")} == {
+        "service": "logtest",
+        "tenant_id": "ten_1",
+        "user_id": "usr_1",
+        "request_id": "req-1",
+        "correlation_id": "corr-1",
+    }
+    logging.getLogger("logtest").handlers.clear()
