@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CDK_CLI := aws-cdk@2.1148.0
+CDK_CLI := aws-cdk@2.1148.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

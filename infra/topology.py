@@ -64,6 +64,10 @@ class Context:
     api_prefixes: tuple[str, ...] = ()
     #: Routes served without the authorizer. Everything else under the prefixes is authorized.
     public_routes: tuple[Route, ...] = ()
+    #: Routes for a signed-in user who has no tenant yet (sign-up, "who am I", accepting an invitation).
+    #: They get an authorizer cached on ``Authorization`` alone; every other authorized route is
+    #: tenant-scoped and cached on ``Authorization`` + ``X-Tenant-Id``, which callers must then send.
+    tenantless_routes: tuple[Route, ...] = ()
     #: Whether the context owns a DynamoDB table (and publishes events through its outbox stream).
     table: bool = True
     #: Whether the context needs Stripe (only then does its function import ``stripe``).
@@ -109,6 +113,10 @@ class Topology:
     def public_routes(self) -> list[Route]:
         return [route for ctx in self.contexts for route in ctx.public_routes]
 
+    @property
+    def tenantless_routes(self) -> list[Route]:
+        return [route for ctx in self.contexts for route in ctx.tenantless_routes]
+
     def api_context_for(self, path: str) -> Context | None:
         """The context whose API prefix matches ``path`` (longest prefix wins)."""
         best: tuple[int, Context] | None = None
@@ -121,6 +129,9 @@ class Topology:
 
     def is_public(self, method: str, path: str) -> bool:
         return any(r.method == method and r.path == path for r in self.public_routes)
+
+    def is_tenantless(self, method: str, path: str) -> bool:
+        return any(r.method == method and r.path == path for r in self.tenantless_routes)
 
 
 PLATFORM = Context(
@@ -137,11 +148,36 @@ PLATFORM = Context(
     table=False,
 )
 
+IDENTITY = Context(
+    name="identity",
+    api_handler="functions.identity.handlers.api",
+    api_prefixes=("/v1/tenants", "/v1/me", "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys"),
+    public_routes=(),
+    tenantless_routes=(
+        Route("POST", "/v1/tenants"),
+        Route("GET", "/v1/me"),
+        Route("POST", "/v1/invitations/accept"),
+    ),
+    subscriptions=(
+        Subscription(
+            name="identity-entitlements",
+            handler="functions.identity.handlers.on_entitlements_changed",
+            event_types=("billing.entitlements.changed.v1",),
+        ),
+    ),
+    jobs=(
+        Job(name="identity-expire-invitations", handler="functions.identity.handlers.jobs", schedule="rate(1 hour)"),
+    ),
+    # The OIDC issuer, audience (app client id) and JWKS URL depend on the user pool: the renderers
+    # set KEEL_IDENTITY_OIDC_ISSUER / _OIDC_AUDIENCE / _JWKS_URL (and _INVITE_URL_TEMPLATE) per deployment.
+    settings={"TOKEN_USE": "id,access", "CLOCK_SKEW_SECONDS": "60"},
+)
+
 TOPOLOGY = Topology(
     bus_name="keel",
     archive_retention_days=30,
     idempotency_table="keel-idempotency",
-    authorizer_handler=None,
+    authorizer_handler="functions.identity.handlers.authorizer",
     outbox_relay_handler="keel.outbox_relay",
-    contexts=(PLATFORM,),
+    contexts=(PLATFORM, IDENTITY),
 )

@@ -111,3 +111,21 @@ def test_every_route_declares_its_access_in_the_document() -> None:
 def test_a_route_without_an_access_level_cannot_be_declared() -> None:
     with pytest.raises(TypeError):
         things.app.get("/v1/undeclared")(lambda: None)  # type: ignore[call-arg]
+
+
+def test_an_authenticated_route_never_sees_a_tenant() -> None:
+    # Given a caller whose (token-keyed, cached) authorizer answer names a tenant and a role
+    from keel.http import KeelResolver
+    from keel.tenancy import Access
+
+    app = KeelResolver(service="probe")
+
+    @app.get("/v1/whoami", access=Access.AUTHENTICATED)
+    def whoami() -> dict[str, str | None]:
+        caller = app.caller
+        return {"user": caller.user_id, "tenant": caller.tenant.tenant_id if caller.tenant else None}
+
+    # When it calls a route that needs only a signed-in user
+    response = app.resolve(api_event("GET", "/v1/whoami", authorizer=ADMIN), None)  # type: ignore[arg-type]
+    # Then the handler sees the user and no tenant
+    assert response_json(response) == {"user": ADMIN["user_id"], "tenant": None}

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from keel import observability
-from keel.errors import BadRequest, KeelError, NotFound, PayloadTooLarge
+from keel.errors import BadRequest, KeelError, NotFound, PayloadTooLarge, Unauthorized
 from keel.tenancy import Access, Caller, TenantContext
 
 MAX_BODY_BYTES = 256 * 1024
@@ -114,7 +114,9 @@ class KeelResolver(APIGatewayRestResolver):
             access = self._access.get((route.method, route.path))
             if access is None:  # only Powertools' not-found route lacks one: answer 404, deny by default
                 raise NotFound("no such route")
-            self.caller_for(access)
+            caller = self.caller_for(access)
+            if caller is not None:
+                app.append_context(keel_caller=caller)
             return validation(app, next_middleware)
 
         self._request_validation_middleware = authorize_then_validate  # type: ignore[assignment]
@@ -165,16 +167,25 @@ class KeelResolver(APIGatewayRestResolver):
     # -- the caller -----------------------------------------------------------------------------
 
     def caller_for(self, access: Access) -> Caller | None:
-        """The authenticated caller, checked against ``access``; ``None`` on public routes."""
+        """The authenticated caller, checked against ``access``; ``None`` on public routes.
+
+        On ``AUTHENTICATED`` routes the caller carries no tenant even if the authorizer named one:
+        those routes are authorized by a token-only cache key, so a tenant there could be stale."""
         if access is Access.PUBLIC:
             return None
         caller = Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event)
         caller.require(access)
+        if access is Access.AUTHENTICATED:
+            caller = Caller(user_id=caller.user_id, email=caller.email)
         return caller
 
     @property
     def caller(self) -> Caller:
-        return Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event)
+        """The caller this route's access check let through (not available on public routes)."""
+        caller = self.context.get("keel_caller")
+        if not isinstance(caller, Caller):
+            raise Unauthorized("missing or invalid credentials")
+        return caller
 
     def tenant(self) -> TenantContext:
         """The tenant of this request, from the authorizer context only."""

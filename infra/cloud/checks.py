@@ -1,0 +1,94 @@
+"""``make synth``: synthesize every stack to ``cdk.out``, then fail on any cdk-nag error that is not
+acknowledged in ``infra/cloud/nag.py`` and on any cfn-lint error in the templates."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.cloud.app import build_app
+from infra.topology import TOPOLOGY, Topology
+
+#: cfn-lint rules that do not apply to what CDK writes, with the reason.
+CFN_LINT_IGNORED = {
+    "W3005": "CDK makes a function depend on the role it is given, which its GetAtt already implies",
+}
+#: Report nag findings ourselves instead of letting synth throw, so all of them are listed at once.
+COLLECT_VALIDATION = {"@aws-cdk/core:failSynthOnValidationErrors": False}
+_BLOCKING = ("error", "fatal")
+
+
+@dataclass(frozen=True)
+class Finding:
+    tool: str
+    rule: str
+    where: str
+    message: str
+    blocking: bool
+
+    def __str__(self) -> str:
+        level = "error" if self.blocking else "warning"
+        return f"[{self.tool} {level}] {self.rule} at {self.where}: {self.message}"
+
+
+def synth(outdir: Path, topology: Topology = TOPOLOGY, context: dict[str, object] | None = None) -> None:
+    """Synthesize ``topology`` to ``outdir`` (stale templates removed first; bundled assets kept)."""
+    for stale in outdir.glob("*.template.json"):
+        stale.unlink()
+    build_app(topology, outdir=str(outdir), context={**COLLECT_VALIDATION, **(context or {})}).synth()
+
+
+def nag_findings(outdir: Path) -> list[Finding]:
+    """Unacknowledged findings of every validation plugin (cdk-nag) in the synthesized assembly."""
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return [
+        Finding(
+            plugin["pluginName"],
+            violation["ruleName"],
+            ", ".join(c.get("constructPath", "?") for c in violation.get("violatingConstructs", [])),
+            violation["description"],
+            violation["severity"] in _BLOCKING,
+        )
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+    ]
+
+
+def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
+    """cfn-lint on every template in ``outdir``."""
+    from cfnlint.api import ManualArgs, lint_file  # noqa: PLC0415 - slow import, only when linting
+
+    config = ManualArgs(
+        regions=[region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")],
+        ignore_checks=list(CFN_LINT_IGNORED),
+    )
+    return [
+        Finding(
+            "cfn-lint",
+            m.rule.id,
+            f"{template.name}:{m.linenumber}",
+            m.message,
+            m.rule.id.startswith("E"),
+        )
+        for template in sorted(outdir.glob("*.template.json"))
+        for m in lint_file(template, config)
+    ]
+
+
+def main() -> int:
+    outdir = Path(os.environ.get("CDK_OUTDIR", "cdk.out"))
+    synth(outdir)
+    findings = nag_findings(outdir) + lint_findings(outdir)
+    for finding in findings:
+        print(finding, file=sys.stderr)
+    blocking = sum(f.blocking for f in findings)
+    templates = len(list(outdir.glob("*.template.json")))
+    print(f"synth: {templates} templates in {outdir}; {blocking} cdk-nag/cfn-lint errors", file=sys.stderr)
+    return 1 if blocking else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The few constructs every context is built from: a function, a table with its outbox relay, a
+consumer (rule -> queue -> function, with a dead-letter queue) and a scheduled job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import topology
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DLQ_RETENTION = cdk.Duration.days(14)  # the SQS maximum: time for a person to look
+DESTROY = cdk.RemovalPolicy.DESTROY
+#: Settings every Keel table shares: on-demand, point-in-time recovery, encrypted at rest.
+TABLE_DEFAULTS: dict[str, Any] = {
+    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+    "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+        point_in_time_recovery_enabled=True
+    ),
+    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+}
+OUTBOX_PREFIX = "OUTBOX#"
+#: Attempts on a stream batch before it is split down and finally sent to the relay's DLQ.
+RELAY_RETRY_ATTEMPTS = 10
+RELAY_BATCH_SIZE = 100
+JOB_RETRY_ATTEMPTS = 2
+
+
+class ContextFunction(Construct):
+    """A Keel Lambda: Python 3.13 on arm64, traced, with its own log group and a role that may only
+    write to it (everything else is granted by the caller)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        handler: str,
+        code: lambda_.Code,
+        layers: Sequence[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+        timeout_seconds: int,
+        memory_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, id)
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=DESTROY)
+        log_group.grant_write(role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=f"{handler}.handler",
+            code=code,
+            layers=list(layers),
+            environment=dict(environment),
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            memory_size=memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+        )
+
+
+class DeadLetterQueue(Construct):
+    """Where failures wait for a person, with an alarm as soon as the first one arrives."""
+
+    def __init__(self, scope: Construct, id: str, *, queue_name: str | None = None) -> None:
+        super().__init__(scope, id)
+        self.queue = encrypted_queue(self, "Queue", queue_name=queue_name, retention_period=DLQ_RETENTION)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "Alarm",
+            alarm_description=f"Messages are waiting in the dead-letter queue {self.node.path}",
+            metric=self.queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+
+def encrypted_queue(scope: Construct, id: str, **props: Any) -> sqs.Queue:
+    """An SQS queue with SSE that refuses plain-HTTP access."""
+    return sqs.Queue(scope, id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **props)
+
+
+class ContextTable(dynamodb.Table):
+    """A context's single table: ``pk``/``sk`` strings, items expire on ``expires_at``, and the stream
+    carries new images for the outbox relay. Kept when the stack goes."""
+
+    def __init__(self, scope: Construct, id: str, *, table_name: str, publishes: bool) -> None:
+        super().__init__(
+            scope,
+            id,
+            **TABLE_DEFAULTS,
+            table_name=table_name,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            stream=dynamodb.StreamViewType.NEW_IMAGE if publishes else None,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            deletion_protection=True,
+        )
+
+
+class OutboxRelay(Construct):
+    """Table stream (outbox inserts only) -> relay function -> ``PutEvents`` on the bus; a batch that
+    keeps failing is bisected, then its position lands in a dead-letter queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        table: dynamodb.ITable,
+        bus: events.IEventBus,
+        function: ContextFunction,
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        only_outbox_inserts = lambda_.FilterCriteria.filter(
+            {
+                "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                "dynamodb": {"Keys": {"sk": {"S": lambda_.FilterRule.begins_with(OUTBOX_PREFIX)}}},
+            }
+        )
+        function.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=RELAY_BATCH_SIZE,
+                bisect_batch_on_error=True,
+                retry_attempts=RELAY_RETRY_ATTEMPTS,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.dead_letters.queue),
+                filters=[only_outbox_inserts],
+            )
+        )
+        bus.grant_put_events_to(function.function)
+
+
+def subscription_pattern(subscription: topology.Subscription) -> events.EventPattern:
+    """``detail-type`` is the event type; ``billing.*`` matches a family and ``*`` every Keel event."""
+    event_types = subscription.event_types
+    if "*" in event_types:
+        return events.EventPattern(source=events.Match.prefix("keel."))
+    return events.EventPattern(
+        detail_type=events.Match.any_of(
+            *(events.Match.wildcard(t) if "*" in t else events.Match.exact_string(t) for t in event_types)
+        )
+    )
+
+
+class Consumer(Construct):
+    """A subscription: bus rule -> queue (redrive to a dead-letter queue) -> the consumer function,
+    which reports partial batch failures so only the failed messages come back."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bus: events.IEventBus,
+        name: str,
+        subscription: topology.Subscription,
+        function: ContextFunction,
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        self.queue = encrypted_queue(
+            self,
+            "Queue",
+            queue_name=name,
+            visibility_timeout=cdk.Duration.seconds(subscription.visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=topology.MAX_RECEIVE_COUNT, queue=self.dead_letters.queue
+            ),
+        )
+        events.Rule(
+            self,
+            "Rule",
+            rule_name=name,
+            event_bus=bus,
+            event_pattern=subscription_pattern(subscription),
+            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
+        )
+        function.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=subscription.batch_size,
+                report_batch_item_failures=True,
+            ),
+        )
+
+
+class Job(Construct):
+    """A schedule -> function. Failed deliveries and invocations that fail every retry land in a
+    dead-letter queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        job: topology.Job,
+        function: ContextFunction,
+    ) -> None:
+        super().__init__(scope, id)
+        if not job.schedule.startswith(("rate(", "cron(")):
+            raise ValueError(f"job {job.name}: schedule must be rate(...) or cron(...), got {job.schedule!r}")
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        events.Rule(
+            self,
+            "Schedule",
+            rule_name=name,
+            schedule=events.Schedule.expression(job.schedule),
+            targets=[
+                targets.LambdaFunction(
+                    function.function,
+                    retry_attempts=JOB_RETRY_ATTEMPTS,
+                    dead_letter_queue=self.dead_letters.queue,
+                )
+            ],
+        )
+        function.function.configure_async_invoke(
+            retry_attempts=JOB_RETRY_ATTEMPTS, on_failure=destinations.SqsDestination(self.dead_letters.queue)
+        )

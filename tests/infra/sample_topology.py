@@ -1,0 +1,55 @@
+"""A topology that exercises every construct the real one does not use yet: tables, an authorizer,
+public and private routes sharing a parent path, consumers with different timeouts, a job."""
+
+from __future__ import annotations
+
+from infra.topology import PLATFORM, Context, Job, Route, Subscription, Topology
+
+IDENTITY = Context(
+    name="identity",
+    api_handler="functions.identity.handlers.api",
+    api_prefixes=("/v1/tenants", "/v1/members", "/v1/signup"),
+    public_routes=(Route("POST", "/v1/signup"),),
+    tenantless_routes=(Route("POST", "/v1/tenants"), Route("GET", "/v1/members/me")),
+    subscriptions=(
+        Subscription(
+            name="seat_limit",
+            handler="functions.identity.handlers.on_entitlements_changed",
+            event_types=("billing.entitlements.changed.v1",),
+            timeout_seconds=20,
+        ),
+    ),
+    settings={"KEEL_IDENTITY_ISSUER": "https://issuer.example", "audience": "keel"},
+)
+
+BILLING = Context(
+    name="billing",
+    api_handler="functions.billing.handlers.api",
+    api_prefixes=("/v1/billing", "/webhooks/stripe"),
+    public_routes=(Route("GET", "/v1/billing/plans"), Route("POST", "/webhooks/stripe")),
+    uses_stripe=True,
+    subscriptions=(
+        Subscription(
+            name="provision_free_tier",
+            handler="functions.billing.handlers.on_tenant_created",
+            event_types=("identity.tenant.created.v1",),
+            timeout_seconds=60,
+            batch_size=5,
+        ),
+        Subscription(
+            name="audit_everything",
+            handler="functions.billing.handlers.on_any_identity_event",
+            event_types=("identity.*", "billing.refund.issued.v1"),
+        ),
+    ),
+    jobs=(Job(name="reconcile", handler="functions.billing.handlers.jobs", schedule="rate(15 minutes)"),),
+)
+
+SAMPLE = Topology(
+    bus_name="keel",
+    archive_retention_days=7,
+    idempotency_table="keel-idempotency",
+    authorizer_handler="functions.identity.handlers.authorizer",
+    outbox_relay_handler="keel.outbox_relay",
+    contexts=(PLATFORM, IDENTITY, BILLING),
+)

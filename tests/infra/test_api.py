@@ -1,0 +1,162 @@
+"""The REST API: public routes without the authorizer, everything else behind it (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.cloud.app import build_app
+from infra.topology import AUTHORIZER_CACHE_SECONDS, PLATFORM
+from tests.infra.cfn import Stack, Synthesized, target
+from tests.infra.conftest import SKIP_BUNDLING
+from tests.infra.sample_topology import SAMPLE
+
+
+def _routes(synthesized: Synthesized) -> dict[tuple[str, str], dict[str, object]]:
+    return {(method, path): props for method, path, props in synthesized.api.methods()}
+
+
+def test_public_routes_are_served_without_the_authorizer(synthesized: Synthesized) -> None:
+    routes = _routes(synthesized)
+    # Given every public route of the topology
+    for ctx in synthesized.topology.contexts:
+        for route in ctx.public_routes:
+            # Then it has its own method, open to anyone, on its exact path
+            method = routes[(route.method, route.path)]
+            assert method["AuthorizationType"] == "NONE", route
+            assert "AuthorizerId" not in method, route
+
+
+def _authorizer_ids(sample: Synthesized) -> tuple[str, str]:
+    """(tenant authorizer, user authorizer), told apart by their identity sources."""
+    by_source = {
+        props["Properties"]["IdentitySource"]: logical
+        for logical, props in sample.api.of_type("AWS::ApiGateway::Authorizer").items()
+    }
+    return (
+        by_source["method.request.header.Authorization,method.request.header.X-Tenant-Id"],
+        by_source["method.request.header.Authorization"],
+    )
+
+
+def test_everything_else_under_a_prefix_goes_through_the_tenant_authorizer(sample: Synthesized) -> None:
+    routes = _routes(sample)
+    authorizer, _ = _authorizer_ids(sample)
+    public = {(r.method, r.path) for r in sample.topology.public_routes}
+    # Given each API prefix of the sample, then the prefix and everything under it need the authorizer
+    for ctx in sample.topology.contexts:
+        for prefix in ctx.api_prefixes:
+            for path in (prefix, f"{prefix}/{{proxy+}}"):
+                assert routes[("ANY", path)]["AuthorizationType"] == "CUSTOM", path
+                assert target(routes[("ANY", path)]["AuthorizerId"]) == authorizer
+    # And no method other than a public route is open
+    assert {route for route, props in routes.items() if props["AuthorizationType"] == "NONE"} == public
+
+
+def test_each_prefix_reaches_its_own_contexts_api_function(sample: Synthesized) -> None:
+    routes = _routes(sample)
+    # Given each context's prefixes, then their methods call that context's function, exported by its stack
+    for ctx in sample.topology.contexts:
+        for (_, path), props in routes.items():
+            if sample.topology.api_context_for(path) == ctx:
+                assert f"Keel-{ctx.name.title()}:" in str(props["Integration"]), path
+
+
+def test_without_an_authorizer_only_public_routes_are_served(tmp_path: Path) -> None:
+    # Given a topology of public routes only and no authorizer
+    public_only = dataclasses.replace(SAMPLE, authorizer_handler=None, contexts=(PLATFORM,))
+    # When it is synthesized
+    app = build_app(public_only, outdir=str(tmp_path), context=SKIP_BUNDLING)
+    api_stack = app.node.find_child("Keel-Api")
+    assert isinstance(api_stack, cdk.Stack)
+    api = Stack("Keel-Api", dict(Template.from_stack(api_stack).to_json()))
+    # Then exactly its public routes exist, and nothing else is routed to anyone
+    served = {(method, path) for method, path, _ in api.methods()}
+    assert served == {(r.method, r.path) for r in PLATFORM.public_routes}
+    assert not api.of_type("AWS::ApiGateway::Authorizer")
+
+
+def test_authorizer_reads_the_token_and_tenant_headers_and_is_cached(sample: Synthesized) -> None:
+    # Given the sample's authorizer handler, then API Gateway calls it with both headers and caches the answer
+    sample.api.assertions.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {
+            "Type": "REQUEST",
+            "IdentitySource": "method.request.header.Authorization,method.request.header.X-Tenant-Id",
+            "AuthorizerResultTtlInSeconds": AUTHORIZER_CACHE_SECONDS,
+        },
+    )
+
+
+def test_private_routes_with_no_authorizer_fail_synth() -> None:
+    # Given a context whose prefix has no public route, and no authorizer in the topology
+    unguarded = dataclasses.replace(SAMPLE, authorizer_handler=None)
+    # When it is rendered, then synth refuses rather than serving those routes to anyone
+    with pytest.raises(ValueError, match="no authorizer"):
+        build_app(unguarded, outdir="unused", context=SKIP_BUNDLING)
+
+
+def test_an_authorizer_no_context_owns_fails_synth() -> None:
+    # Given an authorizer handler in a context the topology does not have
+    orphan = dataclasses.replace(SAMPLE, authorizer_handler="functions.nobody.handlers.authorizer")
+    # When it is rendered, then synth says so
+    with pytest.raises(ValueError, match="names no context"):
+        build_app(orphan, outdir="unused", context=SKIP_BUNDLING)
+
+
+def test_tenantless_routes_use_the_authorizer_keyed_on_the_token_alone(sample: Synthesized) -> None:
+    # Given routes for a signed-in user with no tenant yet (API Gateway would 401 a missing X-Tenant-Id)
+    routes = _routes(sample)
+    tenant_authorizer, user_authorizer = _authorizer_ids(sample)
+    tenantless = sample.topology.tenantless_routes
+    assert tenantless
+    # Then each has its own method behind the user authorizer, and no other method uses that authorizer
+    for route in tenantless:
+        method = routes[(route.method, route.path)]
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert target(method["AuthorizerId"]) == user_authorizer
+    on_user = {
+        key
+        for key, props in routes.items()
+        if "AuthorizerId" in props and target(props["AuthorizerId"]) == user_authorizer
+    }
+    assert on_user == {(r.method, r.path) for r in tenantless}
+    assert tenant_authorizer != user_authorizer
+
+
+def test_both_authorizers_are_cached_for_the_same_time(sample: Synthesized) -> None:
+    ttls = {
+        p["Properties"]["AuthorizerResultTtlInSeconds"]
+        for p in sample.api.of_type("AWS::ApiGateway::Authorizer").values()
+    }
+    assert ttls == {AUTHORIZER_CACHE_SECONDS}
+
+
+def test_one_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> None:
+    # Given the API stack, then its only stage writes access logs, traces and throttles every method
+    (stage,) = synthesized.api.of_type("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    (access_logs,) = synthesized.api.of_type("AWS::Logs::LogGroup")
+    assert access_logs in str(props["AccessLogSetting"]["DestinationArn"])
+    assert props["TracingEnabled"] is True
+    (defaults,) = props["MethodSettings"]
+    assert (defaults["HttpMethod"], defaults["ResourcePath"]) == ("*", "/*")
+    assert defaults["ThrottlingRateLimit"] > 0
+    assert defaults["ThrottlingBurstLimit"] > 0
+    assert defaults["LoggingLevel"] in {"ERROR", "INFO"}
+
+
+def test_api_gateways_own_refusals_use_keels_error_shape(synthesized: Synthesized) -> None:
+    # Given API Gateway's default 4xx and 5xx responses, then they answer in Keel's {"error": ...} shape
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        synthesized.api.assertions.has_resource_properties(
+            "AWS::ApiGateway::GatewayResponse",
+            {
+                "ResponseType": response_type,
+                "ResponseTemplates": {"application/json": Match.string_like_regexp(r'^\{"error": \{"code"')},
+            },
+        )

@@ -1,0 +1,106 @@
+"""Every Lambda function is a ContextFunction: one runtime, architecture, tracing, logging and settings."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.cloud.app import build_app
+from infra.topology import Context
+from tests.infra.cfn import Stack, Synthesized, target
+from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING
+
+OPENAPI_IN_ASSET = "/var/task/openapi.json"
+
+
+def test_every_function_is_python313_on_arm64_traced_with_both_layers(synthesized: Synthesized) -> None:
+    # Given every stack that has functions, then all of them share the runtime Keel is built for
+    stacks = [s for s in synthesized.stacks.values() if s.of_type("AWS::Lambda::Function")]
+    assert stacks
+    for stack in stacks:
+        stack.assertions.all_resources_properties(
+            "AWS::Lambda::Function",
+            {
+                "Runtime": "python3.13",
+                "Architectures": ["arm64"],
+                "TracingConfig": {"Mode": "Active"},
+                "Layers": [Match.any_value(), Match.any_value()],
+            },
+        )
+
+
+def test_every_function_logs_to_its_own_log_group_with_retention(synthesized: Synthesized) -> None:
+    # Given every function, when its log group is looked up in the same template
+    for stack, lid, function in synthesized.every("AWS::Lambda::Function"):
+        log_group = target(function["Properties"]["LoggingConfig"]["LogGroup"])
+        # Then it exists there and expires what it keeps
+        assert stack.of_type("AWS::Logs::LogGroup")[str(log_group)]["Properties"]["RetentionInDays"] > 0, lid
+
+
+def _environments(stack: Stack) -> dict[str, dict[str, str]]:
+    return {
+        lid: function["Properties"]["Environment"]["Variables"]
+        for lid, function in stack.of_type("AWS::Lambda::Function").items()
+    }
+
+
+def _expected_settings(ctx: Context) -> dict[str, str]:
+    settings = {
+        k if k.startswith(ctx.setting_prefix) else f"{ctx.setting_prefix}{k.upper()}": v
+        for k, v in ctx.settings.items()
+    }
+    return settings | ({f"{ctx.setting_prefix}TABLE": ctx.table_name} if ctx.table else {})
+
+
+def test_functions_read_platform_settings_and_only_their_own_contexts(synthesized: Synthesized) -> None:
+    topology = synthesized.topology
+    # Given every function of every context
+    for ctx in topology.contexts:
+        for lid, env in _environments(synthesized.of(ctx)).items():
+            # Then it knows the stage, bus and idempotency table, and names its service and metrics
+            assert env["KEEL_STAGE"] == "dev"
+            assert env["KEEL_BUS_NAME"] == topology.bus_name
+            assert env["KEEL_IDEMPOTENCY_TABLE"] == topology.idempotency_table
+            assert env["POWERTOOLS_SERVICE_NAME"] == ctx.name
+            assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Keel"
+            # And its context's settings (its own table included) are set ...
+            assert _expected_settings(ctx).items() <= env.items(), lid
+            # ... while no other context's are
+            others = [o.setting_prefix for o in topology.contexts if o.name != ctx.name]
+            assert not [name for name in env if name.startswith(tuple(others))], lid
+
+
+def test_platform_reads_the_openapi_document_shipped_in_its_asset(keel: Synthesized) -> None:
+    # Given the real platform context, then its API function reads the document from the asset root
+    keel.of(keel.topology.context("platform")).assertions.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"KEEL_PLATFORM_OPENAPI_FILE": OPENAPI_IN_ASSET})}},
+    )
+
+
+def test_the_authorizers_context_trusts_keels_user_pool(synthesized: Synthesized) -> None:
+    # Given the context that owns the authorizer
+    authorizer = synthesized.topology.authorizer_handler
+    assert authorizer is not None
+    owner = synthesized.topology.context(authorizer.split(".")[1])
+    # Then its functions accept tokens issued by the foundation's user pool, for its app client
+    for lid, env in _environments(synthesized.of(owner)).items():
+        assert "ProviderURL" in str(env[f"{owner.setting_prefix}OIDC_ISSUER"]), lid
+        assert "UsersApp" in str(env[f"{owner.setting_prefix}OIDC_AUDIENCE"]), lid
+
+
+def test_deployment_settings_reach_only_the_context_they_name(synthesized: Synthesized) -> None:
+    # Given keel:settings naming an identity setting (conftest.DEPLOYMENT)
+    for ctx in synthesized.topology.contexts:
+        for lid, env in _environments(synthesized.of(ctx)).items():
+            # Then identity's functions have it and no other context's do
+            expected = INVITE_URL if ctx.name == "identity" else None
+            assert env.get("KEEL_IDENTITY_INVITE_URL_TEMPLATE") == expected, lid
+
+
+def test_a_deployment_setting_of_no_context_fails_synth() -> None:
+    # Given keel:settings with a name no context of the topology reads
+    context = SKIP_BUNDLING | {"keel:settings": {"KEEL_NOBODY_COLOUR": "red"}}
+    # When the app is built, then it says which setting is unknown
+    with pytest.raises(ValueError, match="KEEL_NOBODY_COLOUR"):
+        build_app(outdir="unused", context=context)
