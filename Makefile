@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned dependencies (first run: ~2 min)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cdk]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,cdk]' > $(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; exit 1; }
 	@sp=$$($(BIN)/python -c 'import site; print(site.getsitepackages()[0])') && \
 	  printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/layers/keel/python" > "$$sp/keel-dev.pth"
 	@rm -f $(VENV)/.installed-* && touch $@
@@ -54,8 +55,11 @@ pytest: venv ## The test suite with branch coverage
 	@echo "==> pytest"
 	@$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
+# A CPython 3.13 (Lambda's version) compiles the shipped .pyc; pyenv's is used when present.
+PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+
 synth: venv ## Synthesize to cdk.out, then cdk-nag (AwsSolutions) and cfn-lint must be clean
-	@$(BIN)/python -m infra.cloud.checks
+	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks
 
 bench: venv ## Cold-start ratios and DynamoDB requests per route, against DESIGN's budgets
 	@$(BIN)/python -m bench
