@@ -63,7 +63,7 @@ def local_aws(topology: Topology = TOPOLOGY) -> Iterator[None]:
     os.environ.update(
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S105 - moto's fake credentials
+        AWS_SECRET_ACCESS_KEY="bench",
         AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
         POWERTOOLS_TRACE_DISABLED="true",
         POWERTOOLS_METRICS_DISABLED="true",

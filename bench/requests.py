@@ -84,7 +84,9 @@ class Measured:
         if self.kind == "write":
             if ops["TransactWriteItems"] > 1:
                 out.append("more than 1 transaction")
-            other_writes = sum(v for k, v in ops.items() if k in {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
+            other_writes = sum(
+                v for k, v in ops.items() if k in {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+            )
             if other_writes:
                 out.append("writes outside the transaction")
         if self.kind == "read" and (ops["TransactWriteItems"] or ops["PutItem"] or ops["UpdateItem"]):

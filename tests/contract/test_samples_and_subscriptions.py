@@ -43,4 +43,5 @@ def test_every_contract_type_names_its_producer_and_version() -> None:
     for contract in load_all().all():
         producer, *_, version = contract.TYPE.split(".")
         assert producer in {ctx.name for ctx in TOPOLOGY.contexts} | {"billing", "notifications", "projects"}
-        assert version.startswith("v") and version[1:].isdigit()
+        assert version.startswith("v")
+        assert version[1:].isdigit()

@@ -47,7 +47,7 @@ def test_the_fixed_clock_moves_only_when_told() -> None:
     clock.advance(timedelta(hours=1))
     assert iso(clock.now()) == "2026-11-22T07:00:00.000Z"
     with pytest.raises(ValueError, match="timezone"):
-        FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        FixedClock(datetime(2026, 1, 1))
 
 
 def test_roles_are_ordered_owner_admin_member() -> None:

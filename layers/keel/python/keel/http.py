@@ -116,7 +116,7 @@ class KeelResolver(APIGatewayRestResolver):
                 raise NotFound("no such route")
             caller = self.caller_for(access)
             if caller is not None:
-                app.append_context(keel_caller=caller)
+                app.context["keel_caller"] = caller
             return validation(app, next_middleware)
 
         self._request_validation_middleware = authorize_then_validate  # type: ignore[assignment]

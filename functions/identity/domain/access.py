@@ -1,0 +1,102 @@
+"""The authorizer's decision: who is calling, for which tenant, with which role.
+
+- ``Authorization: Bearer keel_...`` is an API key: bound to one tenant, found by its hash. An
+  ``X-Tenant-Id`` naming another tenant is denied (403).
+- Any other bearer credential is a JWT from the configured issuer. With ``X-Tenant-Id`` the caller
+  must be a member of that tenant (else denied, 403); without it the caller is just signed in
+  (routes with ``Access.AUTHENTICATED``).
+- A missing, malformed, bad, expired or unknown credential is ``InvalidCredentials`` (401).
+
+Each decision costs at most one DynamoDB request (a JWT without a tenant: none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from functions.identity.domain.api_key import hash_secret, looks_like_api_key
+from functions.identity.domain.errors import InvalidCredentials
+from functions.identity.domain.ports import AccessStore, TokenVerifier
+from functions.identity.domain.user import user_id_for
+from keel import ids
+
+MAX_CREDENTIAL_LENGTH = 8192
+TENANT_PREFIX = "ten"
+
+
+@dataclass(frozen=True)
+class Allow:
+    principal_id: str
+    #: The authorizer context handlers read (API Gateway passes strings only).
+    context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Deny:
+    principal_id: str
+    #: Why, for logs only.
+    reason: str
+
+
+Decision = Allow | Deny
+
+
+def bearer_credential(authorization: str | None) -> str:
+    """The credential of ``Authorization: Bearer <credential>``, or ``InvalidCredentials``."""
+    if not authorization:
+        raise InvalidCredentials("no Authorization header")
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential or " " in credential:
+        raise InvalidCredentials("not a bearer credential")
+    if len(credential) > MAX_CREDENTIAL_LENGTH:
+        raise InvalidCredentials("credential too long")
+    return credential
+
+
+class AccessService:
+    """Decides one authorization request (the authorizer Lambda is a thin wrapper around it)."""
+
+    def __init__(self, *, verifier: TokenVerifier, store: AccessStore) -> None:
+        self._verifier = verifier
+        self._store = store
+
+    def decide(self, *, authorization: str | None, tenant_id: str | None) -> Decision:
+        """Allow (with the context), Deny (403), or raise ``InvalidCredentials`` (401)."""
+        credential = bearer_credential(authorization)
+        wanted = (tenant_id or "").strip() or None
+        if looks_like_api_key(credential):
+            return self._api_key(credential, wanted)
+        return self._jwt(credential, wanted)
+
+    def _api_key(self, secret: str, wanted: str | None) -> Decision:
+        grant = self._store.api_key_grant(hash_secret(secret))
+        if grant is None:
+            raise InvalidCredentials("unknown or revoked API key")
+        if wanted is not None and wanted != grant.tenant_id:
+            return Deny(principal_id=grant.api_key_id, reason="API key of another tenant")
+        context = {
+            "auth": "api_key",
+            "user_id": grant.api_key_id,
+            "api_key_id": grant.api_key_id,
+            "tenant_id": grant.tenant_id,
+            "role": grant.role.value,
+            "plan": grant.plan,
+        }
+        return Allow(principal_id=grant.api_key_id, context=context)
+
+    def _jwt(self, token: str, wanted: str | None) -> Decision:
+        claims = self._verifier.verify(token)
+        user_id = user_id_for(self._verifier.issuer, claims.subject)
+        context = {"auth": "jwt", "user_id": user_id, "subject": claims.subject}
+        if claims.email:
+            context["email"] = claims.email
+        if wanted is None:
+            return Allow(principal_id=user_id, context=context)
+        if not ids.is_id(TENANT_PREFIX, wanted):
+            return Deny(principal_id=user_id, reason="malformed tenant id")
+        grant = self._store.member_grant(wanted, user_id)
+        if grant is None:
+            return Deny(principal_id=user_id, reason="not a member of the tenant")
+        context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
+        return Allow(principal_id=user_id, context=context)

@@ -1,0 +1,85 @@
+"""The rules identity refuses to break, each as an error with its own stable ``code``."""
+
+from __future__ import annotations
+
+from keel.errors import Conflict, Forbidden, NotFound, Unauthorized
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+
+
+class OwnerRequired(Forbidden):
+    """Only an owner makes, unmakes or removes owners."""
+
+    code = "owner_required"
+
+
+class SeatLimitReached(Conflict):
+    code = "seat_limit_reached"
+
+
+class AlreadyMemberOrInvited(Conflict):
+    code = "already_member_or_invited"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+class SlugTaken(Conflict):
+    code = "slug_taken"
+
+
+class InvitationNotPending(Conflict):
+    code = "invitation_not_pending"
+
+
+class InvitationExpired(Conflict):
+    code = "invitation_expired"
+
+
+class InvitationForSomeoneElse(Forbidden):
+    code = "invitation_email_mismatch"
+
+
+class VerifiedEmailRequired(Forbidden):
+    code = "verified_email_required"
+
+
+class PersonRequired(Forbidden):
+    """The route acts for a signed-in person; an API key cannot call it."""
+
+    code = "person_required"
+
+
+class ApiKeyLimitReached(Conflict):
+    code = "api_key_limit_reached"
+
+
+class MemberNotFound(NotFound):
+    pass
+
+
+class InvitationNotFound(NotFound):
+    pass
+
+
+class ApiKeyNotFound(NotFound):
+    pass
+
+
+class TenantNotFound(NotFound):
+    pass
+
+
+class InvalidCredentials(Unauthorized):
+    """A bad, expired or unknown credential. ``reason`` is for logs only, never for the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("missing or invalid credentials")
+        self.reason = reason
+
+
+class IdentityProviderUnavailable(RuntimeError):
+    """The issuer's JWKS could not be fetched: our fault (a 5xx), not the caller's."""

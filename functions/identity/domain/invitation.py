@@ -1,0 +1,113 @@
+"""Invitations: an email, a role, a hashed one-time token and a 7-day life.
+
+States: pending -> accepted | revoked | expired. A pending invitation past its expiry *is*
+expired (``status_at``) even before the hourly job records it; the job exists to give its seat
+back. Only the signed-in user whose verified email is the invited one (compared case-insensitively)
+may accept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from functions.identity.domain.errors import (
+    InvitationExpired,
+    InvitationForSomeoneElse,
+    InvitationNotPending,
+)
+from functions.identity.domain.user import normalize_email
+from keel.tenancy import Role
+
+INVITATION_TTL = timedelta(days=7)
+TOKEN_BYTES = 32
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh one-time token and its hash: ``(raw, sha256 hex)``. Only the hash is stored."""
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    return raw, hash_token(raw)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    tenant_id: str
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    token_hash: str
+    accepted_by: str | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    version: int = 1
+
+    @classmethod
+    def issue(
+        cls, *, invitation_id: str, tenant_id: str, email: str, role: Role, invited_by: str, now: datetime
+    ) -> tuple[Invitation, str]:
+        """A new pending invitation and its raw token (which leaves only by the invitee's email)."""
+        raw, token_hash = new_token()
+        invitation = cls(
+            id=invitation_id,
+            tenant_id=tenant_id,
+            email=normalize_email(email),
+            role=role,
+            status=InvitationStatus.PENDING,
+            invited_by=invited_by,
+            created_at=now,
+            expires_at=now + INVITATION_TTL,
+            token_hash=token_hash,
+        )
+        return invitation, raw
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        """The status as the business sees it at ``now`` (a lapsed pending invitation is expired)."""
+        if self.status is InvitationStatus.PENDING and now >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        return self.status
+
+    @property
+    def holds_a_seat(self) -> bool:
+        """Whether the stored record still holds a seat (until accepted, revoked or expired)."""
+        return self.status is InvitationStatus.PENDING
+
+    def accept(self, *, user_id: str, email: str, now: datetime) -> Invitation:
+        """Accepted by ``user_id``, whose verified email must be the invited one."""
+        status = self.status_at(now)
+        if status is InvitationStatus.EXPIRED:
+            raise InvitationExpired("this invitation has expired; ask for a new one")
+        if status is not InvitationStatus.PENDING:
+            raise InvitationNotPending(f"this invitation is {status.value}")
+        if normalize_email(email) != self.email:
+            raise InvitationForSomeoneElse("this invitation is for another email address")
+        return replace(self, status=InvitationStatus.ACCEPTED, accepted_by=user_id, closed_at=now, closed_by=user_id)
+
+    def revoke(self, *, by: str, now: datetime) -> Invitation:
+        """Revoked (a lapsed but unrecorded one too, which gives its seat back)."""
+        if self.status is not InvitationStatus.PENDING:
+            raise InvitationNotPending(f"this invitation is {self.status.value}")
+        return replace(self, status=InvitationStatus.REVOKED, closed_at=now, closed_by=by)
+
+    def expire(self, *, now: datetime) -> Invitation:
+        """Recorded as expired; only a pending invitation past its expiry can be."""
+        if self.status_at(now) is not InvitationStatus.EXPIRED or self.status is not InvitationStatus.PENDING:
+            raise InvitationNotPending(f"this invitation is {self.status_at(now).value}")
+        return replace(self, status=InvitationStatus.EXPIRED, closed_at=now)

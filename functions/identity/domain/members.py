@@ -1,0 +1,73 @@
+"""Members of a tenant: list them, change their role, remove them (or leave)."""
+
+from __future__ import annotations
+
+from functions.identity.domain.errors import MemberNotFound
+from functions.identity.domain.membership import Membership
+from functions.identity.domain.ports import IdentityStore
+from functions.identity.domain.roles import check_removal, check_role_change
+from functions.identity.domain.tenant import Seats
+from functions.identity.domain.views import MemberPage, MemberView
+from keel import ids
+from keel.clock import Clock, SystemClock
+from keel.contracts.identity import MemberRemoved, MemberRoleChanged
+from keel.events import envelope
+from keel.tenancy import Role, TenantContext
+
+
+def member_view(member: Membership) -> MemberView:
+    return MemberView(user_id=member.user_id, email=member.email, role=member.role, joined_at=member.joined_at)
+
+
+class MemberService:
+    def __init__(self, store: IdentityStore, *, clock: Clock | None = None) -> None:
+        self._store = store
+        self._clock = clock or SystemClock()
+
+    def _member(self, ctx: TenantContext, user_id: str) -> tuple[Membership, Seats]:
+        if not ids.is_id("usr", user_id):
+            raise MemberNotFound("no such member")
+        member, seats = self._store.member_with_seats(ctx.tenant_id, user_id)
+        if member is None or seats is None:
+            raise MemberNotFound("no such member")
+        return member, seats
+
+    def list(self, ctx: TenantContext, *, limit: int, cursor: str | None) -> MemberPage:
+        """One page of the tenant's members."""
+        page = self._store.members(ctx.tenant_id, limit=limit, cursor=cursor)
+        return MemberPage(items=[member_view(m) for m in page.items], cursor=page.cursor)
+
+    def change_role(self, ctx: TenantContext, user_id: str, role: Role) -> MemberView:
+        """Give a member another role. Only owners touch owners; the last owner stays one (409).
+
+        Publishes ``identity.member.role_changed.v1`` (nothing when the role is already ``role``).
+        """
+        member, seats = self._member(ctx, user_id)
+        check_role_change(actor=ctx.role, current=member.role, new=role, owners=seats.owners)
+        if member.role is role:
+            return member_view(member)
+        event = MemberRoleChanged(
+            user_id=user_id, previous_role=member.role.value, role=role.value, changed_by=ctx.user_id
+        )
+        self._store.change_role(
+            member, role, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=user_id, clock=self._clock)
+        )
+        return member_view(member.with_role(role))
+
+    def remove(self, ctx: TenantContext, user_id: str) -> None:
+        """Remove a member (admin), or leave (anyone, for themself). Owners go only by an owner's hand,
+        and never the last one (409). Publishes ``identity.member.removed.v1``; the seat is freed."""
+        member, seats = self._member(ctx, user_id)
+        check_removal(
+            actor=ctx.role, actor_id=ctx.user_id, member_id=user_id, member_role=member.role, owners=seats.owners
+        )
+        event = MemberRemoved(
+            user_id=user_id,
+            email=member.email,
+            role=member.role.value,
+            removed_by=ctx.user_id,
+            reason="left" if ctx.user_id == user_id else "removed",
+        )
+        self._store.remove_member(
+            member, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=user_id, clock=self._clock)
+        )

@@ -1,0 +1,138 @@
+"""What the identity API reads and answers: request bodies (``extra="forbid"``, so a tenant id,
+role or plan slipped into a body where it does not belong is a 422) and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.identity.domain.invitation import InvitationStatus
+from functions.identity.domain.tenant import SLUG_PATTERN
+from functions.identity.domain.user import is_email, normalize_email
+from keel.tenancy import Role
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NewTenant(_Body):
+    name: str = Field(min_length=1, max_length=100, examples=["Acme Corp"])
+
+
+class TenantChanges(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    slug: str | None = Field(default=None, pattern=SLUG_PATTERN)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> TenantChanges:
+        if self.name is None and self.slug is None:
+            raise ValueError("send a name or a slug")
+        return self
+
+
+class RoleChange(_Body):
+    role: Role
+
+
+class NewInvitation(_Body):
+    email: str = Field(max_length=254, examples=["grace@example.com"])
+    role: Role = Role.MEMBER
+
+    @field_validator("email")
+    @classmethod
+    def _an_email(cls, value: str) -> str:
+        if not is_email(value):
+            raise ValueError("not an email address")
+        return normalize_email(value)
+
+
+class AcceptInvitation(_Body):
+    token: str = Field(min_length=16, max_length=256)
+
+
+class NewApiKey(_Body):
+    name: str = Field(min_length=1, max_length=100, examples=["CI deploys"])
+    role: Literal["admin", "member"] = "member"
+
+
+class TenantView(BaseModel):
+    id: str
+    name: str
+    slug: str
+    status: str
+    plan: str
+    seat_limit: int | None
+    seats_taken: int
+    members: int
+    pending_invitations: int
+    created_at: datetime
+    version: int
+
+
+class MembershipView(BaseModel):
+    tenant_id: str
+    role: Role
+    joined_at: datetime
+
+
+class MeView(BaseModel):
+    user_id: str
+    email: str | None
+    memberships: list[MembershipView]
+    cursor: str | None
+
+
+class MemberView(BaseModel):
+    user_id: str
+    email: str
+    role: Role
+    joined_at: datetime
+
+
+class MemberPage(BaseModel):
+    items: list[MemberView]
+    cursor: str | None
+
+
+class InvitationView(BaseModel):
+    id: str
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationPage(BaseModel):
+    items: list[InvitationView]
+    cursor: str | None
+
+
+class AcceptedInvitation(BaseModel):
+    tenant_id: str
+    user_id: str
+    role: Role
+
+
+class ApiKeyView(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    role: Role
+    created_by: str
+    created_at: datetime
+    revoked: bool
+    revoked_at: datetime | None
+
+
+class NewApiKeyView(ApiKeyView):
+    secret: str = Field(description="shown once: store it now, Keel keeps only its hash")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyView]
+    cursor: str | None

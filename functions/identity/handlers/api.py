@@ -1,0 +1,168 @@
+"""Identity's API: tenants, the caller, members, invitations and API keys (``/v1``).
+
+Each route names the least access it needs; the tenant and the caller come only from the
+authorizer's context. ``POST /v1/api-keys`` takes no ``Idempotency-Key``: its response holds the
+secret, which must not be kept (the idempotency table would store it to replay it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.identity import wiring
+from functions.identity.domain.user import Person
+from functions.identity.domain.views import (
+    AcceptedInvitation,
+    AcceptInvitation,
+    ApiKeyPage,
+    InvitationPage,
+    InvitationView,
+    MemberPage,
+    MemberView,
+    MeView,
+    NewApiKey,
+    NewApiKeyView,
+    NewInvitation,
+    NewTenant,
+    RoleChange,
+    TenantChanges,
+    TenantView,
+)
+from keel.http import KeelResolver
+from keel.idempotency import idempotent
+from keel.tenancy import Access
+
+app = KeelResolver(service="identity")
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=1024)]
+
+
+def _person() -> Person:
+    return Person.from_authorizer(app.current_event.request_context.authorizer.raw_event)
+
+
+def _no_content() -> Response[None]:
+    return Response(status_code=204, content_type=None, body=None)
+
+
+# -- tenants and the caller ---------------------------------------------------------------------------
+
+
+@app.post("/v1/tenants", access=Access.AUTHENTICATED, status_code=201, tags=["identity"], summary="Create a tenant")
+@idempotent(app)
+def create_tenant(body: NewTenant) -> TenantView:
+    return wiring.tenants().create(_person(), body)
+
+
+@app.get("/v1/me", access=Access.AUTHENTICATED, tags=["identity"], summary="The caller and their tenants")
+def me(limit: Limit = 100, cursor: Cursor = None) -> MeView:
+    return wiring.tenants().me(_person(), limit=limit, cursor=cursor)
+
+
+@app.get("/v1/tenant", access=Access.MEMBER, tags=["identity"], summary="The current tenant")
+def get_tenant() -> TenantView:
+    return wiring.tenants().get(app.tenant())
+
+
+@app.patch("/v1/tenant", access=Access.ADMIN, tags=["identity"], summary="Rename the tenant or change its slug")
+def update_tenant(body: TenantChanges) -> TenantView:
+    return wiring.tenants().update(app.tenant(), body)
+
+
+# -- members ------------------------------------------------------------------------------------------
+
+
+@app.get("/v1/members", access=Access.MEMBER, tags=["identity"], summary="The tenant's members")
+def list_members(limit: Limit = 50, cursor: Cursor = None) -> MemberPage:
+    return wiring.members().list(app.tenant(), limit=limit, cursor=cursor)
+
+
+@app.patch("/v1/members/<user_id>", access=Access.ADMIN, tags=["identity"], summary="Change a member's role")
+def change_role(user_id: str, body: RoleChange) -> MemberView:
+    return wiring.members().change_role(app.tenant(), user_id, body.role)
+
+
+@app.delete(
+    "/v1/members/<user_id>",
+    access=Access.MEMBER,
+    status_code=204,
+    tags=["identity"],
+    summary="Remove a member (admin), or leave (yourself)",
+)
+def remove_member(user_id: str) -> Response[None]:
+    wiring.members().remove(app.tenant(), user_id)
+    return _no_content()
+
+
+# -- invitations --------------------------------------------------------------------------------------
+
+
+@app.post("/v1/invitations", access=Access.ADMIN, status_code=201, tags=["identity"], summary="Invite by email")
+@idempotent(app)
+def invite(body: NewInvitation) -> InvitationView:
+    return wiring.invitations().invite(app.tenant(), body)
+
+
+@app.get("/v1/invitations", access=Access.ADMIN, tags=["identity"], summary="The tenant's invitations")
+def list_invitations(limit: Limit = 50, cursor: Cursor = None) -> InvitationPage:
+    return wiring.invitations().list(app.tenant(), limit=limit, cursor=cursor)
+
+
+@app.delete(
+    "/v1/invitations/<invitation_id>",
+    access=Access.ADMIN,
+    status_code=204,
+    tags=["identity"],
+    summary="Revoke an invitation",
+)
+def revoke_invitation(invitation_id: str) -> Response[None]:
+    wiring.invitations().revoke(app.tenant(), invitation_id)
+    return _no_content()
+
+
+@app.post(
+    "/v1/invitations/accept",
+    access=Access.AUTHENTICATED,
+    status_code=201,
+    tags=["identity"],
+    summary="Accept an invitation (as the invited, signed-in user)",
+)
+@idempotent(app)
+def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
+    return wiring.invitations().accept(_person(), body)
+
+
+# -- API keys -----------------------------------------------------------------------------------------
+
+
+@app.post(
+    "/v1/api-keys",
+    access=Access.ADMIN,
+    status_code=201,
+    tags=["identity"],
+    summary="Create an API key (the secret is in this response only)",
+)
+def create_api_key(body: NewApiKey) -> NewApiKeyView:
+    return wiring.api_keys().create(app.tenant(), body)
+
+
+@app.get("/v1/api-keys", access=Access.ADMIN, tags=["identity"], summary="The tenant's API keys")
+def list_api_keys(limit: Limit = 50, cursor: Cursor = None) -> ApiKeyPage:
+    return wiring.api_keys().list(app.tenant(), limit=limit, cursor=cursor)
+
+
+@app.delete(
+    "/v1/api-keys/<api_key_id>", access=Access.ADMIN, status_code=204, tags=["identity"], summary="Revoke an API key"
+)
+def revoke_api_key(api_key_id: str) -> Response[None]:
+    wiring.api_keys().revoke(app.tenant(), api_key_id)
+    return _no_content()
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,76 @@
+"""The API Gateway REQUEST authorizer: ``Authorization`` (+ ``X-Tenant-Id``) in, an IAM policy out.
+
+An Allow covers every method and path of the stage (``.../<stage>/*/*``) because API Gateway caches
+the answer per identity source (``Authorization`` + ``X-Tenant-Id``) and reuses it for other
+routes; what a route needs beyond that is checked by the route against the context's role. A
+Deny (403) is cached the same way. ``raise Exception("Unauthorized")`` is API Gateway's contract
+for a 401. The credential itself is never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.identity import wiring
+from functions.identity.domain.access import Allow, Decision
+from functions.identity.domain.errors import InvalidCredentials
+from keel import observability
+
+SERVICE = "identity-authorizer"
+TENANT_HEADER = "x-tenant-id"
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name and isinstance(value, str):
+            return value
+    return None
+
+
+def stage_wildcard(method_arn: str) -> str:
+    """``arn:aws:execute-api:<region>:<account>:<api>/<stage>/*/*`` from the request's method ARN."""
+    api_and_stage = method_arn.split("/", 2)[:2]
+    if len(api_and_stage) < 2:
+        raise ValueError("unexpected methodArn")
+    return "/".join([*api_and_stage, "*", "*"])
+
+
+def policy(decision: Decision, method_arn: str) -> dict[str, Any]:
+    allowed = isinstance(decision, Allow)
+    response: dict[str, Any] = {
+        "principalId": decision.principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow" if allowed else "Deny",
+                    "Resource": stage_wildcard(method_arn),
+                }
+            ],
+        },
+    }
+    if isinstance(decision, Allow):
+        response["context"] = dict(decision.context)
+    return response
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    observability.bind(SERVICE, correlation_id=request_id, request_id=request_id)
+    logger = observability.for_service(SERVICE).logger
+    try:
+        decision = wiring.access().decide(
+            authorization=_header(event, "authorization"), tenant_id=_header(event, TENANT_HEADER)
+        )
+    except InvalidCredentials as exc:
+        logger.info("unauthorized", extra={"reason": exc.reason})
+        raise Exception("Unauthorized") from None  # API Gateway's 401 contract: exactly this message
+    if isinstance(decision, Allow):
+        tenant_id = decision.context.get("tenant_id")
+        logger.info("allowed", extra={"principal": decision.principal_id, "tenant_id": tenant_id})
+    else:
+        logger.info("denied", extra={"principal": decision.principal_id, "reason": decision.reason})
+    return policy(decision, str(event.get("methodArn", "")))

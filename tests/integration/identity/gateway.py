@@ -1,0 +1,143 @@
+"""A small stand-in for API Gateway: the real REQUEST authorizer, then the real identity API handler.
+
+Tokens come from the local IdP; people are named by subject (``ada``) and email. A 401 or a Deny
+is answered as API Gateway answers them; otherwise the authorizer's context reaches the handler.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from functions.identity.domain.user import user_id_for
+from functions.identity.handlers import api, authorizer
+from functions.identity.wiring import IdentitySettings
+from keel import settings
+from keel.store import from_attributes
+from tests.support.events import api_event, sample
+from tests.support.pipeline import FakeLambdaContext
+from tests.unit.identity.idp import ISSUER, LocalIdp
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/{method}{path}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+    @property
+    def code(self) -> str | None:
+        return self.body.get("error", {}).get("code") if isinstance(self.body, dict) else None
+
+
+def user_id(subject: str) -> str:
+    return user_id_for(ISSUER, subject)
+
+
+def authorizer_event(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """A REQUEST authorizer event in the shape of AWS's sample."""
+    event = copy.deepcopy(sample("apiGatewayAuthorizerRequestEvent"))
+    event.update(
+        methodArn=METHOD_ARN.format(method=method, path=path),
+        resource=path,
+        path=path,
+        httpMethod=method,
+        headers=dict(headers),
+        multiValueHeaders={k: [v] for k, v in headers.items()},
+        identitySource=",".join(headers.values()),
+        authorizationToken=",".join(headers.values()),
+    )
+    event["requestContext"].update(httpMethod=method, path=path, resourcePath=path)
+    return event
+
+
+def authorize(headers: dict[str, str], method: str = "GET", path: str = "/v1/tenant") -> dict[str, Any]:
+    return authorizer.handler(authorizer_event(method, path, headers), FakeLambdaContext())  # type: ignore[arg-type]
+
+
+class Gateway:
+    def __init__(self, idp: LocalIdp) -> None:
+        self.idp = idp
+
+    def token(self, subject: str, email: str | None = None) -> str:
+        return self.idp.id_token(subject, email if email is not None else f"{subject}@example.com")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        as_: str | None = None,
+        tenant: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> Reply:
+        """``as_`` names a person by subject (their token is minted); ``token`` passes any credential."""
+        credential = token if token is not None else self.token(as_) if as_ else None
+        sent = dict(headers or {})
+        if credential:
+            sent["Authorization"] = f"Bearer {credential}"
+        if tenant:
+            sent["X-Tenant-Id"] = tenant
+        try:
+            answer = authorize({k: v for k, v in sent.items() if k in ("Authorization", "X-Tenant-Id")}, method, path)
+        except Exception as exc:
+            if str(exc) != "Unauthorized":  # anything else would be API Gateway's 500
+                raise
+            return Reply(401, {"message": "Unauthorized"})
+        if answer["policyDocument"]["Statement"][0]["Effect"] != "Allow":
+            return Reply(403, {"message": "User is not authorized to access this resource with an explicit deny"})
+        context = {**answer["context"], "principalId": answer["principalId"]}
+        event = api_event(method, path, body=body, headers=sent, query=query, authorizer=context)
+        response = api.handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+        text = response.get("body")
+        return Reply(int(response["statusCode"]), json.loads(text) if text else None)
+
+    # -- the common steps of a scenario ----------------------------------------------------------
+
+    def sign_up(self, subject: str, name: str = "Acme") -> str:
+        """``subject`` creates a tenant and owns it; returns the tenant id."""
+        reply = self.call("POST", "/v1/tenants", as_=subject, body={"name": name})
+        assert reply.status == 201, reply
+        return str(reply.body["id"])
+
+    def invite(self, tenant: str, by: str, email: str, role: str = "member") -> str:
+        """Invites ``email``; returns the raw token, read from the event (as the invitation email would)."""
+        reply = self.call("POST", "/v1/invitations", as_=by, tenant=tenant, body={"email": email, "role": role})
+        assert reply.status == 201, reply
+        return invitation_token(reply.body["id"])
+
+    def join(self, tenant: str, subject: str, role: str = "member", by: str = "ada") -> str:
+        """``subject`` is invited by ``by`` and accepts; returns their user id."""
+        token = self.invite(tenant, by, f"{subject}@example.com", role)
+        reply = self.call("POST", "/v1/invitations/accept", as_=subject, body={"token": token})
+        assert reply.status == 201, reply
+        return str(reply.body["user_id"])
+
+
+def outbox(table: str = "keel-identity") -> list[dict[str, Any]]:
+    """Every envelope in the outbox, oldest first (a test-only Query per tenant is not worth it here)."""
+    import boto3
+
+    items = [from_attributes(i) for i in boto3.client("dynamodb").scan(TableName=table)["Items"]]
+    events = [json.loads(i["event"]) for i in items if str(i["sk"]).startswith("OUTBOX#")]
+    return sorted(events, key=lambda e: e["id"])
+
+
+def events_of(event_type: str) -> list[dict[str, Any]]:
+    return [e for e in outbox() if e["type"] == event_type]
+
+
+def invitation_token(invitation_id: str) -> str:
+    invited = [e for e in events_of("identity.user.invited.v1") if e["payload"]["invitation_id"] == invitation_id]
+    assert len(invited) == 1
+    template = settings.load(IdentitySettings).invite_url_template
+    prefix = template.split("{token}")[0]
+    url = str(invited[0]["payload"]["accept_url"])
+    assert url.startswith(prefix)
+    return url[len(prefix) :]

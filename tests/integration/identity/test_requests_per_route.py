@@ -1,0 +1,134 @@
+"""DynamoDB requests per operation (DESIGN §6, §10): a read endpoint costs one request, a write one
+TransactWriteItems (after at most one read), nothing scans, and the authorizer costs at most one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from keel import aws
+from tests.integration.identity.gateway import Gateway, authorize, invitation_token, user_id
+from tests.integration.identity.test_entitlements import T0, deliver, entitlements
+
+READS = {"GetItem", "Query", "BatchGetItem"}
+
+
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    count: Counter[str] = Counter()
+
+    def before_call(model: Any, **_: Any) -> None:
+        count[model.name] += 1
+
+    events = aws.dynamodb().meta.events
+    events.register("before-call.dynamodb.*", before_call, unique_id="identity-request-count")
+    try:
+        yield count
+    finally:
+        events.unregister("before-call.dynamodb.*", unique_id="identity-request-count")
+
+
+def api_only(gateway: Gateway) -> Callable[..., Any]:
+    """Calls through the gateway but counts only the API handler (the authorizer is measured apart)."""
+    from tests.integration.identity import gateway as gateway_module
+
+    real = gateway_module.authorize
+
+    def call(method: str, path: str, **kwargs: Any) -> tuple[Any, Counter[str]]:
+        headers = {"Authorization": f"Bearer {gateway.token(kwargs['as_'])}"}
+        if kwargs.get("tenant"):
+            headers["X-Tenant-Id"] = kwargs["tenant"]
+        answer = real(headers, method, path)
+        gateway_module.authorize = lambda *_: answer  # type: ignore[assignment]
+        try:
+            with counted() as count:
+                reply = gateway.call(method, path, **kwargs)
+        finally:
+            gateway_module.authorize = real
+        return reply, count
+
+    return call
+
+
+def assert_read(count: Counter[str]) -> None:
+    assert sum(count[o] for o in READS) == 1, count
+    assert sum(count.values()) == 1, count
+
+
+def assert_write(count: Counter[str]) -> None:
+    assert count["TransactWriteItems"] == 1, count
+    assert sum(count[o] for o in READS) <= 1, count
+    assert set(count) <= READS | {"TransactWriteItems"}, count
+
+
+def test_each_route_costs_one_read_or_one_transaction(gateway: Gateway) -> None:
+    call = api_only(gateway)
+    reply, count = call("POST", "/v1/tenants", as_="ada", body={"name": "Acme"})
+    assert reply.status == 201
+    assert count == Counter({"TransactWriteItems": 1})
+    tenant = reply.body["id"]
+    ada = {"as_": "ada", "tenant": tenant}
+
+    for path in ("/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys"):
+        reply, count = call("GET", path, **ada)
+        assert reply.status == 200
+        assert_read(count)
+    reply, count = call("GET", "/v1/me", as_="ada")
+    assert_read(count)
+
+    reply, count = call("PATCH", "/v1/tenant", body={"name": "Acme Inc", "slug": "acme-inc"}, **ada)
+    assert reply.status == 200
+    assert_write(count)
+    reply, count = call("POST", "/v1/invitations", body={"email": "bob@example.com", "role": "admin"}, **ada)
+    assert reply.status == 201
+    assert_write(count)
+    token = invitation_token(reply.body["id"])
+    reply, count = call("POST", "/v1/invitations/accept", as_="bob", body={"token": token})
+    assert reply.status == 201
+    assert_write(count)
+    reply, count = call("PATCH", f"/v1/members/{user_id('bob')}", body={"role": "member"}, **ada)
+    assert reply.status == 200
+    assert_write(count)
+    reply, count = call("POST", "/v1/invitations", body={"email": "cy@example.com"}, **ada)
+    reply, count = call("DELETE", f"/v1/invitations/{reply.body['id']}", **ada)
+    assert reply.status == 204
+    assert_write(count)
+    reply, count = call("POST", "/v1/api-keys", body={"name": "ci"}, **ada)
+    assert reply.status == 201
+    assert_write(count)
+    reply, count = call("DELETE", f"/v1/api-keys/{reply.body['id']}", **ada)
+    assert reply.status == 204
+    assert_write(count)
+    reply, count = call("DELETE", f"/v1/members/{user_id('bob')}", **ada)
+    assert reply.status == 204
+    assert_write(count)
+
+
+@pytest.mark.parametrize("with_tenant", [False, True])
+def test_the_authorizer_costs_at_most_one_request_for_a_jwt(gateway: Gateway, with_tenant: bool) -> None:
+    tenant = gateway.sign_up("ada")
+    headers = {"Authorization": f"Bearer {gateway.token('ada')}"} | ({"X-Tenant-Id": tenant} if with_tenant else {})
+    with counted() as count:
+        answer = authorize(headers)
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert count == (Counter({"BatchGetItem": 1}) if with_tenant else Counter())
+
+
+def test_the_authorizer_costs_one_get_item_for_an_api_key(gateway: Gateway) -> None:
+    tenant = gateway.sign_up("ada")
+    key = gateway.call("POST", "/v1/api-keys", as_="ada", tenant=tenant, body={"name": "ci"}).body
+    with counted() as count:
+        authorize({"Authorization": f"Bearer {key['secret']}"})
+    assert count == Counter({"GetItem": 1})
+
+
+def test_the_entitlements_consumer_writes_one_transaction(gateway: Gateway) -> None:
+    tenant = gateway.sign_up("ada")
+    with counted() as count:
+        assert deliver(entitlements(tenant, "pro", 10, T0)) == {"batchItemFailures": []}
+    assert count["TransactWriteItems"] == 1
+    assert count["Scan"] == 0

@@ -1,0 +1,124 @@
+"""The authorizer's decision with fakes for the verifier and the store: what each credential costs
+and what reaches the context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from functions.identity.domain.access import AccessService, Allow, Deny, bearer_credential
+from functions.identity.domain.api_key import ApiKeyGrant, hash_secret
+from functions.identity.domain.errors import InvalidCredentials
+from functions.identity.domain.ports import Claims, MemberGrant
+from functions.identity.domain.user import user_id_for
+from keel.tenancy import Role
+
+ISSUER = "https://idp.example"
+TENANT = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
+OTHER = "ten_01JDBBBBBBBBBBBBBBBBBBBBBB"
+SECRET = "keel_" + "s" * 43
+
+
+class FakeVerifier:
+    issuer = ISSUER
+
+    def verify(self, token: str) -> Claims:
+        if token != "good.jwt.token":
+            raise InvalidCredentials("bad token")
+        return Claims(subject="ada", email="ada@example.com", token_use="id")
+
+
+@dataclass
+class FakeStore:
+    members: dict[tuple[str, str], MemberGrant] = field(default_factory=dict)
+    keys: dict[str, ApiKeyGrant] = field(default_factory=dict)
+    reads: int = 0
+
+    def member_grant(self, tenant_id: str, user_id: str) -> MemberGrant | None:
+        self.reads += 1
+        return self.members.get((tenant_id, user_id))
+
+    def api_key_grant(self, secret_hash: str) -> ApiKeyGrant | None:
+        self.reads += 1
+        return self.keys.get(secret_hash)
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    ada = user_id_for(ISSUER, "ada")
+    return FakeStore(
+        members={(TENANT, ada): MemberGrant(role=Role.ADMIN, plan="pro")},
+        keys={hash_secret(SECRET): ApiKeyGrant(api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro")},
+    )
+
+
+def decide(store: FakeStore, authorization: str | None, tenant: str | None = None) -> Allow | Deny:
+    return AccessService(verifier=FakeVerifier(), store=store).decide(authorization=authorization, tenant_id=tenant)
+
+
+@pytest.mark.parametrize(
+    ("header", "credential"),
+    [("Bearer abc", "abc"), ("bearer abc", "abc"), ("BEARER   abc  ", "abc"), (" Bearer abc", "abc")],
+)
+def test_a_bearer_credential_is_read_whatever_the_schemes_case(header: str, credential: str) -> None:
+    assert bearer_credential(header) == credential
+
+
+def test_a_jwt_without_a_tenant_costs_no_read(store: FakeStore) -> None:
+    decision = decide(store, "Bearer good.jwt.token")
+    assert isinstance(decision, Allow)
+    assert decision.context == {
+        "auth": "jwt",
+        "user_id": user_id_for(ISSUER, "ada"),
+        "subject": "ada",
+        "email": "ada@example.com",
+    }
+    assert store.reads == 0
+
+
+def test_a_member_costs_one_read_and_gets_role_and_plan(store: FakeStore) -> None:
+    decision = decide(store, "Bearer good.jwt.token", TENANT)
+    assert isinstance(decision, Allow)
+    assert (decision.context["tenant_id"], decision.context["role"], decision.context["plan"]) == (
+        TENANT,
+        "admin",
+        "pro",
+    )
+    assert store.reads == 1
+
+
+def test_a_non_member_is_denied_not_unauthorized(store: FakeStore) -> None:
+    assert isinstance(decide(store, "Bearer good.jwt.token", OTHER), Deny)
+
+
+def test_a_malformed_tenant_id_is_denied_without_a_read(store: FakeStore) -> None:
+    assert isinstance(decide(store, "Bearer good.jwt.token", "TENANT#ten_1"), Deny)
+    assert store.reads == 0
+
+
+def test_a_bad_token_is_unauthorized(store: FakeStore) -> None:
+    with pytest.raises(InvalidCredentials):
+        decide(store, "Bearer forged.jwt.token", TENANT)
+
+
+def test_an_api_key_is_bound_to_its_tenant(store: FakeStore) -> None:
+    own = decide(store, f"Bearer {SECRET}")
+    named = decide(store, f"Bearer {SECRET}", TENANT)
+    other = decide(store, f"Bearer {SECRET}", OTHER)
+    assert isinstance(own, Allow)
+    assert isinstance(named, Allow)
+    assert own.context["tenant_id"] == TENANT
+    assert own.context["auth"] == "api_key"
+    assert isinstance(other, Deny)
+
+
+def test_an_unknown_api_key_is_unauthorized(store: FakeStore) -> None:
+    with pytest.raises(InvalidCredentials):
+        decide(store, "Bearer keel_unknown")
+
+
+def test_the_context_holds_strings_only(store: FakeStore) -> None:
+    for decision in (decide(store, "Bearer good.jwt.token", TENANT), decide(store, f"Bearer {SECRET}")):
+        assert isinstance(decision, Allow)
+        assert all(isinstance(v, str) for v in decision.context.values())
