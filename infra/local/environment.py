@@ -25,8 +25,22 @@ def _context_setting_name(prefix: str, name: str) -> str:
     return name if name.startswith(prefix) else f"{prefix}{name.upper()}"
 
 
+def identity_provider_settings(*, issuer: str, audience: str, jwks_url: str) -> dict[str, str]:
+    """The OIDC issuer the authorizer trusts, under identity's setting names (the local IdP's values)."""
+    return {
+        "KEEL_IDENTITY_OIDC_ISSUER": issuer,
+        "KEEL_IDENTITY_OIDC_AUDIENCE": audience,
+        "KEEL_IDENTITY_JWKS_URL": jwks_url,
+    }
+
+
 def local_environment(
-    topology: Topology, *, moto_endpoint: str, repo_root: Path = REPO_ROOT, region: str = REGION
+    topology: Topology,
+    *,
+    moto_endpoint: str,
+    repo_root: Path = REPO_ROOT,
+    region: str = REGION,
+    identity_provider: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``."""
     values: dict[str, str] = {
@@ -42,8 +56,9 @@ def local_environment(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
+        **(identity_provider or {}),
     }
-    owners: dict[str, str] = {name: "platform" for name in values}
+    owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
         settings = dict(ctx.settings)
         if ctx.table:
@@ -51,9 +66,8 @@ def local_environment(
         for name, value in settings.items():
             env_name = _context_setting_name(ctx.setting_prefix, name)
             if env_name in values and values[env_name] != value:
-                raise SettingConflict(
-                    f"{env_name} is set to {values[env_name]!r} by {owners[env_name]} and {value!r} by {ctx.name}"
-                )
+                first = f"{values[env_name]!r} by {owners[env_name]}"
+                raise SettingConflict(f"{env_name} is set to {first} and to {value!r} by {ctx.name}")
             values[env_name] = value
             owners[env_name] = ctx.name
     return values
@@ -92,8 +106,10 @@ def applied(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _forget_kernel_caches() -> None:
-    # Settings and boto3 clients are cached per container; they must be rebuilt from the new values.
-    from keel import aws, settings
+    # Settings, boto3 clients and the idempotency store are cached per container; they must be
+    # rebuilt from the new values (tests start several runtimes, each on its own moto port).
+    from keel import aws, idempotency, settings
 
     settings.reset()
     aws.reset()
+    idempotency.reset()

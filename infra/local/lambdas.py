@@ -59,7 +59,6 @@ class LocalFunction:
         self.region = region
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
-        self.invocations = 0
         self._container = threading.Lock()
 
     @property
@@ -81,7 +80,6 @@ class LocalFunction:
         if not self._container.acquire(timeout=self.timeout_seconds):
             raise FunctionBusy(f"{self.name} stayed busy for {self.timeout_seconds:g} s")
         try:
-            self.invocations += 1
             return entry(event, self.context())
         finally:
             self._container.release()

@@ -1,5 +1,6 @@
 """Creates on the moto server what the topology says exists: tables with streams, the bus and its
-archive, one rule -> queue -> DLQ per subscription, and a verified SES sender domain."""
+archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, and a Cognito
+user pool that stands in for the OIDC identity provider."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from infra.topology import MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
 if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
@@ -57,20 +60,41 @@ class QueueResources:
 
 
 @dataclass(frozen=True)
+class IdentityProvider:
+    """The local OIDC issuer: a moto Cognito user pool and its app client."""
+
+    user_pool_id: str
+    client_id: str
+    region: str
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    def jwks_url(self, moto_endpoint: str) -> str:
+        return f"{moto_endpoint}/{self.user_pool_id}/.well-known/jwks.json"
+
+
+@dataclass(frozen=True)
 class Provisioned:
     bus_arn: str
     archive_arn: str
     #: table name -> stream ARN, for every context table (they all publish through their outbox).
     streams: dict[str, str]
     queues: tuple[QueueResources, ...]
+    identity_provider: IdentityProvider
 
 
 @dataclass(frozen=True)
 class AwsClients:
+    """The runtime's own clients on moto (handlers make theirs through ``keel.aws``)."""
+
     dynamodb: DynamoDBClient
+    streams: DynamoDBStreamsClient
     events: EventBridgeClient
     sqs: SQSClient
     ses: SESClient
+    cognito: CognitoIdentityProviderClient
 
 
 def _create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
@@ -107,7 +131,7 @@ def _queue_arn(sqs: SQSClient, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def _create_consumer_feed(clients: AwsClients, topology: Topology, ctx: Context, sub: Subscription) -> QueueResources:
+def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subscription) -> QueueResources:
     sqs = clients.sqs
     dead_url = sqs.create_queue(
         QueueName=dlq_name(ctx, sub), Attributes={"MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)}
@@ -123,10 +147,9 @@ def _create_consumer_feed(clients: AwsClients, topology: Topology, ctx: Context,
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
     rule = queue_name(ctx, sub)
-    clients.events.put_rule(
-        Name=rule, EventBusName=topology.bus_name, EventPattern=json.dumps(event_pattern(sub)), State="ENABLED"
-    )
-    clients.events.put_targets(Rule=rule, EventBusName=topology.bus_name, Targets=[{"Id": "queue", "Arn": arn}])
+    pattern = json.dumps(event_pattern(sub))
+    clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
+    clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
         context=ctx.name,
         subscription=sub.name,
@@ -142,6 +165,24 @@ def _create_consumer_feed(clients: AwsClients, topology: Topology, ctx: Context,
     )
 
 
+def _create_identity_provider(cognito: CognitoIdentityProviderClient, region: str) -> IdentityProvider:
+    # Email as the username puts ``email`` into moto's ID tokens, as a Cognito pool set up so does.
+    pool = cognito.create_user_pool(
+        PoolName="keel-local", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="keel-local",
+        ReadAttributes=["email", "email_verified"],  # so ID tokens carry them, as Cognito's do
+        ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
+    )["UserPoolClient"]["ClientId"]
+    return IdentityProvider(user_pool_id=pool, client_id=client, region=region)
+
+
 def _sender_domains(topology: Topology) -> set[str]:
     domains = {LOCAL_EMAIL_DOMAIN}
     for ctx in topology.contexts:
@@ -151,7 +192,7 @@ def _sender_domains(topology: Topology) -> set[str]:
     return domains
 
 
-def provision(topology: Topology, clients: AwsClients) -> Provisioned:
+def provision(topology: Topology, clients: AwsClients, region: str) -> Provisioned:
     """Create every resource of ``topology`` on an empty moto server."""
     streams = {
         ctx.table_name: _create_context_table(clients.dynamodb, ctx.table_name)
@@ -161,9 +202,18 @@ def provision(topology: Topology, clients: AwsClients) -> Provisioned:
     _create_idempotency_table(clients.dynamodb, topology.idempotency_table)
     bus_arn = clients.events.create_event_bus(Name=topology.bus_name)["EventBusArn"]
     archive_arn = clients.events.create_archive(
-        ArchiveName=archive_name(topology), EventSourceArn=bus_arn, RetentionDays=topology.archive_retention_days
+        ArchiveName=archive_name(topology),
+        EventSourceArn=bus_arn,
+        RetentionDays=topology.archive_retention_days,
     )["ArchiveArn"]
-    queues = tuple(_create_consumer_feed(clients, topology, ctx, sub) for ctx, sub in topology.subscriptions)
+    bus = topology.bus_name
+    queues = tuple(_create_consumer_feed(clients, bus, ctx, sub) for ctx, sub in topology.subscriptions)
     for domain in sorted(_sender_domains(topology)):
         clients.ses.verify_domain_identity(Domain=domain)
-    return Provisioned(bus_arn=bus_arn, archive_arn=archive_arn, streams=streams, queues=queues)
+    return Provisioned(
+        bus_arn=bus_arn,
+        archive_arn=archive_arn,
+        streams=streams,
+        queues=queues,
+        identity_provider=_create_identity_provider(clients.cognito, region),
+    )

@@ -15,12 +15,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
-#: The local REST API's id and stage, as they appear in ``methodArn`` and ``requestContext``.
+#: The local REST API's id and stage, as they appear in ``methodArn`` and ``requestContext``. The
+#: stage is ``$default`` because local URLs carry no stage prefix (the platform's docs read it so).
 API_ID = "local"
-STAGE = "v1"
+STAGE = "$default"
 
 #: The keys (and order) EventBridge gives an event delivered to an SQS target or a Lambda.
-_EVENTBRIDGE_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+_EVENTBRIDGE_KEYS = (
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+)
 
 
 def method_arn(region: str, method: str, path: str) -> str:
@@ -32,7 +43,9 @@ def _request_time(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
 
 
-def _single_and_multi(pairs: Sequence[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+def _single_and_multi(
+    pairs: Sequence[tuple[str, str]],
+) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     # API Gateway: the single-value map keeps the last value of a repeated name.
     if not pairs:
         return None, None
@@ -107,7 +120,7 @@ def proxy_event(
             "extendedRequestId": request_id,
             "httpMethod": method,
             "identity": _identity(source_ip, user_agent),
-            "path": f"/{STAGE}{path}",
+            "path": path,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": _request_time(epoch_ms),
@@ -123,7 +136,9 @@ def proxy_event(
     }
 
 
-def authorizer_request_event(proxy: Mapping[str, Any], *, method_arn: str, identity_values: Sequence[str]) -> dict[str, Any]:
+def authorizer_request_event(
+    proxy: Mapping[str, Any], *, method_arn: str, identity_values: Sequence[str]
+) -> dict[str, Any]:
     """The REQUEST authorizer event (``apiGatewayAuthorizerRequestEvent.json``) for a proxy event."""
     ctx = proxy["requestContext"]
     seen = ctx["identity"]
@@ -159,7 +174,7 @@ def authorizer_request_event(proxy: Mapping[str, Any], *, method_arn: str, ident
         "queryStringParameters": proxy["queryStringParameters"],
         "pathParameters": proxy["pathParameters"],
         "stageVariables": proxy["stageVariables"],
-        "requestContext": {key: value for key, value in ctx.items() if key != "authorizer"} | {"identity": identity},
+        "requestContext": {key: ctx[key] for key in ctx if key != "authorizer"} | {"identity": identity},
     }
 
 
@@ -213,7 +228,7 @@ def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> di
 
 def _attribute_value_json(value: Mapping[str, Any]) -> dict[str, Any]:
     # boto3 hands binary attributes back as bytes; Lambda's JSON event carries them as base64.
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": base64.b64encode(inner).decode("ascii")}
     if kind == "BS":

@@ -1,0 +1,413 @@
+"""``keel``: run Keel on this machine, and operate the running copy.
+
+    keel dev [--port 8080]            everything in one process: moto, API gateway, pollers, scheduler
+    keel jobs list | run NAME         run one scheduled job now
+    keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
+    keel events replay --since ISO    replay the bus archive into the bus
+
+``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
+reach the running dev server's moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
+from infra.topology import Topology
+
+if TYPE_CHECKING:
+    from infra.local.runtime import DevServerInfo
+
+DEFAULT_TOPOLOGY = "infra.topology:TOPOLOGY"
+DEFAULT_STATE_DIR = REPO_ROOT / ".keel"
+_REPLAY_WAIT_SECONDS = 60
+
+
+class UserError(Exception):
+    """Something the person at the keyboard can fix; printed without a traceback."""
+
+
+def _say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def load_topology(ref: str) -> Topology:
+    """``package.module:ATTRIBUTE`` -> the ``Topology`` it names."""
+    module_name, _, attribute = ref.partition(":")
+    try:
+        topology = getattr(importlib.import_module(module_name), attribute or "TOPOLOGY")
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"cannot load the topology {ref!r}: {exc}") from None
+    if not isinstance(topology, Topology):
+        raise UserError(f"{ref!r} is a {type(topology).__name__}, not a Topology")
+    return topology
+
+
+def _running(args: argparse.Namespace) -> DevServerInfo | None:
+    from infra.local.runtime import DevServerInfo
+
+    return DevServerInfo.read(args.state_dir)
+
+
+def _require_running(args: argparse.Namespace) -> DevServerInfo:
+    info = _running(args)
+    if info is None:
+        state = args.state_dir / "dev.json"
+        raise UserError(f"no dev server is running (nothing live in {state}); start one with: keel dev")
+    return info
+
+
+# -- keel dev -----------------------------------------------------------------------------------
+
+
+def _quickstart(topology: Topology, api: str) -> list[str]:
+    lines = [f"curl -s {api}/health"]
+    skip = ("/health", "/docs")
+    for route in topology.public_routes:
+        if route.method == "GET" and not route.path.startswith(skip) and "{" not in route.path:
+            shorten = " | head -c 300; echo" if route.path.endswith(".json") else ""
+            lines.append(f"curl -s {api}{route.path}{shorten}")
+    lines.append(f'TOKEN=$(curl -s "{api}/_local/token?email=ada@example.com&raw=1")   # a demo user\'s ID token')
+    if topology.is_tenantless("POST", "/v1/tenants"):
+        lines += [
+            f'TENANT=$(curl -s -X POST {api}/v1/tenants -H "Authorization: Bearer $TOKEN" '
+            "-H 'Content-Type: application/json' -d '{\"name\": \"Acme\"}' | python3 -c 'import json,sys; "
+            'print(json.load(sys.stdin)["id"])\')',
+            f'curl -s {api}/v1/members -H "Authorization: Bearer $TOKEN" -H "X-Tenant-Id: $TENANT"',
+        ]
+    else:
+        lines.append(f'curl -s -H "Authorization: Bearer $TOKEN" -H "X-Tenant-Id: <tenant id>" {api}/...')
+    lines += [f"curl -s {api}/_local/emails", f"curl -s {api}/_local/dlq"]
+    if topology.jobs:
+        _ctx, job = topology.jobs[0]
+        lines.append(f"keel jobs run {job.name}")
+    return lines
+
+
+def _banner(topology: Topology, api: str) -> None:
+    _say()
+    for label, url in (
+        ("API", api),
+        ("API docs", f"{api}/docs"),
+        ("OpenAPI", f"{api}/openapi.json"),
+        ("Demo token", f"{api}/_local/token?email=ada@example.com"),
+        ("Emails sent", f"{api}/_local/emails"),
+        ("Dead letters", f"{api}/_local/dlq"),
+        ("Health", f"{api}/health"),
+    ):
+        _say(f"  {label:<13} {url}")
+    _say()
+    _say("Quickstart (copy-paste):")
+    for line in _quickstart(topology, api):
+        _say(f"  {line}")
+    _say()
+    _say("Press Ctrl-C to stop.")
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from infra.local.runtime import LocalRuntime
+
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s  %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stdout,
+    )
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "found credentials" on every cold start
+    topology = load_topology(args.topology)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _say("keel dev: starting Keel locally (no AWS account, no Docker)")
+    runtime = LocalRuntime(
+        topology,
+        topology_ref=args.topology,
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        state_dir=args.state_dir,
+        retry_delay_seconds=args.retry_delay,
+        say=_say,
+    )
+    try:
+        runtime.start()
+        _banner(topology, runtime.api_url)
+        while not stop.wait(0.5):
+            pass
+        _say("\nkeel dev: stopping ...")
+    finally:
+        runtime.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _say("keel dev: stopped.")
+    return 0
+
+
+# -- keel jobs ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _fresh_moto(topology: Topology) -> Iterator[None]:
+    """A throwaway moto with the topology provisioned, for commands run without a dev server."""
+    from moto.server import ThreadedMotoServer
+
+    from infra.local.provision import provision
+    from infra.local.runtime import aws_clients, free_port, reset_moto
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        reset_moto(endpoint)
+        with applied(local_environment(topology, moto_endpoint=endpoint)):
+            provision(topology, aws_clients(endpoint), REGION)
+            yield
+    finally:
+        server.stop()
+
+
+def _jobs_list(args: argparse.Namespace) -> int:
+    from infra.local.runtime import scheduled_jobs
+
+    info = _running(args)
+    jobs = scheduled_jobs(load_topology(info.topology if info else args.topology))
+    if not jobs:
+        _say("The topology has no jobs.")
+    for job in jobs:
+        _say(f"{job.name:<40} {job.expression:<28} {job.function.handler}")
+    return 0
+
+
+def _jobs_run(args: argparse.Namespace) -> int:
+    from infra.local.runtime import find_job
+    from infra.local.schedule import run_job
+
+    info = _running(args)
+    topology = load_topology(info.topology if info else args.topology)
+    try:
+        job = find_job(topology, args.name)
+    except LookupError as exc:
+        raise UserError(str(exc.args[0])) from None
+    if info is not None:
+        _say(f"Running {job.name} against the dev server's moto ({info.moto_endpoint}) ...")
+        session = applied(info.environment(topology))
+    else:
+        _say(f"No dev server is running: running {job.name} against a fresh, empty moto ...")
+        session = _fresh_moto(topology)
+    started = time.perf_counter()
+    with session:
+        result = run_job(job, datetime.now(UTC), REGION)
+    elapsed = time.perf_counter() - started
+    if job.last_result != "ok":
+        _say(f"{job.name} failed after {elapsed:.2f} s: {job.last_result}")
+        return 1
+    _say(
+        f"{job.name} finished in {elapsed:.2f} s"
+        + (f": {json.dumps(result, default=str)}" if result is not None else ".")
+    )
+    return 0
+
+
+# -- keel dlq -----------------------------------------------------------------------------------
+
+
+def _dlq_list(args: argparse.Namespace) -> int:
+    from infra.local.dlq import dead_letter_queues
+    from infra.local.runtime import aws_clients
+
+    info = _require_running(args)
+    sqs = aws_clients(info.moto_endpoint).sqs
+    queues = dead_letter_queues(load_topology(info.topology))
+    if not queues:
+        _say("The topology has no subscriptions, so no dead-letter queues.")
+    for dlq in queues:
+        url = sqs.get_queue_url(QueueName=dlq.dlq_name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        _say(f"{dlq.dlq_name:<60} {attributes['Attributes']['ApproximateNumberOfMessages']:>6} messages")
+    return 0
+
+
+def _dlq_redrive(args: argparse.Namespace) -> int:
+    from infra.local.dlq import UnknownQueue, find_dead_letter_queue, redrive
+    from infra.local.runtime import aws_clients
+
+    info = _require_running(args)
+    try:
+        dlq = find_dead_letter_queue(load_topology(info.topology), args.queue)
+    except UnknownQueue as exc:
+        raise UserError(str(exc.args[0])) from None
+    moved = redrive(aws_clients(info.moto_endpoint).sqs, dlq)
+    _say(f"Moved {moved} message{'s' if moved != 1 else ''} from {dlq.dlq_name} back to {dlq.queue_name}.")
+    return 0
+
+
+# -- keel events --------------------------------------------------------------------------------
+
+
+def _timestamp(text: str, option: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not an ISO-8601 time, e.g. 2026-11-22T06:00:00Z") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _events_replay(args: argparse.Namespace) -> int:
+    from infra.local.provision import archive_name
+    from infra.local.runtime import aws_clients
+
+    since = _timestamp(args.since, "--since")
+    until = _timestamp(args.until, "--until") if args.until else datetime.now(UTC)
+    if since >= until:
+        raise UserError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    info = _require_running(args)
+    topology = load_topology(info.topology)
+    events = aws_clients(info.moto_endpoint).events
+    archive = events.describe_archive(ArchiveName=archive_name(topology))
+    name = f"keel-replay-{int(time.time() * 1000)}"
+    events.start_replay(
+        ReplayName=name,
+        EventSourceArn=archive["ArchiveArn"],
+        EventStartTime=since,
+        EventEndTime=until,
+        Destination={"Arn": archive["EventSourceArn"]},
+    )
+    deadline = time.monotonic() + _REPLAY_WAIT_SECONDS
+    state = "STARTING"
+    while state in ("STARTING", "RUNNING") and time.monotonic() < deadline:
+        state = events.describe_replay(ReplayName=name)["State"]
+        if state in ("STARTING", "RUNNING"):
+            time.sleep(0.2)
+    archived = archive.get("EventCount", "?")
+    _say(f"Replay {name} of {archive['ArchiveName']} ({archived} archived events): {state}.")
+    _say(
+        "Note: the local emulator (moto 5.2.5) replays every archived event and ignores the time window; "
+        "consumers are idempotent, so the extra deliveries are harmless."
+    )
+    return 0 if state == "COMPLETED" else 1
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keel",
+        description="Run Keel on this machine (no AWS account, no Docker) and operate the running copy.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"where 'keel dev' records its moto endpoint (default: {DEFAULT_STATE_DIR})",
+    )
+    common.add_argument(
+        "--topology",
+        default=DEFAULT_TOPOLOGY,
+        help=f"the topology to run, as module:ATTRIBUTE (default: {DEFAULT_TOPOLOGY}); "
+        "other commands use the running dev server's",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    dev = commands.add_parser(
+        "dev",
+        parents=[common],
+        help="run everything locally: moto, the API gateway, pollers and the scheduler",
+        description="Start moto, provision the topology, and serve the API on 127.0.0.1. Ctrl-C stops.",
+    )
+    dev.add_argument("--port", type=int, default=8080, help="the API gateway's port (default: 8080)")
+    dev.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    dev.add_argument("--moto-port", type=int, default=0, help="moto's port (default: a free one)")
+    dev.add_argument(
+        "--retry-delay",
+        type=int,
+        default=2,
+        metavar="SECONDS",
+        help="how soon a message a consumer failed is delivered again (default: 2)",
+    )
+    dev.add_argument("--quiet", action="store_true", help="log warnings only (no access log)")
+    dev.set_defaults(run=_dev)
+
+    jobs = commands.add_parser("jobs", help="list or run scheduled jobs", description="Scheduled jobs.")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    jobs_list = jobs_commands.add_parser("list", parents=[common], help="list the jobs and their schedules")
+    jobs_list.set_defaults(run=_jobs_list)
+    jobs_run = jobs_commands.add_parser(
+        "run",
+        parents=[common],
+        help="run one job now",
+        description="Run one job's handler once with a Scheduled Event, against the running dev server's "
+        "moto (or, without one, against a fresh in-process moto).",
+    )
+    jobs_run.add_argument("name", help="the job's name, or context/name")
+    jobs_run.set_defaults(run=_jobs_run)
+
+    dlq = commands.add_parser("dlq", help="inspect and redrive dead letters", description="Dead letters.")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="ACTION")
+    dlq_list = dlq_commands.add_parser("list", parents=[common], help="every DLQ with its message count")
+    dlq_list.set_defaults(run=_dlq_list)
+    dlq_redrive = dlq_commands.add_parser(
+        "redrive",
+        parents=[common],
+        help="move a DLQ's messages back to its source queue",
+        description="Move every message of a dead-letter queue back to the queue it came from "
+        "(needs a running 'keel dev').",
+    )
+    dlq_redrive.add_argument("queue", help="the DLQ's name, its source queue's, or its subscription's")
+    dlq_redrive.set_defaults(run=_dlq_redrive)
+
+    events = commands.add_parser("events", help="replay archived events", description="The event bus.")
+    events_commands = events.add_subparsers(dest="events_command", metavar="ACTION")
+    replay = events_commands.add_parser(
+        "replay",
+        parents=[common],
+        help="replay the bus archive into the bus",
+        description="Replay archived events into the bus (needs 'keel dev'); consumers are idempotent.",
+    )
+    replay.add_argument("--since", required=True, help="ISO-8601 start, e.g. 2026-11-22T06:00:00Z")
+    replay.add_argument("--until", help="ISO-8601 end (default: now)")
+    replay.set_defaults(run=_events_replay)
+
+    for group in (parser, jobs, dlq, events):
+        group.set_defaults(usage=group.print_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        args.usage(sys.stderr)
+        return 2
+    from infra.local.runtime import PortInUse
+    from infra.local.schedule import ScheduleError
+
+    try:
+        return int(args.run(args))
+    except (UserError, PortInUse, ScheduleError, SettingConflict) as exc:
+        print(f"keel: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

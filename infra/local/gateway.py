@@ -1,0 +1,410 @@
+"""The local API Gateway: HTTP on 127.0.0.1 -> REST proxy event -> authorizer -> handler -> HTTP.
+
+``LocalApi`` is the request path and knows no sockets; ``GatewayServer`` is a small threaded
+HTTP/1.1 server around it. Besides the topology's routes it serves, in local mode only:
+
+- ``GET /health``: the platform handler's answer plus ``components``, the state of moto, the
+  gateway, every poller and the scheduler (which the platform handler cannot see);
+- ``GET /_local/health``, ``GET /_local/emails``, ``GET /_local/dlq``,
+  ``POST /_local/dlq/<queue>/redrive``: developer conveniences that are never deployed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
+from infra.local.lambdas import FunctionBusy, LocalFunction
+from infra.local.shapes import method_arn, proxy_event
+from infra.topology import Context, Topology
+from keel.http import MAX_BODY_BYTES, error_payload, precheck_body
+
+log = logging.getLogger("keel.local.gateway")
+
+_REDRIVE = re.compile(r"^/_local/dlq/([A-Za-z0-9_.\-/]+)/redrive$")
+#: Who ``GET /_local/token`` signs in when no ``email`` is given.
+DEMO_EMAIL = "demo@keel.local"
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+class DevConsole(Protocol):
+    """What the runtime shows on the local-only pages."""
+
+    def components(self) -> dict[str, dict[str, Any]]: ...
+
+    def emails(self) -> list[dict[str, Any]]: ...
+
+    def dead_letters(self) -> list[dict[str, Any]]: ...
+
+    def redrive(self, queue: str) -> int:
+        """Move a DLQ's messages back; raises ``LookupError`` for an unknown queue."""
+        ...
+
+    def token(self, email: str) -> dict[str, Any]:
+        """Tokens for ``email`` from the local identity provider (the user is made on first use)."""
+        ...
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    method: str
+    target: str  # the request-target: path and query, still percent-encoded
+    headers: Sequence[tuple[str, str]]
+    body: bytes | None
+    source_ip: str
+    host: str
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _from_proxy_result(result: Any) -> GatewayResponse | None:
+    """An HTTP response from a Lambda proxy result; ``None`` when API Gateway would call it malformed."""
+    if not isinstance(result, Mapping):
+        return None
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        return None
+    body = result.get("body") or ""
+    try:
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    except ValueError:
+        return None
+    multi: Mapping[str, Any] = result.get("multiValueHeaders") or {}
+    multi_names = {name.lower() for name in multi}
+    headers = [
+        (name, str(value))
+        for name, value in (result.get("headers") or {}).items()
+        if name.lower() not in multi_names and name.lower() not in _HOP_BY_HOP
+    ]
+    for name, values in multi.items():
+        if name.lower() not in _HOP_BY_HOP:
+            headers.extend((name, str(value)) for value in values or [])
+    return GatewayResponse(status, headers, data)
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> GatewayResponse:
+    response = _from_proxy_result(error_payload(status, code, message, request_id=request_id))
+    assert response is not None
+    return response
+
+
+def _json(status: int, payload: Any) -> GatewayResponse:
+    body = json.dumps(payload, indent=2, default=str).encode()
+    return GatewayResponse(status, [("Content-Type", "application/json")], body)
+
+
+def _resource(prefix: str, path: str) -> tuple[str, dict[str, str] | None]:
+    # Each API prefix is a proxy resource: "/v1/members" and "/v1/members/{proxy+}".
+    if path == prefix:
+        return prefix, None
+    base = prefix.rstrip("/")
+    return f"{base}/{{proxy+}}", {"proxy": path[len(base) + 1 :]}
+
+
+def _matching_prefix(ctx: Context, path: str) -> str:
+    return max(
+        (p for p in ctx.api_prefixes if path == p or path.startswith(p.rstrip("/") + "/")),
+        key=len,
+        default=path,
+    )
+
+
+class LocalApi:
+    """The request path of the local API Gateway (no sockets: ``handle`` maps a request to a response)."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        api_functions: Mapping[str, LocalFunction],
+        authorizer: AuthorizerGate | None,
+        region: str,
+        console: DevConsole | None = None,
+    ) -> None:
+        self.topology = topology
+        self.api_functions = dict(api_functions)
+        self.authorizer = authorizer
+        self.region = region
+        self.console = console
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def handle(self, request: GatewayRequest) -> GatewayResponse:
+        request_id = str(uuid.uuid4())
+        response = self._dispatch(request, request_id)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+    def refuse(self, status: int, code: str, message: str) -> GatewayResponse:
+        """An error answered before the request is read (oversized or unsized bodies)."""
+        request_id = str(uuid.uuid4())
+        response = _error(status, code, message, request_id)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def _dispatch(self, request: GatewayRequest, request_id: str) -> GatewayResponse:
+        split = urlsplit(request.target)
+        path = unquote(split.path) or "/"
+        if self.console is not None and (path == "/_local" or path.startswith("/_local/")):
+            return self._local_page(request.method, path, split.query, request.body, request_id)
+        response = self._api(request, path, split.query, request_id)
+        if self.console is not None and request.method == "GET" and path == "/health":
+            return self._with_components(response)
+        return response
+
+    def _api(self, request: GatewayRequest, path: str, query: str, request_id: str) -> GatewayResponse:
+        ctx = self.topology.api_context_for(path)
+        function = self.api_functions.get(ctx.name) if ctx is not None else None
+        if ctx is None or function is None:
+            return _error(404, "not_found", "no such route", request_id)
+        resource, path_parameters = _resource(_matching_prefix(ctx, path), path)
+        event = proxy_event(
+            method=request.method,
+            path=path,
+            resource=resource,
+            path_parameters=path_parameters,
+            headers=request.headers,
+            query=parse_qsl(query, keep_blank_values=True),
+            body=request.body,
+            source_ip=request.source_ip,
+            domain_name=request.host,
+            request_id=request_id,
+            epoch_ms=int(time.time() * 1000),
+        )
+        refused = self._authorize(event, request.method, path)
+        if refused is None:
+            refused = precheck_body(event)  # the same 400/413 the kernel's resolver gives
+        if refused is not None:
+            return _error(*refused, request_id)
+        return self._invoke(function, event, request_id)
+
+    def _authorize(self, event: dict[str, Any], method: str, path: str) -> tuple[int, str, str] | None:
+        """Fill ``requestContext.authorizer``, or say why API Gateway would refuse the request."""
+        if self.topology.is_public(method, path):
+            return None
+        if self.authorizer is None:
+            return 401, "unauthorized", "this route needs credentials and no authorizer is configured"
+        sources = USER_SOURCES if self.topology.is_tenantless(method, path) else TENANT_SOURCES
+        decision = self.authorizer.check(event, method_arn(self.region, method, path), sources)
+        if not isinstance(decision, Allowed):
+            return decision.status, decision.code, decision.message
+        event["requestContext"]["authorizer"] = decision.authorizer
+        return None
+
+    def _invoke(self, function: LocalFunction, event: dict[str, Any], request_id: str) -> GatewayResponse:
+        try:
+            result = function.invoke(event)
+        except FunctionBusy as exc:
+            return _error(503, "service_unavailable", str(exc), request_id)
+        except Exception:  # the caller gets the error shape; the developer gets the traceback
+            log.exception("%s raised on %s %s", function.name, event["httpMethod"], event["path"])
+            message = "something went wrong; quote the request id if you report it"
+            return _error(500, "internal_error", message, request_id)
+        response = _from_proxy_result(result)
+        if response is None:
+            log.error("%s returned a malformed proxy response: %r", function.name, result)
+            return _error(502, "bad_gateway", "the handler returned a malformed response", request_id)
+        return response
+
+    # -- local mode ------------------------------------------------------------------------------
+
+    def _with_components(self, platform: GatewayResponse) -> GatewayResponse:
+        assert self.console is not None
+        components = self.console.components()
+        try:
+            body = platform.json() if platform.status < 500 else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {"status": "degraded", "platform": {"status": platform.status}}
+        body["components"] = components
+        healthy = platform.status == 200 and all(c.get("status") == "ok" for c in components.values())
+        if not healthy:
+            body["status"] = "degraded"
+        return _json(200 if healthy else 503, body)
+
+    def _local_page(self, method: str, path: str, query: str, body: bytes | None, request_id: str) -> GatewayResponse:
+        console = self.console
+        assert console is not None
+        pages: dict[tuple[str, str], Callable[[], GatewayResponse]] = {
+            ("GET", "/_local"): lambda: _json(200, {"components": console.components()}),
+            ("GET", "/_local/health"): lambda: _json(200, {"components": console.components()}),
+            ("GET", "/_local/emails"): lambda: _json(200, {"emails": console.emails()}),
+            ("GET", "/_local/dlq"): lambda: _json(200, {"queues": console.dead_letters()}),
+            ("GET", "/_local/token"): lambda: self._token(dict(parse_qsl(query)), request_id),
+            ("POST", "/_local/token"): lambda: self._token(_json_object(body), request_id),
+        }
+        page = pages.get((method, path.rstrip("/")))
+        if page is not None:
+            return page()
+        redrive = _REDRIVE.match(path)
+        if method == "POST" and redrive:
+            try:
+                moved = console.redrive(redrive.group(1))
+            except LookupError as exc:
+                return _error(404, "not_found", str(exc.args[0] if exc.args else exc), request_id)
+            return _json(200, {"queue": redrive.group(1), "moved": moved})
+        return _error(404, "not_found", "no such local page", request_id)
+
+    def _token(self, params: dict[str, Any], request_id: str) -> GatewayResponse:
+        assert self.console is not None
+        email = params.get("email", DEMO_EMAIL)
+        if not isinstance(email, str) or "@" not in email or len(email) > 254:
+            return _error(400, "bad_request", "email must be an email address", request_id)
+        tokens = self.console.token(email)
+        if params.get("raw"):
+            return GatewayResponse(200, [("Content-Type", "text/plain")], tokens["id_token"].encode())
+        return _json(200, tokens)
+
+
+def _json_object(body: bytes | None) -> dict[str, Any]:
+    """A JSON object body, or ``{}`` (then the demo defaults apply) for an empty or non-object body."""
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {"email": None}
+    return parsed if isinstance(parsed, dict) else {"email": None}
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes; Nagle would hold the second 40 ms
+    server: GatewayServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def handle_expect_100(self) -> bool:
+        # Answer an oversized or unsized upload with its error instead of "100 Continue".
+        length = (self.headers.get("Content-Length") or "").strip()
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if chunked or (length.isdigit() and int(length) > MAX_BODY_BYTES):
+            return True
+        return super().handle_expect_100()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _refusal(self) -> GatewayResponse | None:
+        """An answer given before reading the body: no size, a bad size, or too large."""
+        api = self.server.api
+        length = self.headers.get("Content-Length")
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return api.refuse(411, "length_required", "send the body with a Content-Length")
+        if length is not None and not length.strip().isdigit():
+            return api.refuse(400, "bad_request", "Content-Length is not a number")
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            return api.refuse(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES // 1024} KB")
+        return None
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        response = self._refusal()
+        if response is not None:
+            self.close_connection = True  # the unread body cannot be skipped safely
+            self._write(response)
+            self._linger()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            response = self.server.api.handle(
+                GatewayRequest(
+                    method=self.command,
+                    target=self.path,
+                    headers=list(self.headers.items()),
+                    body=self.rfile.read(length) if length else None,
+                    source_ip=self.client_address[0],
+                    host=self.headers.get("Host") or self.server.url.split("//", 1)[1],
+                )
+            )
+            self._write(response)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.info("%s %s -> %d (%.1f ms)", self.command, self.path, response.status, elapsed_ms)
+
+    def _write(self, response: GatewayResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except ConnectionError:  # the client hung up before reading its answer: nothing to tell it
+            self.close_connection = True
+
+    def _linger(self) -> None:
+        # A lingering close: stop sending, then discard what the client is still uploading for a
+        # moment, so that it reads our answer instead of a connection reset.
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.5)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """Threaded HTTP/1.1 (keep-alive) server; the port is bound on construction."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, api: LocalApi, host: str, port: int) -> None:
+        self.api = api
+        super().__init__((host, port), _RequestHandler)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        host = self.server_address[0]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{self.server_port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="gateway", daemon=True
+        )
+        self._thread.start()
+
+    def is_serving(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        if not self._closed:
+            self.server_close()
+            self._closed = True

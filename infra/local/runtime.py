@@ -1,0 +1,488 @@
+"""``LocalRuntime``: the whole platform in one process, rendered from the topology.
+
+moto's ``ThreadedMotoServer`` (provisioned from the topology), the local API Gateway, one poller
+per consumer queue and per table stream, and the scheduler. ``start()`` brings it up in that order,
+``stop()`` takes it down in reverse; both are safe to call from tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from infra.local import dlq, moto_state
+from infra.local.authorizer import AuthorizerGate
+from infra.local.environment import REGION, EnvironmentOverlay, identity_provider_settings, local_environment
+from infra.local.gateway import GatewayServer, LocalApi
+from infra.local.lambdas import LocalFunction
+from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
+from infra.local.provision import AwsClients, Provisioned, provision
+from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
+from infra.local.shapes import ACCOUNT_ID
+from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger("keel.local")
+
+#: API Gateway's integration timeout; an API function cannot run longer behind it.
+API_TIMEOUT_SECONDS = 29
+STATE_FILE = "dev.json"
+#: Every local user's password (the local IdP is for development only).
+LOCAL_PASSWORD = "Keel-local-1!"  # noqa: S105 - a fixed, documented local-only password
+
+
+class PortInUse(OSError):
+    """The port asked for is taken."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _ensure_free(host: str, port: int, what: str) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortInUse(f"port {port} on {host} is in use ({what}); choose another") from None
+
+
+def reset_moto(endpoint: str) -> None:
+    """Empty every moto backend: they are process-wide, so an earlier server's state would leak."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# -- the functions of a topology ----------------------------------------------------------------
+
+
+def api_functions(topology: Topology, region: str = REGION) -> dict[str, LocalFunction]:
+    return {
+        ctx.name: LocalFunction(
+            f"keel-{ctx.name}-api", ctx.api_handler, region=region, timeout_seconds=API_TIMEOUT_SECONDS
+        )
+        for ctx in topology.contexts
+        if ctx.api_handler
+    }
+
+
+def scheduled_jobs(topology: Topology, region: str = REGION) -> list[ScheduledJob]:
+    """Every job of the topology, its schedule parsed (a bad expression raises ``ScheduleError``)."""
+    return [
+        ScheduledJob(
+            name=f"{ctx.name}/{job.name}",
+            function=LocalFunction(
+                f"keel-{ctx.name}-{job.name}", job.handler, region=region, timeout_seconds=job.timeout_seconds
+            ),
+            schedule=parse_schedule(job.schedule),
+            expression=job.schedule,
+            rule_arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/keel-{ctx.name}-{job.name}",
+        )
+        for ctx, job in topology.jobs
+    ]
+
+
+def find_job(topology: Topology, name: str, region: str = REGION) -> ScheduledJob:
+    """A job by ``name`` or ``context/name``; ``LookupError`` lists the known ones."""
+    jobs = scheduled_jobs(topology, region)
+    matches = [job for job in jobs if name in (job.name, job.name.split("/", 1)[1])]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(job.name for job in jobs) or "none (the topology has no jobs)"
+    raise LookupError(f"no single job called {name!r}; known: {known}")
+
+
+def aws_clients(endpoint: str, region: str = REGION) -> AwsClients:
+    """boto3 clients on ``endpoint`` with fake credentials (independent of ``os.environ``)."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        region_name=region,
+    )
+    # One client per service, shared by every poller thread (boto3 clients are thread-safe).
+    config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 3})
+    return AwsClients(
+        dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
+        streams=session.client("dynamodbstreams", endpoint_url=endpoint, config=config),
+        events=session.client("events", endpoint_url=endpoint, config=config),
+        sqs=session.client("sqs", endpoint_url=endpoint, config=config),
+        ses=session.client("ses", endpoint_url=endpoint, config=config),
+        cognito=session.client("cognito-idp", endpoint_url=endpoint, config=config),
+    )
+
+
+@dataclass(frozen=True)
+class DevServerInfo:
+    """What ``keel dev`` writes to ``.keel/dev.json`` so that other commands can find it."""
+
+    pid: int
+    api_url: str
+    moto_endpoint: str
+    region: str
+    topology: str
+    started_at: str
+    #: The local IdP's settings, so that commands run handlers with the dev server's environment.
+    identity_provider: dict[str, str] = field(default_factory=dict)
+
+    def environment(self, topology: Topology) -> dict[str, str]:
+        """The environment the dev server's handlers run with."""
+        moto, idp = self.moto_endpoint, self.identity_provider
+        return local_environment(topology, moto_endpoint=moto, region=self.region, identity_provider=idp)
+
+    @classmethod
+    def read(cls, state_dir: Path) -> DevServerInfo | None:
+        """The running dev server's info, or ``None`` when there is none (or it is gone)."""
+        try:
+            info = cls(**json.loads((state_dir / STATE_FILE).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        host_port = info.moto_endpoint.rsplit("//", 1)[-1]
+        host, _, port = host_port.partition(":")
+        return info if port.isdigit() and _listening(host, int(port)) else None
+
+
+# -- the runtime --------------------------------------------------------------------------------
+
+
+class LocalRuntime:
+    """Keel on one machine: ``with LocalRuntime() as runtime: ...`` or ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        topology: Topology = TOPOLOGY,
+        *,
+        topology_ref: str = "infra.topology:TOPOLOGY",
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        moto_port: int = 0,
+        state_dir: Path | None = None,
+        retry_delay_seconds: int = 2,
+        region: str = REGION,
+        say: Callable[[str], None] = lambda _line: None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.topology = topology
+        self.topology_ref = topology_ref
+        self.host = host
+        self.port = port
+        self.moto_port = moto_port
+        self.state_dir = state_dir
+        self.retry_delay_seconds = retry_delay_seconds
+        self.region = region
+        self.say = say
+        self.clock = clock
+        self.jobs = scheduled_jobs(topology, region)  # parse schedules before anything starts
+        self.api_functions = api_functions(topology, region)
+        self.authorizer_function = (
+            LocalFunction("keel-authorizer", topology.authorizer_handler, region=region, timeout_seconds=10)
+            if topology.authorizer_handler
+            else None
+        )
+        self.moto: ThreadedMotoServer | None = None
+        self.moto_endpoint = ""
+        self.gateway: GatewayServer | None = None
+        self.provisioned: Provisioned | None = None
+        self.loops: list[BackgroundLoop] = []
+        self.scheduler: Scheduler | None = None
+        self.clients: AwsClients | None = None
+        self._environment: EnvironmentOverlay | None = None
+        self._identity_provider: dict[str, str] = {}
+        self._consumer_functions: list[LocalFunction] = []
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        return self.gateway.url if self.gateway else f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Bring everything up; on any failure, take down what was started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _step(self, started: float, line: str) -> float:
+        now = time.perf_counter()
+        self.say(f"  {line:<68} {now - started:5.2f} s")
+        return now
+
+    def _start(self) -> None:
+        began = mark = time.perf_counter()
+        authorizer = (
+            AuthorizerGate(self.authorizer_function, cache_seconds=AUTHORIZER_CACHE_SECONDS)
+            if self.authorizer_function
+            else None
+        )
+        api = LocalApi(
+            self.topology,
+            api_functions=self.api_functions,
+            authorizer=authorizer,
+            region=self.region,
+            console=self,
+        )
+        try:
+            self.gateway = GatewayServer(api, self.host, self.port)  # bind first: a taken port fails fast
+        except OSError:
+            taken = f"port {self.port} on {self.host} is in use (another keel dev?)"
+            raise PortInUse(f"{taken}; use --port") from None
+
+        moto_port = self.moto_port or free_port(self.host)
+        _ensure_free(self.host, moto_port, "for moto")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
+        self.moto.start()
+        self.moto_endpoint = f"http://{self.host}:{moto_port}"
+        reset_moto(self.moto_endpoint)
+        mark = self._step(mark, f"moto          {self.moto_endpoint}")
+
+        self.clients = aws_clients(self.moto_endpoint, self.region)
+        self.provisioned = provision(self.topology, self.clients, self.region)
+        idp = self.provisioned.identity_provider
+        self._identity_provider = identity_provider_settings(
+            issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
+        )
+        self._environment = EnvironmentOverlay(
+            local_environment(
+                self.topology,
+                moto_endpoint=self.moto_endpoint,
+                region=self.region,
+                identity_provider=self._identity_provider,
+            )
+        )
+        self._environment.apply()  # once, before any handler runs
+        mark = self._step(
+            mark,
+            f"provisioned   {len(self.provisioned.streams)} tables, "
+            f"{len(self.provisioned.queues)} queues + DLQs, bus {self.topology.bus_name!r} + archive",
+        )
+
+        self.gateway.start()
+        mark = self._step(mark, f"gateway       {self.gateway.url}")
+
+        self.loops = [*self._queue_pollers(self.clients.sqs), *self._stream_pollers(self.clients.streams)]
+        self.scheduler = Scheduler(self.jobs, region=self.region, clock=self.clock)
+        self.loops.append(self.scheduler)
+        for loop in self.loops:
+            loop.start()
+        mark = self._step(
+            mark,
+            f"pollers       {len(self.provisioned.queues)} queues, {len(self.provisioned.streams)} streams; "
+            f"scheduler {len(self.jobs)} jobs",
+        )
+        missing = self._missing_handlers()
+        if missing:
+            self.say(f"  !! handler modules not found yet: {', '.join(missing)}")
+        self._write_state()
+        self.say(f"Keel is up in {time.perf_counter() - began:.1f} s.")
+
+    def _queue_pollers(self, sqs: SQSClient) -> list[QueuePoller]:
+        assert self.provisioned is not None
+        pollers = []
+        for queue in self.provisioned.queues:
+            function = LocalFunction(
+                queue.queue_name, queue.handler, region=self.region, timeout_seconds=queue.timeout_seconds
+            )
+            self._consumer_functions.append(function)
+            pollers.append(
+                QueuePoller(
+                    sqs=sqs,
+                    function=function,
+                    queue_name=queue.queue_name,
+                    queue_url=queue.queue_url,
+                    queue_arn=queue.queue_arn,
+                    region=self.region,
+                    batch_size=queue.batch_size,
+                    retry_delay_seconds=self.retry_delay_seconds,
+                )
+            )
+        return pollers
+
+    def _stream_pollers(self, streams: DynamoDBStreamsClient) -> list[StreamPoller]:
+        assert self.provisioned is not None
+        pollers = []
+        for table, stream_arn in self.provisioned.streams.items():
+            function = LocalFunction(
+                f"{table}-outbox-relay",
+                self.topology.outbox_relay_handler,
+                region=self.region,
+                timeout_seconds=60,
+            )
+            self._consumer_functions.append(function)
+            pollers.append(
+                StreamPoller(
+                    streams=streams,
+                    function=function,
+                    table_name=table,
+                    stream_arn=stream_arn,
+                    region=self.region,
+                )
+            )
+        return pollers
+
+    def stop(self) -> None:
+        """Stop pollers, scheduler, gateway and moto, and put the environment back. Idempotent."""
+        stop_all(self.loops, timeout=10)
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+        if self._environment is not None:
+            self._environment.restore()
+            self._environment = None
+        self._remove_state()
+
+    # -- .keel/dev.json -------------------------------------------------------------------------
+
+    def _write_state(self) -> None:
+        if self.state_dir is None:
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        info = DevServerInfo(
+            pid=os.getpid(),
+            api_url=self.api_url,
+            moto_endpoint=self.moto_endpoint,
+            region=self.region,
+            topology=self.topology_ref,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            identity_provider=self._identity_provider,
+        )
+        (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
+
+    def _remove_state(self) -> None:
+        if self.state_dir is None:
+            return
+        path = self.state_dir / STATE_FILE
+        try:
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+    # -- what the local pages show (``gateway.DevConsole``) ---------------------------------------
+
+    def _missing_handlers(self) -> list[str]:
+        functions = [
+            *self.api_functions.values(),
+            *self._consumer_functions,
+            *(job.function for job in self.jobs),
+        ]
+        if self.authorizer_function:
+            functions.append(self.authorizer_function)
+        return sorted({f.handler for f in functions if not f.is_importable()})
+
+    def components(self) -> dict[str, dict[str, Any]]:
+        moto_up = self.moto is not None and _listening(self.host, int(self.moto_endpoint.rsplit(":", 1)[1]))
+        components: dict[str, dict[str, Any]] = {
+            "moto": {"status": "ok" if moto_up else "down", "endpoint": self.moto_endpoint},
+            "gateway": {
+                "status": "ok" if self.gateway and self.gateway.is_serving() else "down",
+                "url": self.api_url,
+            },
+        }
+        for loop in self.loops:
+            components[f"{loop.kind}:{loop.name}"] = loop.status()
+        missing = self._missing_handlers()
+        components["handlers"] = {"status": "degraded" if missing else "ok", "missing": missing}
+        return components
+
+    def emails(self) -> list[dict[str, Any]]:
+        return moto_state.sent_emails(self.region)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        assert self.provisioned is not None
+        queues = []
+        for queue in self.provisioned.queues:
+            messages = moto_state.queue_messages(queue.dlq_name, self.region)
+            for message in messages:
+                with contextlib.suppress(ValueError):
+                    message["body"] = json.loads(message["body"])
+            queues.append(
+                {
+                    "queue": queue.dlq_name,
+                    "source_queue": queue.queue_name,
+                    "context": queue.context,
+                    "subscription": queue.subscription,
+                    "count": len(messages),
+                    "messages": messages,
+                    "redrive": f"POST {self.api_url}/_local/dlq/{queue.dlq_name}/redrive",
+                }
+            )
+        return queues
+
+    def token(self, email: str) -> dict[str, Any]:
+        assert self.clients is not None
+        assert self.provisioned is not None
+        cognito, idp = self.clients.cognito, self.provisioned.identity_provider
+        verified: list[AttributeTypeTypeDef] = [
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+        ]
+        with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+            cognito.admin_create_user(
+                UserPoolId=idp.user_pool_id, Username=email, UserAttributes=verified, MessageAction="SUPPRESS"
+            )
+        cognito.admin_set_user_password(
+            UserPoolId=idp.user_pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
+        )
+        signed_in = cognito.admin_initiate_auth(
+            UserPoolId=idp.user_pool_id,
+            ClientId=idp.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": LOCAL_PASSWORD},
+        )["AuthenticationResult"]
+        return {
+            "email": email,
+            "id_token": signed_in["IdToken"],
+            "access_token": signed_in["AccessToken"],
+            "refresh_token": signed_in.get("RefreshToken"),
+            "expires_in": signed_in["ExpiresIn"],
+            "authorization": f"Bearer {signed_in['IdToken']}",
+            "issuer": idp.issuer,
+        }
+
+    def redrive(self, queue: str) -> int:
+        assert self.clients is not None
+        return dlq.redrive(self.clients.sqs, dlq.find_dead_letter_queue(self.topology, queue))

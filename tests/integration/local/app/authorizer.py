@@ -1,0 +1,32 @@
+"""A REQUEST authorizer for tests, answering with Powertools' policy builder as identity's will:
+``Bearer <role>:<tenant>`` is allowed, ``Bearer deny`` gets an explicit Deny, anything else is
+"Unauthorized". It records its calls (to observe the cache)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+)
+
+CALLS: list[dict[str, Any]] = []
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    CALLS.append(event)
+    token = str(event["headers"].get("Authorization", "")).removeprefix("Bearer ").strip()
+    if token == "deny":
+        policy = APIGatewayAuthorizerResponse.from_route_arn(event["methodArn"], principal_id="usr_denied")
+        policy.deny_all_routes()
+        return policy.asdict()
+    role, _, tenant = token.partition(":")
+    if role not in ("member", "admin", "owner") or not tenant:
+        raise Exception("Unauthorized")  # the exact exception API Gateway's contract names
+    policy = APIGatewayAuthorizerResponse.from_route_arn(
+        event["methodArn"],
+        principal_id=f"usr_{role}",
+        context={"tenant_id": tenant, "user_id": f"usr_{role}", "role": role, "plan": "free", "seats": 3},
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,69 @@
+"""The topology the local runtime's tests render: the real platform context, the kernel-built
+"things" context (tests/support/things.py) and a "probe" context of recording handlers."""
+
+from __future__ import annotations
+
+from infra.topology import PLATFORM, Context, Job, Route, Subscription, Topology
+
+APP = "tests.integration.local.app"
+REF = f"{APP}.topology:TOPOLOGY"
+
+THINGS = Context(
+    name="things",
+    api_handler="tests.support.things",
+    api_prefixes=("/v1/things", "/v1/boom"),
+    public_routes=(Route("GET", "/v1/boom"),),
+    subscriptions=(
+        Subscription(
+            name="count_things",
+            handler=f"{APP}.count_things",
+            event_types=("things.thing.created.v1",),
+            timeout_seconds=5,
+        ),
+    ),
+)
+
+PROBE = Context(
+    name="probe",
+    api_handler=f"{APP}.echo",
+    api_prefixes=("/v1/probe",),
+    public_routes=tuple(
+        Route(method, f"/v1/probe/{name}")  # type: ignore[arg-type]
+        for method, name in (
+            ("GET", "public"),
+            ("POST", "public"),
+            ("DELETE", "public"),
+            ("GET", "fast"),
+            ("GET", "raise"),
+            ("GET", "malformed"),
+        )
+    ),
+    tenantless_routes=(Route("GET", "/v1/probe/me"),),
+    table=False,
+    subscriptions=(Subscription(name="probe_sink", handler=f"{APP}.sink", event_types=("probe.*",)),),
+    jobs=(Job(name="tick", handler=f"{APP}.tick", schedule="cron(* * * * ? *)"),),
+    settings={"KEEL_PROBE_SENDER": "probe@probe.example"},
+)
+
+TOPOLOGY = Topology(
+    bus_name="keel",
+    archive_retention_days=1,
+    idempotency_table="keel-idempotency",
+    authorizer_handler=f"{APP}.authorizer",
+    outbox_relay_handler=f"{APP}.relay",
+    contexts=(PLATFORM, THINGS, PROBE),
+)
+
+#: A topology EventBridge would refuse: the CLI must say so without a traceback.
+BAD_SCHEDULE = Topology(
+    bus_name="keel",
+    archive_retention_days=1,
+    idempotency_table="keel-idempotency",
+    authorizer_handler=None,
+    outbox_relay_handler="keel.outbox_relay",
+    contexts=(
+        Context(
+            name="probe", table=False, jobs=(Job(name="tick", handler=f"{APP}.tick", schedule="cron(61 * * * ? *)"),)
+        ),
+    ),
+)

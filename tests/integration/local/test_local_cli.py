@@ -1,0 +1,160 @@
+"""The ``keel`` command line: help, clear errors, and commands run without a dev server.
+
+No runtime runs in this module: ``jobs run`` here starts its own throwaway moto.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from infra.local import cli
+from infra.local.environment import SettingConflict, local_environment
+from infra.local.runtime import LocalRuntime, PortInUse
+from infra.topology import Context, Topology
+from tests.integration.local.app import tick
+from tests.integration.local.app.topology import APP, REF, TOPOLOGY
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "mentions"),
+    [
+        ((), "dev"),
+        (("dev",), "--port"),
+        (("jobs", "run"), "Scheduled Event"),
+        (("dlq", "redrive"), "back to the queue"),
+        (("events", "replay"), "--since"),
+    ],
+)
+def test_every_command_explains_itself(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], mentions: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*argv, "--help"])
+
+    assert exited.value.code == 0
+    assert mentions in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [(), ("jobs",), ("dlq",), ("events",)], ids=["keel", "jobs", "dlq", "events"])
+def test_a_command_without_an_action_prints_usage(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    code, _, err = run(capsys, *argv)
+
+    assert code == 2
+    assert "usage: keel" in err
+
+
+def test_redrive_without_a_dev_server_says_how_to_start_one(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "dlq", "redrive", "anything", "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "no dev server is running" in err
+    assert "keel dev" in err
+
+
+def test_a_stale_dev_json_counts_as_no_dev_server(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    dead = {"pid": 1, "api_url": "http://127.0.0.1:9", "moto_endpoint": "http://127.0.0.1:9", "region": "us-east-1"}
+    (tmp_path / "dev.json").write_text(json.dumps(dead | {"topology": REF, "started_at": "2026-01-01T00:00:00"}))
+
+    code, _, err = run(capsys, "dlq", "list", "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "no dev server is running" in err
+
+
+def test_replay_rejects_a_time_that_is_not_iso(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "events", "replay", "--since", "yesterday", "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "not an ISO-8601 time" in err
+
+
+def test_an_unknown_job_lists_the_known_ones(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "jobs", "run", "nope", "--topology", REF, "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "probe/tick" in err
+
+
+def test_an_unloadable_topology_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "jobs", "list", "--topology", f"{APP}.nothing:HERE", "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "cannot load the topology" in err
+
+
+def test_a_schedule_eventbridge_would_refuse_stops_keel_dev_before_it_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "dev", "--topology", f"{APP}.topology:BAD_SCHEDULE", "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert "cron(61 * * * ? *)" in err
+
+
+def test_a_taken_port_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse):
+            LocalRuntime(TOPOLOGY, port=port).start()
+        code, _, err = run(capsys, "dev", "--port", str(port), "--topology", REF, "--state-dir", str(tmp_path))
+
+    assert code == 2
+    assert f"port {port}" in err
+    assert "--port" in err
+
+
+def test_jobs_run_without_a_dev_server_uses_a_fresh_moto(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    before = len(tick.FIRED)
+
+    code, out, _ = run(capsys, "jobs", "run", "probe/tick", "--topology", REF, "--state-dir", str(tmp_path))
+
+    assert code == 0
+    assert "fresh, empty moto" in out
+    assert "finished" in out
+    assert len(tick.FIRED) == before + 1
+
+
+def test_jobs_list_shows_schedules(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "jobs", "list", "--topology", REF, "--state-dir", str(tmp_path))
+
+    assert code == 0
+    assert "probe/tick" in out
+    assert "cron(* * * * ? *)" in out
+
+
+def test_a_context_setting_that_shadows_a_platform_setting_stops_the_start() -> None:
+    # A context called "bus" with a setting NAME would be KEEL_BUS_NAME, the bus every context uses
+    bus = Context(name="bus", table=False, settings={"NAME": "another-bus"})
+    topology = Topology(
+        bus_name="keel",
+        archive_retention_days=1,
+        idempotency_table="keel-idempotency",
+        authorizer_handler=None,
+        outbox_relay_handler="keel.outbox_relay",
+        contexts=(bus,),
+    )
+
+    with pytest.raises(SettingConflict, match="KEEL_BUS_NAME"):
+        local_environment(topology, moto_endpoint="http://127.0.0.1:1")
+
+
+def test_context_settings_are_named_with_the_contexts_prefix() -> None:
+    values = local_environment(TOPOLOGY, moto_endpoint="http://127.0.0.1:1")
+
+    assert values["KEEL_THINGS_TABLE"] == "keel-things"
+    assert values["KEEL_PROBE_SENDER"] == "probe@probe.example"
+    assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
+    assert "KEEL_PROBE_TABLE" not in values  # the probe context has no table
