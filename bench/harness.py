@@ -1,107 +1,108 @@
-"""Drives real handlers in-process on moto, the way the local gateway does, for the request counts."""
+"""Drives the real handlers through the real local gateway and authorizer, in-process, on a local
+runtime provisioned from the topology (moto server, Cognito as the IdP), for ``make bench``."""
 
 from __future__ import annotations
 
-import copy
-import importlib
+import contextvars
 import json
-import os
+import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from infra.local.gateway import GatewayRequest, LocalApi
+from infra.local.runtime import LocalRuntime, free_port
 from infra.topology import TOPOLOGY, Topology
 
-ROOT = Path(__file__).resolve().parents[1]
-_PROXY_SAMPLE = ROOT / "events" / "samples" / "aws" / "apiGatewayProxyEvent.json"
+#: Which function the current DynamoDB request is made for: "authorizer" or "api".
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar("bench_caller", default="api")
 
 
 class Harness:
-    """Calls the API handler that owns a path with an authorizer context of the bench's choosing."""
+    """Calls the API the way a client does (through the local gateway, authorizer included) and
+    counts DynamoDB requests per function with botocore's ``before-call`` event."""
 
-    def __init__(self, topology: Topology) -> None:
-        self.topology = topology
-        self.authorizer: dict[str, Any] = {}
-        self._template = json.loads(_PROXY_SAMPLE.read_text())
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        assert runtime.gateway is not None
+        self.api: LocalApi = runtime.gateway.api
+        self.counts: dict[str, Counter[str]] = {"api": Counter(), "authorizer": Counter()}
+        authorizer = runtime.authorizer_function
+        if authorizer is not None:
+            invoke = authorizer.invoke
+
+            def counted_as_authorizer(event: Any) -> Any:
+                token = _caller.set("authorizer")
+                try:
+                    return invoke(event)
+                finally:
+                    _caller.reset(token)
+
+            authorizer.invoke = counted_as_authorizer  # type: ignore[method-assign]
+
+    def record(self, operation: str) -> None:
+        self.counts[_caller.get()][operation] += 1
+
+    def reset_counts(self) -> None:
+        for count in self.counts.values():
+            count.clear()
+
+    def token(self, email: str) -> str:
+        return str(self.runtime.token(email)["id_token"])
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        context = self.topology.api_context_for(path)
-        if context is None or context.api_handler is None:
-            raise LookupError(f"no context serves {path}")
-        event = copy.deepcopy(self._template)
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-        event.update(
-            httpMethod=method,
-            path=path,
-            resource=path,
-            headers=all_headers,
-            multiValueHeaders={k: [v] for k, v in all_headers.items()},
-            queryStringParameters=None,
-            multiValueQueryStringParameters=None,
-            body=None if body is None else json.dumps(body),
-        )
-        event["requestContext"].update(
-            httpMethod=method, path=path, resourcePath=path, stage="$default", authorizer=dict(self.authorizer)
-        )
-        response = importlib.import_module(context.api_handler).handler(event, None)
-        payload = json.loads(response["body"]) if response.get("body") else None
-        return int(response["statusCode"]), payload
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        request = GatewayRequest(method, path, list(sent.items()), data, "127.0.0.1", "bench.local")
+        response = self.api.handle(request)
+        payload = json.loads(response.body) if response.body else None
+        return response.status, payload
 
-    def expect(self, status: int, method: str, path: str, body: Any = None) -> Any:
-        got, payload = self.call(method, path, body)
+    def expect(
+        self, status: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        got, payload = self.call(method, path, body, headers)
         if got != status:
             raise AssertionError(f"{method} {path}: expected {status}, got {got}: {payload}")
         return payload
 
 
 @contextmanager
-def local_aws(topology: Topology = TOPOLOGY) -> Iterator[None]:
-    """moto in-process, provisioned from the topology, with Keel's caches reset."""
-    from moto import mock_aws
+def local_runtime(topology: Topology = TOPOLOGY) -> Iterator[LocalRuntime]:
+    """The local runtime on free ports, with its state in a temporary folder."""
+    with (
+        tempfile.TemporaryDirectory(prefix="keel-bench-") as state,
+        LocalRuntime(topology, port=free_port(), state_dir=Path(state)) as runtime,
+    ):
+        yield runtime
 
-    os.environ.update(
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_METRICS_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-        KEEL_PLATFORM_OPENAPI_FILE=str(ROOT / "docs" / "openapi.json"),
-    )
-    with mock_aws():
-        from keel import aws, idempotency, settings
 
-        aws.reset()
-        settings.reset()
-        idempotency.reset()
-        provision(topology)
+@contextmanager
+def counting(harness: Harness) -> Iterator[None]:
+    """Count every DynamoDB request made while active, attributed to the API or the authorizer."""
+    import botocore.session
+
+    def before_call(model: Any, **_: Any) -> None:
+        harness.record(model.name)
+
+    original = botocore.session.Session.create_client
+
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        if client.meta.service_model.service_name == "dynamodb":
+            client.meta.events.register("before-call.dynamodb.*", before_call)
+        return client
+
+    from keel import reset_caches
+
+    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+    reset_caches()  # clients made from now on carry the hook
+    try:
         yield
-
-
-def provision(topology: Topology) -> None:
-    """Tables for every context (the local runtime's provisioning, reused when it is importable)."""
-    import boto3
-
-    ddb = boto3.client("dynamodb")
-    for context in topology.contexts:
-        if not context.table:
-            continue
-        os.environ[f"{context.setting_prefix}TABLE"] = context.table_name
-        ddb.create_table(
-            TableName=context.table_name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )
-    ddb.create_table(
-        TableName=topology.idempotency_table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    finally:
+        botocore.session.Session.create_client = original  # type: ignore[method-assign]

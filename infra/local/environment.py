@@ -108,8 +108,6 @@ def applied(values: Mapping[str, str]) -> Iterator[None]:
 def _forget_kernel_caches() -> None:
     # Settings, boto3 clients and the idempotency store are cached per container; they must be
     # rebuilt from the new values (tests start several runtimes, each on its own moto port).
-    from keel import aws, idempotency, settings
+    from keel import reset_caches
 
-    settings.reset()
-    aws.reset()
-    idempotency.reset()
+    reset_caches()

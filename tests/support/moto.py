@@ -8,11 +8,9 @@ import boto3
 
 
 def reset_keel_caches() -> None:
-    from keel import aws, idempotency, settings
+    from keel import reset_caches
 
-    aws.reset()
-    settings.reset()
-    idempotency.reset()
+    reset_caches()
 
 
 def create_context_table(name: str) -> str:

@@ -1,0 +1,107 @@
+"""Identity's routes and its authorizer, driven as a client would: an owner signs up a tenant,
+invites a member who accepts, manages roles and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from bench.harness import Harness
+from bench.requests import Step
+
+
+def _invitation_token(tenant_id: str, invitation_id: str) -> str:
+    # The raw token only ever leaves identity inside the invitation event (for the email).
+    items = boto3.client("dynamodb").query(
+        TableName="keel-identity",
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :outbox)",
+        ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}, ":outbox": {"S": "OUTBOX#"}},
+    )["Items"]
+    import json
+
+    for item in items:
+        event = json.loads(item["event"]["S"])
+        if event["type"] == "identity.user.invited.v1" and event["payload"]["invitation_id"] == invitation_id:
+            return str(event["payload"]["accept_url"]).rsplit("token=", 1)[1]
+    raise LookupError(invitation_id)
+
+
+def steps(h: Harness) -> list[Step]:
+    s: dict[str, Any] = {}
+
+    def owner(tenant: bool = True) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {s['owner']}"}
+        return headers | ({"X-Tenant-Id": s["tenant"]} if tenant else {})
+
+    def prepare_users() -> None:
+        s["owner"] = h.token("bench-owner@example.com")
+        s["member"] = h.token("bench-member@example.com")
+
+    def sign_up() -> None:
+        s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Co"}, owner(tenant=False))["id"]
+
+    def invite(email: str) -> str:
+        body = {"email": email, "role": "member"}
+        return str(h.expect(201, "POST", "/v1/invitations", body, owner())["id"])
+
+    def accept() -> None:
+        headers = {"Authorization": f"Bearer {s['member']}"}
+        joined = h.expect(201, "POST", "/v1/invitations/accept", {"token": s["token"]}, headers)
+        s["member_id"] = joined.get("user_id") or joined.get("member", {}).get("user_id")
+
+    def create_key() -> None:
+        s["key"] = h.expect(201, "POST", "/v1/api-keys", {"name": "ci", "role": "member"}, owner())
+        s["key_headers"] = {"Authorization": f"Bearer {s['key']['secret']}", "X-Tenant-Id": s["tenant"]}
+
+    return [
+        Step("authorizer: JWT, no tenant (POST /v1/tenants)", "auth", sign_up, prepare=prepare_users),
+        Step(
+            "POST /v1/tenants", "write", lambda: h.expect(201, "POST", "/v1/tenants", {"name": "Other"}, owner(False))
+        ),
+        Step("GET /v1/me", "read", lambda: h.expect(200, "GET", "/v1/me", None, owner(tenant=False))),
+        Step(
+            "authorizer: JWT + X-Tenant-Id (GET /v1/tenant)",
+            "auth",
+            lambda: h.expect(200, "GET", "/v1/tenant", None, owner()),
+        ),
+        Step("GET /v1/tenant", "read", lambda: h.expect(200, "GET", "/v1/tenant", None, owner())),
+        Step("PATCH /v1/tenant", "write", lambda: h.expect(200, "PATCH", "/v1/tenant", {"name": "Bench Co."}, owner())),
+        Step("GET /v1/members", "read", lambda: h.expect(200, "GET", "/v1/members", None, owner())),
+        Step("POST /v1/invitations", "write", lambda: s.update(invitation=invite("bench-member@example.com"))),
+        Step("GET /v1/invitations", "read", lambda: h.expect(200, "GET", "/v1/invitations", None, owner())),
+        Step(
+            "POST /v1/invitations/accept",
+            "write",
+            accept,
+            prepare=lambda: s.update(token=_invitation_token(s["tenant"], s["invitation"])),
+        ),
+        Step(
+            "PATCH /v1/members/{user_id}",
+            "write",
+            lambda: h.expect(200, "PATCH", f"/v1/members/{s['member_id']}", {"role": "admin"}, owner()),
+        ),
+        Step(
+            "DELETE /v1/members/{user_id}",
+            "write",
+            lambda: h.expect(204, "DELETE", f"/v1/members/{s['member_id']}", None, owner()),
+        ),
+        Step(
+            "DELETE /v1/invitations/{id}",
+            "write",
+            lambda: h.expect(204, "DELETE", f"/v1/invitations/{s['other']}", None, owner()),
+            prepare=lambda: s.update(other=invite("bench-other@example.com")),
+        ),
+        Step("POST /v1/api-keys", "write", create_key),
+        Step("GET /v1/api-keys", "read", lambda: h.expect(200, "GET", "/v1/api-keys", None, owner())),
+        Step(
+            "authorizer: API key (GET /v1/members)",
+            "auth",
+            lambda: h.expect(200, "GET", "/v1/members", None, s["key_headers"]),
+        ),
+        Step(
+            "DELETE /v1/api-keys/{id}",
+            "write",
+            lambda: h.expect(204, "DELETE", f"/v1/api-keys/{s['key']['id']}", None, owner()),
+        ),
+    ]
