@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.platform.adapters.docs import ApiDocs
 from keel import settings
@@ -13,15 +10,10 @@ from keel import settings
 VERSION = "0.1.0"
 
 
-class PlatformApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KEEL_PLATFORM_", extra="ignore", frozen=True)
-
-    #: Where the merged OpenAPI document is: /var/task/openapi.json in Lambda, docs/openapi.json locally.
-    openapi_file: Path = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
-
-
 @cache
 def docs() -> ApiDocs:
+    from functions.platform.settings import PlatformApiSettings  # noqa: PLC0415 - first use only
+
     return ApiDocs(
         openapi_file=settings.load(PlatformApiSettings).openapi_file,
         stage=settings.platform().stage,

@@ -15,7 +15,12 @@ from keel.tenancy import Role
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(defer_build=True)
 
 
 class NewTenant(_Body):
@@ -58,7 +63,7 @@ class NewApiKey(_Body):
     role: Literal["admin", "member"] = "member"
 
 
-class TenantView(BaseModel):
+class TenantView(_View):
     id: str
     name: str
     slug: str
@@ -72,32 +77,32 @@ class TenantView(BaseModel):
     version: int
 
 
-class MembershipView(BaseModel):
+class MembershipView(_View):
     tenant_id: str
     role: Role
     joined_at: datetime
 
 
-class MeView(BaseModel):
+class MeView(_View):
     user_id: str
     email: str | None
     memberships: list[MembershipView]
     cursor: str | None
 
 
-class MemberView(BaseModel):
+class MemberView(_View):
     user_id: str
     email: str
     role: Role
     joined_at: datetime
 
 
-class MemberPage(BaseModel):
+class MemberPage(_View):
     items: list[MemberView]
     cursor: str | None
 
 
-class InvitationView(BaseModel):
+class InvitationView(_View):
     id: str
     email: str
     role: Role
@@ -107,18 +112,18 @@ class InvitationView(BaseModel):
     expires_at: datetime
 
 
-class InvitationPage(BaseModel):
+class InvitationPage(_View):
     items: list[InvitationView]
     cursor: str | None
 
 
-class AcceptedInvitation(BaseModel):
+class AcceptedInvitation(_View):
     tenant_id: str
     user_id: str
     role: Role
 
 
-class ApiKeyView(BaseModel):
+class ApiKeyView(_View):
     id: str
     name: str
     prefix: str
@@ -133,6 +138,6 @@ class NewApiKeyView(ApiKeyView):
     secret: str = Field(description="shown once: store it now, Keel keeps only its hash")
 
 
-class ApiKeyPage(BaseModel):
+class ApiKeyPage(_View):
     items: list[ApiKeyView]
     cursor: str | None

@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.identity.domain.user import user_id_for
 from functions.identity.handlers import api, authorizer
-from functions.identity.wiring import IdentitySettings
+from functions.identity.settings import IdentitySettings
 from keel import settings
 from keel.store import from_attributes
 from tests.support.events import api_event, sample

@@ -21,7 +21,8 @@ EVENT_TYPE_PATTERN = r"^[a-z]+(\.[a-z_]+)+\.v[0-9]+$"
 class Contract(BaseModel):
     """The payload of one event type. Subclasses set ``TYPE`` (``<context>.<entity>.<fact>.v<N>``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a consumer builds only the contracts it parses, not every registered one at import.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     TYPE: ClassVar[str]
 

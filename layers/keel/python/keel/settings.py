@@ -1,42 +1,38 @@
-"""Typed settings, read from the environment on first use and cached per container."""
+"""Typed settings (pydantic-settings), read from the environment on first use and cached per container.
+
+Settings classes live in modules of their own that are imported on first use, so that neither
+pydantic-settings nor the environment is touched when a handler module is imported.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
 
-SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+    from keel.platform_settings import PlatformSettings
 
-
-class PlatformSettings(BaseSettings):
-    """Settings every function shares. Context settings subclass ``BaseSettings`` with their own
-    ``KEEL_<CONTEXT>_`` prefix so that all contexts can share one process locally."""
-
-    model_config = SettingsConfigDict(env_prefix="KEEL_", extra="ignore", frozen=True)
-
-    stage: str = "dev"
-    bus_name: str = "keel"
-    idempotency_table: str = "keel-idempotency"
-    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+SettingsT = TypeVar("SettingsT", bound="BaseSettings")
 
 
 @cache
-def _load(settings_type: type[BaseSettings]) -> BaseSettings:
+def _load(settings_type: type[Any]) -> Any:
     return settings_type()
 
 
 def load(settings_type: type[SettingsT]) -> SettingsT:
     """The settings of ``settings_type``, read from the environment once per container."""
     loaded = _load(settings_type)
-    if not isinstance(loaded, settings_type):  # pragma: no cover - cache keyed by type
+    if not isinstance(loaded, settings_type):  # pragma: no cover - the cache is keyed by type
         raise TypeError(settings_type)
     return loaded
 
 
 def platform() -> PlatformSettings:
+    from keel.platform_settings import PlatformSettings  # noqa: PLC0415 - first use only
+
     return load(PlatformSettings)
 
 

@@ -1,0 +1,37 @@
+"""Identity's settings (``KEEL_IDENTITY_*``), imported by ``wiring`` on first use."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IdentitySettings(BaseSettings):
+    """``KEEL_IDENTITY_*``. The OIDC values name the identity provider the authorizer trusts."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_IDENTITY_", extra="ignore", frozen=True)
+
+    table: str = "keel-identity"
+    #: ``iss`` of accepted tokens, e.g. ``https://cognito-idp.<region>.amazonaws.com/<pool id>``.
+    oidc_issuer: str = ""
+    #: Accepted audiences (the app client ids), comma-separated; matched against ``aud`` or ``client_id``.
+    oidc_audience: str = ""
+    #: Where the issuer publishes its keys; empty means ``<issuer>/.well-known/jwks.json``.
+    jwks_url: str = ""
+    #: Accepted ``token_use`` values, comma-separated (Cognito: ``id``, ``access``); empty: not checked.
+    token_use: str = "id,access"  # noqa: S105 - claim values, not a secret
+    clock_skew_seconds: int = 60
+    jwks_cache_seconds: int = 3600
+    #: The link an invitation email carries; ``{token}`` becomes the one-time token.
+    invite_url_template: str = "https://app.keel.local/invitations/accept?token={token}"
+
+    @property
+    def audiences(self) -> list[str]:
+        return [a.strip() for a in self.oidc_audience.split(",") if a.strip()]
+
+    @property
+    def token_uses(self) -> list[str]:
+        return [u.strip() for u in self.token_use.split(",") if u.strip()]
+
+    @property
+    def jwks_endpoint(self) -> str:
+        return self.jwks_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/jwks.json"

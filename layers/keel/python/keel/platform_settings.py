@@ -1,0 +1,18 @@
+"""Settings every function shares (``KEEL_*``). Imported on first use: pydantic-settings is not free."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PlatformSettings(BaseSettings):
+    """Context settings subclass ``BaseSettings`` with their own ``KEEL_<CONTEXT>_`` prefix (in a
+    ``settings.py`` their wiring imports lazily) so that all contexts can share one process locally."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_", extra="ignore", frozen=True)
+
+    stage: str = "dev"
+    bus_name: str = "keel"
+    idempotency_table: str = "keel-idempotency"
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
