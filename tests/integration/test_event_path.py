@@ -136,7 +136,7 @@ def test_a_consumer_failing_five_times_dead_letters_and_a_redrive_recovers(wired
     sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=dead[0]["ReceiptHandle"], VisibilityTimeout=0)
     # When the consumer is fixed and the DLQ is redriven to its source
     things.Flaky.failing = set()
-    assert redrive(dlq_url, wired["queue"]) == 1
+    assert redrive("consumer") == 1
     # Then it succeeds, once
     messages, result = consume(wired["queue"])
     assert len(messages) == 1

@@ -7,7 +7,9 @@ from typing import Any
 
 import boto3
 
-from tests.support.events import sample
+from infra.local.dlq import DeadLetterQueue
+from infra.local.dlq import redrive as dlq_redrive
+from infra.local.shapes import sqs_record, stream_record
 
 
 class FakeLambdaContext:
@@ -28,21 +30,9 @@ def stream_event(stream_arn: str) -> dict[str, Any]:
         iterator = streams.get_shard_iterator(
             StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
-        for record in streams.get_records(ShardIterator=iterator)["Records"]:
-            dynamodb = dict(record["dynamodb"])
-            if "ApproximateCreationDateTime" in dynamodb:
-                dynamodb["ApproximateCreationDateTime"] = float(dynamodb["ApproximateCreationDateTime"].timestamp())
-            records.append(
-                {
-                    "eventID": record["eventID"],
-                    "eventVersion": record.get("eventVersion", "1.1"),
-                    "dynamodb": dynamodb,
-                    "awsRegion": "us-east-1",
-                    "eventName": record["eventName"],
-                    "eventSourceARN": stream_arn,
-                    "eventSource": "aws:dynamodb",
-                }
-            )
+        records += [
+            stream_record(r, stream_arn=stream_arn) for r in streams.get_records(ShardIterator=iterator)["Records"]
+        ]
     return {"Records": records}
 
 
@@ -81,24 +71,7 @@ def sqs_event(
     messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:consumer"
 ) -> dict[str, Any]:
     """Messages from ReceiveMessage as Lambda's SQS event source delivers them (the sample's shape)."""
-    template = sample("sqsEvent")["Records"][0]
-    records = []
-    for message in messages:
-        attributes = message.get("Attributes", {})
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {key: attributes.get(key, "0") for key in template["attributes"]},
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-        )
-    return {"Records": records}
+    return {"Records": [sqs_record(m, queue_arn=queue_arn, region="us-east-1") for m in messages]}
 
 
 def delete_succeeded(queue_url: str, messages: list[dict[str, Any]], result: dict[str, Any]) -> None:
@@ -110,21 +83,7 @@ def delete_succeeded(queue_url: str, messages: list[dict[str, Any]], result: dic
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def eventbridge_message(detail: dict[str, Any], *, detail_type: str, source: str) -> str:
-    """An SQS body as an EventBridge rule target delivers it."""
-    event = dict(sample("eventBridgeEvent"))
-    event.pop("replay-name", None)
-    event.update({"detail-type": detail_type, "source": source, "detail": detail, "resources": []})
-    return json.dumps(event)
-
-
-def redrive(dlq_url: str, queue_url: str) -> int:
-    """Move every DLQ message back to its source queue (moto has no StartMessageMoveTask)."""
-    sqs = boto3.client("sqs")
-    moved = 0
-    while messages := receive(dlq_url):
-        for message in messages:
-            sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
+def redrive(queue: str) -> int:
+    """``keel dlq redrive``'s own code: every message of ``<queue>-dlq`` back to ``queue``."""
+    dlq = DeadLetterQueue(context="tests", subscription=queue, queue_name=queue, dlq_name=f"{queue}-dlq")
+    return dlq_redrive(boto3.client("sqs"), dlq)
