@@ -1,26 +1,32 @@
-"""Builds identity's services from settings, once per container (nothing is read or opened at import)."""
+"""Builds identity's services from settings, once per container (nothing is read or opened at import).
+
+Each builder imports what it builds: a handler's cold start pays only for the services its first
+request uses (the authorizer never loads the tenant service, the consumer never loads the API's).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import TYPE_CHECKING
 
-from functions.identity.adapters.store import IdentityTable
-from functions.identity.domain.access import AccessService
-from functions.identity.domain.api_keys import ApiKeyService
-from functions.identity.domain.entitlements import EntitlementsService
-from functions.identity.domain.invitations import InvitationService
-from functions.identity.domain.members import MemberService
-from functions.identity.domain.tenants import TenantService
 from keel import settings
 
 if TYPE_CHECKING:
     from functions.identity.adapters.jwt_verifier import JwtVerifier
+    from functions.identity.adapters.store import IdentityTable
+    from functions.identity.domain.access import AccessService
+    from functions.identity.domain.api_keys import ApiKeyService
+    from functions.identity.domain.entitlements import EntitlementsService
+    from functions.identity.domain.invitations import InvitationService
+    from functions.identity.domain.members import MemberService
+    from functions.identity.domain.tenants import TenantService
     from functions.identity.settings import IdentitySettings
+
+# ruff: noqa: PLC0415 - the imports inside the builders below are the point of this module
 
 
 def config() -> IdentitySettings:
-    from functions.identity.settings import IdentitySettings  # noqa: PLC0415 - first use only
+    from functions.identity.settings import IdentitySettings
 
     return settings.load(IdentitySettings)
 
@@ -35,13 +41,15 @@ def table_name() -> str:
 
 @cache
 def _store(cfg: IdentitySettings) -> IdentityTable:
+    from functions.identity.adapters.store import IdentityTable
+
     return IdentityTable(cfg.table)
 
 
 @cache
 def _verifier(cfg: IdentitySettings) -> JwtVerifier:
-    # Imported here: PyJWT and cryptography are the authorizer's cold start, not every API call's.
-    from functions.identity.adapters.jwt_verifier import JwtVerifier  # noqa: PLC0415
+    # PyJWT and cryptography are the authorizer's cold start, not every API call's.
+    from functions.identity.adapters.jwt_verifier import JwtVerifier
 
     return JwtVerifier(
         issuer=cfg.oidc_issuer,
@@ -64,26 +72,38 @@ def access() -> AccessService:
 
 @cache
 def _access(cfg: IdentitySettings) -> AccessService:
+    from functions.identity.domain.access import AccessService
+
     return AccessService(verifier=_verifier(cfg), store=_store(cfg))
 
 
 def tenants() -> TenantService:
+    from functions.identity.domain.tenants import TenantService
+
     cfg = config()
     return TenantService(_store(cfg), issuer=cfg.oidc_issuer)
 
 
 def members() -> MemberService:
+    from functions.identity.domain.members import MemberService
+
     return MemberService(store())
 
 
 def invitations() -> InvitationService:
+    from functions.identity.domain.invitations import InvitationService
+
     cfg = config()
     return InvitationService(_store(cfg), issuer=cfg.oidc_issuer, accept_url_template=cfg.invite_url_template)
 
 
 def api_keys() -> ApiKeyService:
+    from functions.identity.domain.api_keys import ApiKeyService
+
     return ApiKeyService(store())
 
 
 def entitlements() -> EntitlementsService:
+    from functions.identity.domain.entitlements import EntitlementsService
+
     return EntitlementsService(store())
