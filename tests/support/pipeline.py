@@ -10,6 +10,7 @@ import boto3
 from infra.local.dlq import DeadLetterQueue
 from infra.local.dlq import redrive as dlq_redrive
 from infra.local.shapes import sqs_record, stream_record
+from tests.support.events import sample
 
 
 class FakeLambdaContext:
@@ -87,3 +88,11 @@ def redrive(queue: str) -> int:
     """``keel dlq redrive``'s own code: every message of ``<queue>-dlq`` back to ``queue``."""
     dlq = DeadLetterQueue(context="tests", subscription=queue, queue_name=queue, dlq_name=f"{queue}-dlq")
     return dlq_redrive(boto3.client("sqs"), dlq)
+
+
+def eventbridge_message(detail: dict[str, Any], *, detail_type: str, source: str) -> str:
+    """An SQS body as an EventBridge rule target delivers it (AWS's sample, with Keel's detail)."""
+    event = dict(sample("eventBridgeEvent"))
+    event.pop("replay-name", None)
+    event.update({"detail-type": detail_type, "source": source, "detail": detail, "resources": []})
+    return json.dumps(event)
