@@ -14,22 +14,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from pydantic import BaseModel
 
 from keel import aws, settings
 from keel.errors import BadRequest, Conflict, Unprocessable
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
     from keel.http import KeelResolver
+
+# Powertools' idempotency utility is imported on the first request that carries the header, not at
+# import: most requests never need it (cold start).
+# ruff: noqa: PLC0415
 
 HEADER = "Idempotency-Key"
 EXPIRES_AFTER_SECONDS = 24 * 3600
@@ -39,6 +36,8 @@ RouteT = TypeVar("RouteT", bound=Callable[..., Any])
 
 @functools.cache
 def _config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
     return IdempotencyConfig(
         event_key_jmespath="key",
         payload_validation_jmespath="body",
@@ -49,6 +48,8 @@ def _config() -> IdempotencyConfig:
 
 @functools.cache
 def _replayable() -> Callable[..., dict[str, Any]]:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
     store = DynamoDBPersistenceLayer(table_name=settings.platform().idempotency_table, boto3_client=aws.dynamodb())
 
     def run_once(*, request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -92,6 +93,11 @@ def idempotent(app: KeelResolver, *, status_code: int = 201) -> Callable[[RouteT
                 "key": f"{scope}:{app.current_event.http_method} {rule}:{key}",
                 "body": app.current_event.json_body if app.current_event.body else None,
             }
+            from aws_lambda_powertools.utilities.idempotency.exceptions import (
+                IdempotencyAlreadyInProgressError,
+                IdempotencyValidationError,
+            )
+
             _config().register_lambda_context(app.lambda_context)
             try:
                 record = _replayable()(request=request, run=lambda: _as_record(route(*args, **kwargs), status_code))
