@@ -9,7 +9,7 @@ never loads Lambda code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -42,6 +42,13 @@ class Subscription:
     @property
     def visibility_timeout_seconds(self) -> int:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+    @property
+    def event_pattern(self) -> dict[str, Any]:
+        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event."""
+        if "*" in self.event_types:
+            return {"source": [{"prefix": "keel."}]}
+        return {"detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,28 @@ class Context:
     @property
     def setting_prefix(self) -> str:
         return f"KEEL_{self.name.upper()}_"
+
+    def resource_name(self, name: str) -> str:
+        """The physical name of one of this context's resources, the same in the cloud and locally."""
+        return f"keel-{self.name}-{name}"
+
+    def queue_name(self, sub: Subscription) -> str:
+        return self.resource_name(sub.name)
+
+    def dlq_name(self, sub: Subscription) -> str:
+        return f"{self.queue_name(sub)}-dlq"
+
+    def setting_name(self, name: str) -> str:
+        """``KEEL_<CONTEXT>_<NAME>`` for a bare name; a full name is kept as it is."""
+        return name if name.startswith(self.setting_prefix) else f"{self.setting_prefix}{name.upper()}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The context's own settings as environment variables (its table and its ``settings``)."""
+        values = {self.setting_name(name): value for name, value in self.settings.items()}
+        if self.table:
+            values[f"{self.setting_prefix}TABLE"] = self.table_name
+        return values
 
 
 @dataclass(frozen=True)

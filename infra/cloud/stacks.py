@@ -74,13 +74,8 @@ def context_environment(topology: Topology, ctx: Context, stage: str) -> dict[st
         "POWERTOOLS_SERVICE_NAME": ctx.name,
         "POWERTOOLS_METRICS_NAMESPACE": "Keel",
     }
-    if ctx.table:
-        environment[f"{ctx.setting_prefix}TABLE"] = ctx.table_name
     environment |= {f.setting: f"/var/task/{f.name}" for f in ASSET_FILES.get(ctx.name, ())}
-    for name, value in ctx.settings.items():
-        # The same naming as the local runtime: a bare name gets the context's prefix.
-        prefixed = name if name.startswith(ctx.setting_prefix) else f"{ctx.setting_prefix}{name.upper()}"
-        environment[prefixed] = value
+    environment |= ctx.environment
     return environment
 
 
@@ -217,8 +212,7 @@ class ContextStack(cdk.Stack):
             )
 
     def _name(self, name: str) -> str:
-        """A physical name, as the local runtime names the same thing: ``keel-<context>-<name>``."""
-        return f"keel-{self.ctx.name}-{name}"
+        return self.ctx.resource_name(name)
 
     def _user_pool_settings(self) -> dict[str, str]:
         prefix, foundation = self.ctx.setting_prefix, self._foundation

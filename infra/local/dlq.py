@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from infra.local.provision import dlq_name, queue_name
 from infra.topology import Topology
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ class DeadLetterQueue:
 
 def dead_letter_queues(topology: Topology) -> list[DeadLetterQueue]:
     return [
-        DeadLetterQueue(ctx.name, sub.name, queue_name(ctx, sub), dlq_name(ctx, sub))
+        DeadLetterQueue(ctx.name, sub.name, ctx.queue_name(sub), ctx.dlq_name(sub))
         for ctx, sub in topology.subscriptions
     ]
 

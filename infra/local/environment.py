@@ -21,10 +21,6 @@ class SettingConflict(ValueError):
     """Two contexts want different values under one environment name."""
 
 
-def _context_setting_name(prefix: str, name: str) -> str:
-    return name if name.startswith(prefix) else f"{prefix}{name.upper()}"
-
-
 def identity_provider_settings(*, issuer: str, audience: str, jwks_url: str) -> dict[str, str]:
     """The OIDC issuer the authorizer trusts, under identity's setting names (the local IdP's values)."""
     return {
@@ -60,11 +56,7 @@ def local_environment(
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
-        settings = dict(ctx.settings)
-        if ctx.table:
-            settings[f"{ctx.setting_prefix}TABLE"] = ctx.table_name
-        for name, value in settings.items():
-            env_name = _context_setting_name(ctx.setting_prefix, name)
+        for env_name, value in ctx.environment.items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"
                 raise SettingConflict(f"{env_name} is set to {first} and to {value!r} by {ctx.name}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from infra.topology import MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
@@ -23,23 +23,8 @@ LOCAL_EMAIL_DOMAIN = "keel.local"
 _DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
-def queue_name(ctx: Context, sub: Subscription) -> str:
-    return f"keel-{ctx.name}-{sub.name}"
-
-
-def dlq_name(ctx: Context, sub: Subscription) -> str:
-    return f"{queue_name(ctx, sub)}-dlq"
-
-
 def archive_name(topology: Topology) -> str:
     return f"{topology.bus_name}-archive"
-
-
-def event_pattern(sub: Subscription) -> dict[str, Any]:
-    """The rule pattern for a subscription: exact types, ``billing.*`` wildcards, or ``*`` for all."""
-    if "*" in sub.event_types:
-        return {"source": [{"prefix": "keel."}]}
-    return {"detail-type": [{"wildcard": t} if "*" in t else t for t in sub.event_types]}
 
 
 @dataclass(frozen=True)
@@ -134,20 +119,20 @@ def _queue_arn(sqs: SQSClient, url: str) -> str:
 def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subscription) -> QueueResources:
     sqs = clients.sqs
     dead_url = sqs.create_queue(
-        QueueName=dlq_name(ctx, sub), Attributes={"MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)}
+        QueueName=ctx.dlq_name(sub), Attributes={"MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)}
     )["QueueUrl"]
     dead_arn = _queue_arn(sqs, dead_url)
     redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
     url = sqs.create_queue(
-        QueueName=queue_name(ctx, sub),
+        QueueName=ctx.queue_name(sub),
         Attributes={
             "VisibilityTimeout": str(sub.visibility_timeout_seconds),
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
-    rule = queue_name(ctx, sub)
-    pattern = json.dumps(event_pattern(sub))
+    rule = ctx.queue_name(sub)
+    pattern = json.dumps(sub.event_pattern)
     clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
     clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
@@ -156,10 +141,10 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
         handler=sub.handler,
         timeout_seconds=sub.timeout_seconds,
         batch_size=sub.batch_size,
-        queue_name=queue_name(ctx, sub),
+        queue_name=ctx.queue_name(sub),
         queue_url=url,
         queue_arn=arn,
-        dlq_name=dlq_name(ctx, sub),
+        dlq_name=ctx.dlq_name(sub),
         dlq_url=dead_url,
         dlq_arn=dead_arn,
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.local.provision import dlq_name, event_pattern, queue_name
 from infra.topology import Context, Topology
 from tests.infra.cfn import Stack, Synthesized, target
 
@@ -22,7 +21,7 @@ def _handlers(topology: Topology, ctx: Context) -> set[str]:
 
 
 def _dead_letter_names(ctx: Context) -> set[str]:
-    names = {dlq_name(ctx, sub) for sub in ctx.subscriptions}
+    names = {ctx.dlq_name(sub) for sub in ctx.subscriptions}
     names |= {f"keel-{ctx.name}-{job.name}-dlq" for job in ctx.jobs}
     return names | ({f"keel-{ctx.name}-outbox-dlq"} if ctx.table else set())
 
@@ -52,12 +51,12 @@ def test_every_subscription_has_its_rule_queue_and_dead_letter_queue(synthesized
     # Given each subscription
     for ctx, sub in synthesized.topology.subscriptions:
         stack = synthesized.of(ctx)
-        name = queue_name(ctx, sub)
+        name = ctx.queue_name(sub)
         # Then its queue and DLQ exist under the local runtime's names
-        assert {name, dlq_name(ctx, sub)} <= _queue_names(stack)
+        assert {name, ctx.dlq_name(sub)} <= _queue_names(stack)
         # And its rule, on the bus, matches the same events the local runtime's rule matches, into its queue
         rule = _rules(stack)[name]
-        assert json.loads(json.dumps(rule["EventPattern"])) == event_pattern(sub)
+        assert json.loads(json.dumps(rule["EventPattern"])) == sub.event_pattern
         (rule_target,) = rule["Targets"]
         queue = target(rule_target["Arn"])
         assert stack.props(str(queue))["QueueName"] == name
@@ -96,7 +95,7 @@ def test_every_table_is_a_context_table_or_the_idempotency_table(synthesized: Sy
 def test_every_queue_and_rule_belongs_to_a_subscription_job_or_outbox(synthesized: Synthesized) -> None:
     for ctx in synthesized.topology.contexts:
         stack = synthesized.of(ctx)
-        subscriptions = {queue_name(ctx, sub) for sub in ctx.subscriptions}
+        subscriptions = {ctx.queue_name(sub) for sub in ctx.subscriptions}
         jobs = {f"keel-{ctx.name}-{job.name}" for job in ctx.jobs}
         # Given a context stack, then its queues are its subscriptions' and its DLQs, nothing else
         assert _queue_names(stack) == subscriptions | _dead_letter_names(ctx)
