@@ -140,9 +140,28 @@ def test_a_cursor_round_trips_and_garbage_is_a_400() -> None:
     key = to_attributes({"pk": "TENANT#ten_1", "sk": "THING#thg_1"})
     cursor = encode_cursor(key)
     assert cursor is not None
-    assert decode_cursor(cursor, pk="TENANT#ten_1") == key
+    assert decode_cursor(cursor, pk="TENANT#ten_1", sk_prefix="THING#") == key
     with pytest.raises(BadRequest):
         decode_cursor("%%%not-base64", pk="TENANT#ten_1")
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {"pk": "TENANT#ten_1"},  # no sort key: DynamoDB would answer a ValidationException (a 500)
+        {"pk": "TENANT#ten_1", "sk": "THING#1", "gsi": "x"},
+        {"pk": "TENANT#ten_1", "sk": "SECRET#1"},  # outside the query's sort-key range
+        {"pk": "TENANT#ten_1", "sk": 7},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_crafted_cursor_is_a_400(crafted: object) -> None:
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(crafted).encode()).decode()
+    with pytest.raises(BadRequest, match="invalid cursor"):
+        decode_cursor(cursor, pk="TENANT#ten_1", sk_prefix="THING#")
 
 
 def test_a_transaction_holds_at_most_100_items() -> None:

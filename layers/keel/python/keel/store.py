@@ -262,14 +262,21 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, pk: str) -> dict[str, Any]:
-    """The exclusive start key inside ``cursor``; a 400 if it is malformed or from another partition."""
+def decode_cursor(cursor: str, *, pk: str, sk_prefix: str = "") -> dict[str, Any]:
+    """The exclusive start key inside ``cursor``: a 400 unless it is exactly ``{pk, sk}`` of this
+    partition and sort-key range (anything else would be another tenant's, or a DynamoDB error)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error):
         raise BadRequest("invalid cursor") from None
-    if not isinstance(key, dict) or key.get("pk") != pk or not all(isinstance(v, str) for v in key.values()):
+    if (
+        not isinstance(key, dict)
+        or set(key) != {"pk", "sk"}
+        or key["pk"] != pk
+        or not isinstance(key["sk"], str)
+        or not key["sk"].startswith(sk_prefix)
+    ):
         raise BadRequest("invalid cursor")
     return to_attributes(key)
 
@@ -306,7 +313,7 @@ def query_page(
         "ScanIndexForward": not newest_first,
     }
     if cursor:
-        kwargs["ExclusiveStartKey"] = decode_cursor(cursor, pk=pk)
+        kwargs["ExclusiveStartKey"] = decode_cursor(cursor, pk=pk, sk_prefix=sk_prefix)
     response = ddb.query(**kwargs)
     return Page(
         items=[from_attributes(i) for i in response.get("Items", [])],
