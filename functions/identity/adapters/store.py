@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.identity.domain.api_key import MAX_ACTIVE_API_KEYS, ApiKey, ApiKeyGrant
 from functions.identity.domain.errors import (
+    AccessChanged,
     AlreadyMember,
     AlreadyMemberOrInvited,
     InvitationNotPending,
@@ -46,7 +47,7 @@ from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import ApiKeyPage, InvitationPage, MemberGrant, MembershipPage
 from functions.identity.domain.tenant import Seats, Tenant, TenantStatus
 from functions.identity.domain.user import UserProfile
-from keel import aws
+from keel import aws, ids
 from keel.clock import iso
 from keel.errors import KeelError
 from keel.events import Envelope
@@ -60,7 +61,7 @@ from keel.store import (
     tenant_pk,
     to_attributes,
 )
-from keel.tenancy import Role
+from keel.tenancy import Role, TenantContext
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -300,14 +301,51 @@ def _api_key(item: Mapping[str, Any]) -> ApiKey:
 class IdentityTable:
     """Implements the domain's ``IdentityStore`` and ``AccessStore`` on one DynamoDB table."""
 
-    def __init__(self, table: str, *, client: Callable[[], DynamoDBClient] = aws.dynamodb) -> None:
+    def __init__(
+        self,
+        table: str,
+        *,
+        client: Callable[[], DynamoDBClient] = aws.dynamodb,
+        actor: TenantContext | None = None,
+    ) -> None:
         self.table = table
         self._client = client
+        self._actor = actor
+
+    def acting_as(self, actor: TenantContext) -> IdentityTable:
+        return IdentityTable(self.table, client=self._client, actor=actor)
 
     # -- helpers ----------------------------------------------------------------------------------
 
     def _tx(self) -> Transaction:
-        return Transaction(self.table)
+        tx = Transaction(self.table)
+        if self._actor is not None:
+            self._check_actor(tx, self._actor)
+        return tx
+
+    @staticmethod
+    def _check_actor(tx: Transaction, actor: TenantContext) -> None:
+        # The authorizer's answer may be up to AUTHORIZER_CACHE_SECONDS old; a write re-checks it here,
+        # in its own transaction, so a removed member or a revoked key cannot act (or mint access).
+        changed = AccessChanged("your access to this tenant changed; sign in again or use a current key")
+        if ids.is_id("key", actor.user_id):
+            tx.check(
+                api_key_key(actor.tenant_id, actor.user_id),
+                "attribute_exists(pk) AND #revoked = :no",
+                names={"#revoked": "revoked"},
+                values={":no": False},
+                on_condition_failed=changed,
+            )
+            return
+        at_least = [role.value for role in Role if role.at_least(actor.role)]
+        placeholders = {f":r{i}": value for i, value in enumerate(at_least)}
+        tx.check(
+            member_key(actor.tenant_id, actor.user_id),
+            f"#role IN ({', '.join(placeholders)})",
+            names={"#role": "role"},
+            values=placeholders,
+            on_condition_failed=changed,
+        )
 
     def _execute(self, tx: Transaction) -> None:
         tx.execute(self._client())

@@ -55,7 +55,7 @@ class ApiKeyService:
         created = ApiKeyCreated(
             api_key_id=key.id, name=key.name, prefix=key.prefix, role=role.value, created_by=ctx.user_id
         )
-        self._store.create_api_key(
+        self._store.acting_as(ctx).create_api_key(
             key,
             plan=seats.plan,
             event=envelope(created, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock),
@@ -78,6 +78,6 @@ class ApiKeyService:
             return
         revoked = key.revoke(by=ctx.user_id, now=instants.now(self._clock))
         event = ApiKeyRevoked(api_key_id=key.id, prefix=key.prefix, revoked_by=ctx.user_id)
-        self._store.revoke_api_key(
+        self._store.acting_as(ctx).revoke_api_key(
             revoked, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock)
         )

@@ -15,6 +15,13 @@ class OwnerRequired(Forbidden):
     code = "owner_required"
 
 
+class AccessChanged(Forbidden):
+    """The caller's role was lowered, its membership ended or its API key revoked since API Gateway
+    cached its authorization: a write must not ride on that stale answer."""
+
+    code = "access_changed"
+
+
 class SeatLimitReached(Conflict):
     code = "seat_limit_reached"
 

@@ -81,7 +81,7 @@ class InvitationService:
             expires_at=invitation.expires_at,
             accept_url=self._accept_url_template.replace("{token}", token),
         )
-        self._store.invite(
+        self._store.acting_as(ctx).invite(
             invitation, envelope(invited, tenant_id=ctx.tenant_id, aggregate_id=invitation.id, clock=self._clock)
         )
         return self.view(invitation)
@@ -99,7 +99,7 @@ class InvitationService:
             raise InvitationNotFound("no such invitation")
         if invitation.status in (InvitationStatus.REVOKED, InvitationStatus.EXPIRED):
             return
-        self._store.close_invitation(invitation.revoke(by=ctx.user_id, now=instants.now(self._clock)))
+        self._store.acting_as(ctx).close_invitation(invitation.revoke(by=ctx.user_id, now=instants.now(self._clock)))
 
     def accept(self, person: Person, body: AcceptInvitation) -> AcceptedInvitation:
         """Join the invitation's tenant as the signed-in ``person``, whose verified email must be the

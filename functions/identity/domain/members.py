@@ -32,6 +32,14 @@ class MemberService:
             raise MemberNotFound("no such member")
         return member, seats
 
+    def _acting(self, ctx: TenantContext, member: Membership) -> tuple[IdentityStore, Role]:
+        """The store to write with and the actor's role to judge by. Acting on oneself, the member item
+        just read is the actor's own, fresh and version-checked by the write; on anyone else, the
+        write re-checks the (possibly cached) role of the actor."""
+        if member.user_id == ctx.user_id:
+            return self._store, member.role
+        return self._store.acting_as(ctx), ctx.role
+
     def list(self, ctx: TenantContext, *, limit: int, cursor: str | None) -> MemberPage:
         """One page of the tenant's members."""
         page = self._store.members(ctx.tenant_id, limit=limit, cursor=cursor)
@@ -43,13 +51,14 @@ class MemberService:
         Publishes ``identity.member.role_changed.v1`` (nothing when the role is already ``role``).
         """
         member, seats = self._member(ctx, user_id)
-        check_role_change(actor=ctx.role, current=member.role, new=role, owners=seats.owners)
+        store, actor_role = self._acting(ctx, member)
+        check_role_change(actor=actor_role, current=member.role, new=role, owners=seats.owners)
         if member.role is role:
             return member_view(member)
         event = MemberRoleChanged(
             user_id=user_id, previous_role=member.role.value, role=role.value, changed_by=ctx.user_id
         )
-        self._store.change_role(
+        store.change_role(
             member, role, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=user_id, clock=self._clock)
         )
         return member_view(member.with_role(role))
@@ -58,8 +67,9 @@ class MemberService:
         """Remove a member (admin), or leave (anyone, for themself). Owners go only by an owner's hand,
         and never the last one (409). Publishes ``identity.member.removed.v1``; the seat is freed."""
         member, seats = self._member(ctx, user_id)
+        store, actor_role = self._acting(ctx, member)
         check_removal(
-            actor=ctx.role, actor_id=ctx.user_id, member_id=user_id, member_role=member.role, owners=seats.owners
+            actor=actor_role, actor_id=ctx.user_id, member_id=user_id, member_role=member.role, owners=seats.owners
         )
         event = MemberRemoved(
             user_id=user_id,
@@ -68,6 +78,4 @@ class MemberService:
             removed_by=ctx.user_id,
             reason="left" if ctx.user_id == user_id else "removed",
         )
-        self._store.remove_member(
-            member, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=user_id, clock=self._clock)
-        )
+        store.remove_member(member, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=user_id, clock=self._clock))

@@ -14,7 +14,7 @@ from functions.identity.domain.tenant import Seats, Tenant
 from functions.identity.domain.user import UserProfile
 from keel.events import Envelope
 from keel.store import Transaction
-from keel.tenancy import Role
+from keel.tenancy import Role, TenantContext
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,11 @@ class AccessStore(Protocol):
 
 class IdentityStore(Protocol):
     """Tenants, members, invitations and API keys. Each write is one transaction with its events."""
+
+    def acting_as(self, actor: TenantContext) -> IdentityStore:
+        """This store, whose writes also check, in their own transaction, that ``actor`` still has the
+        access API Gateway's cached authorizer answer says it has (a 403 ``access_changed`` if not)."""
+        ...
 
     # -- tenants ----------------------------------------------------------------------------------
     def create_tenant(

@@ -98,7 +98,7 @@ class TenantService:
         changed = tenant.renamed(name=changes.name, slug=changes.slug)
         if changed == tenant:
             return tenant_view(tenant, seats)
-        self._store.update_tenant(changed, previous_slug=tenant.slug)
+        self._store.acting_as(ctx).update_tenant(changed, previous_slug=tenant.slug)
         return tenant_view(replace(changed, version=tenant.version + 1), seats)
 
     def me(self, person: Person, *, limit: int, cursor: str | None) -> MeView:
