@@ -177,16 +177,18 @@ PLATFORM = Context(
     table=False,
 )
 
+_IDENTITY_TENANTLESS = (
+    Route("POST", "/v1/tenants"),
+    Route("GET", "/v1/me"),
+    Route("POST", "/v1/invitations/accept"),
+)
+
 IDENTITY = Context(
     name="identity",
     api_handler="functions.identity.handlers.api",
     api_prefixes=("/v1/tenants", "/v1/me", "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys"),
     public_routes=(),
-    tenantless_routes=(
-        Route("POST", "/v1/tenants"),
-        Route("GET", "/v1/me"),
-        Route("POST", "/v1/invitations/accept"),
-    ),
+    tenantless_routes=_IDENTITY_TENANTLESS,
     subscriptions=(
         Subscription(
             name="identity-entitlements",
@@ -199,7 +201,12 @@ IDENTITY = Context(
     ),
     # The OIDC issuer, audience (app client id) and JWKS URL depend on the user pool: the renderers
     # set KEEL_IDENTITY_OIDC_ISSUER / _OIDC_AUDIENCE / _JWKS_URL (and _INVITE_URL_TEMPLATE) per deployment.
-    settings={"TOKEN_USE": "id,access", "CLOCK_SKEW_SECONDS": "60"},
+    settings={
+        "TOKEN_USE": "id,access",
+        "CLOCK_SKEW_SECONDS": "60",
+        # The authorizer ignores X-Tenant-Id on these: their authorizer's cache key does not hold it.
+        "TENANTLESS_ROUTES": ",".join(f"{r.method} {r.path}" for r in _IDENTITY_TENANTLESS),
+    },
 )
 
 TOPOLOGY = Topology(

@@ -23,6 +23,9 @@ class IdentitySettings(BaseSettings):
     jwks_cache_seconds: int = 3600
     #: The link an invitation email carries; ``{token}`` becomes the one-time token.
     invite_url_template: str = "https://app.keel.local/invitations/accept?token={token}"
+    #: ``METHOD /path`` of the routes served by the token-only authorizer (the topology's
+    #: ``tenantless_routes``, comma-separated): there the authorizer ignores ``X-Tenant-Id``.
+    tenantless_routes: str = ""
 
     @property
     def audiences(self) -> list[str]:
@@ -31,6 +34,10 @@ class IdentitySettings(BaseSettings):
     @property
     def token_uses(self) -> list[str]:
         return [u.strip() for u in self.token_use.split(",") if u.strip()]
+
+    @property
+    def tenantless(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.tenantless_routes.split(",") if r.strip())
 
     @property
     def jwks_endpoint(self) -> str:

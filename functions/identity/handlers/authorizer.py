@@ -57,13 +57,25 @@ def policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     return response
 
 
+def route_of(method_arn: str) -> str:
+    """``METHOD /path`` from ``arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>``."""
+    parts = method_arn.split("/", 3)
+    if len(parts) < 3:
+        return ""
+    return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"
+
+
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
     observability.bind(SERVICE, correlation_id=request_id, request_id=request_id)
     logger = observability.for_service(SERVICE).logger
+    method_arn = str(event.get("methodArn", ""))
+    # On a tenant-less route the answer is cached under the token alone: a tenant must not shape it.
+    tenantless = route_of(method_arn) in wiring.config().tenantless
     try:
         decision = wiring.access().decide(
-            authorization=_header(event, "authorization"), tenant_id=_header(event, TENANT_HEADER)
+            authorization=_header(event, "authorization"),
+            tenant_id=None if tenantless else _header(event, TENANT_HEADER),
         )
     except InvalidCredentials as exc:
         logger.info("unauthorized", extra={"reason": exc.reason})
@@ -73,4 +85,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("allowed", extra={"principal": decision.principal_id, "tenant_id": tenant_id})
     else:
         logger.info("denied", extra={"principal": decision.principal_id, "reason": decision.reason})
-    return policy(decision, str(event.get("methodArn", "")))
+    return policy(decision, method_arn)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import Gateway
 from tests.support.moto import create_context_table, create_idempotency_table
@@ -27,6 +28,7 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("KEEL_IDENTITY_OIDC_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("KEEL_IDENTITY_JWKS_URL", idp.jwks_url)
     monkeypatch.setenv("KEEL_IDENTITY_INVITE_URL_TEMPLATE", "https://app.test/accept?token={token}")
+    monkeypatch.setenv("KEEL_IDENTITY_TENANTLESS_ROUTES", TOPOLOGY.context("identity").settings["TENANTLESS_ROUTES"])
     settings.reset()
     stream = create_context_table("keel-identity")
     create_idempotency_table()

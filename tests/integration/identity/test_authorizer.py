@@ -235,3 +235,16 @@ def test_junk_key_ids_do_not_make_the_authorizer_hammer_the_issuer(gateway: Gate
         assert_unauthorized(bearer(idp.sign(idp.claims("ada"), key="attacker", kid=f"junk-{n}")))
     # one initial fetch; unknown kids inside the cooldown trigger no refetch
     assert idp.jwks_fetches == 1
+
+
+def test_on_a_tenantless_route_the_tenant_header_is_ignored(gateway: Gateway, idp: LocalIdp) -> None:
+    # Given a signed-in user who is a member of no tenant, sending some tenant's id anyway (an SDK default)
+    other = gateway.sign_up("ada")
+    headers = {"Authorization": f"Bearer {gateway.token('zed')}", "X-Tenant-Id": other}
+    # When a tenant-less route is authorized (its answer is cached under the token alone)
+    answer = authorize(headers, "POST", "/v1/invitations/accept")
+    # Then it is an Allow for the user, with no tenant in it, not a Deny that would stick for 300 s
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert "tenant_id" not in answer["context"]
+    # While on a tenant route the same header is judged, and denied
+    assert authorize(headers, "GET", "/v1/tenant")["policyDocument"]["Statement"][0]["Effect"] == "Deny"

@@ -122,3 +122,12 @@ def test_the_context_holds_strings_only(store: FakeStore) -> None:
     for decision in (decide(store, "Bearer good.jwt.token", TENANT), decide(store, f"Bearer {SECRET}")):
         assert isinstance(decision, Allow)
         assert all(isinstance(v, str) for v in decision.context.values())
+
+
+def test_the_route_is_read_from_the_method_arn() -> None:
+    from functions.identity.handlers.authorizer import route_of
+
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/v1/invitations/accept"
+    assert route_of(arn) == "POST /v1/invitations/accept"
+    assert route_of("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/") == "GET /"
+    assert route_of("garbage") == ""
