@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IConstruct
 
 from infra.cloud import bundling
 from infra.cloud.constructs import (
@@ -93,6 +99,7 @@ class FoundationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, id: str, *, topology: Topology, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, layers", **kwargs)
+        self.alarm_topic = self._alarm_topic()
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name)
         self.bus.archive(
             "Archive",
@@ -158,6 +165,27 @@ class FoundationStack(cdk.Stack):
             description=description,
         )
 
+    def _alarm_topic(self) -> sns.Topic:
+        """Every Keel alarm notifies this topic; subscribe an inbox, a pager or a chat to it."""
+        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="Keel alarm notifications")
+        # CloudWatch publishes to an encrypted topic only if the key lets it (the AWS-managed key does not).
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(self, "AlarmTopic", topic_name="keel-alarms", master_key=key, enforce_ssl=True)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn, description="Subscribe to Keel's alarms")
+        return topic
+
+
+@jsii.implements(cdk.IAspect)
+class NotifyOnAlarm:
+    """Gives every CloudWatch alarm of a stack the alarm topic as its action (no silent alarms)."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.action = cloudwatch_actions.SnsAction(topic)
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, cloudwatch.Alarm):
+            node.add_alarm_action(self.action)
+
 
 class ContextStack(cdk.Stack):
     """One bounded context, as the topology lists it: its table, its API function, its consumers and
@@ -170,6 +198,7 @@ class ContextStack(cdk.Stack):
         super().__init__(scope, id, description=f"Keel context: {ctx.name}", **kwargs)
         self.ctx = ctx
         self._foundation = foundation
+        cdk.Aspects.of(self).add(NotifyOnAlarm(foundation.alarm_topic))
         authorizer = topology.authorizer_handler
         own_authorizer = authorizer if authorizer and owner_of(authorizer) == ctx.name else None
         self._environment = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from infra.topology import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
 from tests.infra.cfn import Stack, Synthesized, target
 
@@ -138,3 +140,16 @@ def test_jobs_retry_then_keep_failed_runs_in_a_dead_letter_queue(synthesized: Sy
                 "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq, "Arn"]}}},
             },
         )
+
+
+def test_every_alarm_notifies_the_encrypted_alarm_topic(sample: Synthesized) -> None:
+    # Given the foundation's alarm topic
+    (topic_id, topic) = next(iter(sample.foundation.of_type("AWS::SNS::Topic").items()))
+    assert topic["Properties"]["TopicName"] == "keel-alarms"
+    assert "KmsMasterKeyId" in topic["Properties"]
+    # Then every alarm of every stack has it as an action: an alarm nobody hears is a silent drop
+    alarms = list(sample.every("AWS::CloudWatch::Alarm"))
+    assert alarms
+    for stack, logical_id, alarm in alarms:
+        actions = json.dumps(alarm["Properties"].get("AlarmActions", []))
+        assert topic_id in actions, f"{stack.name}/{logical_id} notifies no one"
