@@ -82,7 +82,7 @@ class AwsClients:
     cognito: CognitoIdentityProviderClient
 
 
-def _create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
+def create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
     described = dynamodb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -99,7 +99,7 @@ def _create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
     return described["TableDescription"]["LatestStreamArn"]
 
 
-def _create_idempotency_table(dynamodb: DynamoDBClient, name: str) -> None:
+def create_idempotency_table(dynamodb: DynamoDBClient, name: str) -> None:
     # Powertools' DynamoDBPersistenceLayer defaults: key ``id``, expiry ``expiration``.
     dynamodb.create_table(
         TableName=name,
@@ -180,11 +180,9 @@ def _sender_domains(topology: Topology) -> set[str]:
 def provision(topology: Topology, clients: AwsClients, region: str) -> Provisioned:
     """Create every resource of ``topology`` on an empty moto server."""
     streams = {
-        ctx.table_name: _create_context_table(clients.dynamodb, ctx.table_name)
-        for ctx in topology.contexts
-        if ctx.table
+        ctx.table_name: create_context_table(clients.dynamodb, ctx.table_name) for ctx in topology.contexts if ctx.table
     }
-    _create_idempotency_table(clients.dynamodb, topology.idempotency_table)
+    create_idempotency_table(clients.dynamodb, topology.idempotency_table)
     bus_arn = clients.events.create_event_bus(Name=topology.bus_name)["EventBusArn"]
     archive_arn = clients.events.create_archive(
         ArchiveName=archive_name(topology),

@@ -6,6 +6,8 @@ from typing import Any
 
 import boto3
 
+from infra.local import provision
+
 
 def reset_keel_caches() -> None:
     from keel import reset_caches
@@ -14,28 +16,12 @@ def reset_keel_caches() -> None:
 
 
 def create_context_table(name: str) -> str:
-    """A context table as Keel deploys it: pk/sk strings, on-demand, NEW_IMAGE stream. Returns the stream ARN."""
-    ddb = boto3.client("dynamodb")
-    response = ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-    return str(response["TableDescription"]["LatestStreamArn"])
+    """A context table exactly as ``keel dev`` provisions it. Returns the stream ARN."""
+    return provision.create_context_table(boto3.client("dynamodb"), name)
 
 
 def create_idempotency_table(name: str = "keel-idempotency") -> None:
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    provision.create_idempotency_table(boto3.client("dynamodb"), name)
 
 
 def all_items(table: str) -> list[dict[str, Any]]:
