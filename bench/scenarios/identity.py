@@ -9,14 +9,16 @@ import boto3
 
 from bench.harness import Harness
 from bench.requests import Step
+from infra.topology import TOPOLOGY
+from keel.store import OUTBOX_PREFIX, tenant_pk
 
 
 def _invitation_token(tenant_id: str, invitation_id: str) -> str:
     # The raw token only ever leaves identity inside the invitation event (for the email).
     items = boto3.client("dynamodb").query(
-        TableName="keel-identity",
+        TableName=TOPOLOGY.context("identity").table_name,
         KeyConditionExpression="pk = :pk AND begins_with(sk, :outbox)",
-        ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}, ":outbox": {"S": "OUTBOX#"}},
+        ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}, ":outbox": {"S": OUTBOX_PREFIX}},
     )["Items"]
     import json
 

@@ -29,11 +29,11 @@ def build_app(
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = cdk.Environment(account=account, region=region)
     settings = deployment_settings(app, topology)
-    foundation = FoundationStack(app, "Keel-Foundation", topology=topology, env=env)
+    foundation = FoundationStack(app, topology.foundation_stack_name, topology=topology, env=env)
     contexts = [
         ContextStack(
             app,
-            f"Keel-{ctx.name.title()}",
+            ctx.stack_name,
             topology=topology,
             ctx=ctx,
             foundation=foundation,
@@ -43,7 +43,7 @@ def build_app(
         )
         for ctx in topology.contexts
     ]
-    ApiStack(app, "Keel-Api", topology=topology, stage=stage, contexts=contexts, env=env)
+    ApiStack(app, topology.api_stack_name, topology=topology, stage=stage, contexts=contexts, env=env)
     nag.apply(app)
     return app
 

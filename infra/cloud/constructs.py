@@ -3,7 +3,7 @@ consumer (rule -> queue -> function, with a dead-letter queue) and a scheduled j
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -20,6 +20,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
+from infra.model import dead_letter_queue_name
+from keel.store import OUTBOX_PREFIX
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -34,7 +36,6 @@ TABLE_DEFAULTS: dict[str, Any] = {
     ),
     "encryption": dynamodb.TableEncryption.AWS_MANAGED,
 }
-OUTBOX_PREFIX = "OUTBOX#"
 #: Attempts on a stream batch before it is split down and finally sent to the relay's DLQ.
 RELAY_RETRY_ATTEMPTS = 10
 RELAY_BATCH_SIZE = 100
@@ -137,7 +138,7 @@ class OutboxRelay(Construct):
         function: ContextFunction,
     ) -> None:
         super().__init__(scope, id)
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=dead_letter_queue_name(name))
         only_outbox_inserts = lambda_.FilterCriteria.filter(
             {
                 "eventName": lambda_.FilterRule.is_equal("INSERT"),
@@ -159,16 +160,25 @@ class OutboxRelay(Construct):
         bus.grant_put_events_to(function.function)
 
 
-def subscription_pattern(subscription: topology.Subscription) -> events.EventPattern:
-    """``detail-type`` is the event type; ``billing.*`` matches a family and ``*`` every Keel event."""
-    event_types = subscription.event_types
-    if "*" in event_types:
-        return events.EventPattern(source=events.Match.prefix("keel."))
-    return events.EventPattern(
-        detail_type=events.Match.any_of(
-            *(events.Match.wildcard(t) if "*" in t else events.Match.exact_string(t) for t in event_types)
-        )
-    )
+#: The content filters a topology rule pattern may use, as CDK spells them.
+_MATCHERS: dict[str, Callable[[str], list[str]]] = {"wildcard": events.Match.wildcard, "prefix": events.Match.prefix}
+
+
+def event_pattern(pattern: Mapping[str, Sequence[str | Mapping[str, str]]]) -> events.EventPattern:
+    """CDK's form of a rule pattern the topology wrote (``Subscription.event_pattern``), filter for filter."""
+
+    def matchers(values: Sequence[str | Mapping[str, str]]) -> list[str]:
+        out = []
+        for value in values:
+            if isinstance(value, str):
+                out.append(events.Match.exact_string(value))
+            else:
+                ((kind, operand),) = value.items()
+                out.append(_MATCHERS[kind](operand))
+        return events.Match.any_of(*out)
+
+    fields: dict[str, Any] = {field.replace("-", "_"): matchers(values) for field, values in pattern.items()}
+    return events.EventPattern(**fields)
 
 
 class Consumer(Construct):
@@ -186,7 +196,7 @@ class Consumer(Construct):
         function: ContextFunction,
     ) -> None:
         super().__init__(scope, id)
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=dead_letter_queue_name(name))
         self.queue = encrypted_queue(
             self,
             "Queue",
@@ -201,7 +211,7 @@ class Consumer(Construct):
             "Rule",
             rule_name=name,
             event_bus=bus,
-            event_pattern=subscription_pattern(subscription),
+            event_pattern=event_pattern(subscription.event_pattern),
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
         )
         function.function.add_event_source(
@@ -229,7 +239,7 @@ class Job(Construct):
         super().__init__(scope, id)
         if not job.schedule.startswith(("rate(", "cron(")):
             raise ValueError(f"job {job.name}: schedule must be rate(...) or cron(...), got {job.schedule!r}")
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=f"{name}-dlq")
+        self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=dead_letter_queue_name(name))
         events.Rule(
             self,
             "Schedule",

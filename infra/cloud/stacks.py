@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -39,7 +38,8 @@ from infra.cloud.constructs import (
     Job,
     OutboxRelay,
 )
-from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Route, Topology
+from infra.model import is_under
+from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Topology
 
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
@@ -48,49 +48,16 @@ THROTTLE_RATE_PER_SECOND = 100
 THROTTLE_BURST = 200
 
 
-@dataclass(frozen=True)
-class AssetFile:
-    """A file a context's functions read at run time, shipped at the root of its code asset."""
-
-    name: str
-    source: Path
-    setting: str
-    made_by: str
-
-
-#: Files beyond ``functions/<context>`` a context's asset carries.
-ASSET_FILES: dict[str, tuple[AssetFile, ...]] = {
-    "platform": (
-        AssetFile(
-            "openapi.json",
-            bundling.REPO_ROOT / "docs" / "openapi.json",
-            "KEEL_PLATFORM_OPENAPI_FILE",
-            "make openapi",
-        ),
-    ),
-}
+#: Where Lambda unpacks a function's code asset (its asset files sit at the root).
+TASK_ROOT = "/var/task"
 
 
 def context_environment(topology: Topology, ctx: Context, stage: str) -> dict[str, str]:
     """What every function of ``ctx`` reads: the platform's settings and its own context's, no other."""
-    environment = {
-        "KEEL_STAGE": stage,
-        "KEEL_BUS_NAME": topology.bus_name,
-        "KEEL_IDEMPOTENCY_TABLE": topology.idempotency_table,
-        "POWERTOOLS_SERVICE_NAME": ctx.name,
-        "POWERTOOLS_METRICS_NAMESPACE": "Keel",
-    }
-    environment |= {f.setting: f"/var/task/{f.name}" for f in ASSET_FILES.get(ctx.name, ())}
+    environment = topology.platform_environment(stage) | {"POWERTOOLS_SERVICE_NAME": ctx.name}
+    environment |= {ctx.setting_name(f.setting): f"{TASK_ROOT}/{f.name}" for f in ctx.asset_files}
     environment |= ctx.environment
     return environment
-
-
-def owner_of(handler: str) -> str:
-    """The context a handler module belongs to: ``functions.<context>.handlers...``."""
-    parts = handler.split(".")
-    if len(parts) < 3 or parts[0] != "functions":
-        raise ValueError(f"{handler!r} is not a module under functions.<context>")
-    return parts[1]
 
 
 class FoundationStack(cdk.Stack):
@@ -99,11 +66,11 @@ class FoundationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, id: str, *, topology: Topology, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, layers", **kwargs)
-        self.alarm_topic = self._alarm_topic()
+        self.alarm_topic = self._alarm_topic(topology.alarm_topic_name)
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name)
         self.bus.archive(
             "Archive",
-            archive_name=f"{topology.bus_name}-archive",
+            archive_name=topology.archive_name,
             event_pattern=events.EventPattern(account=[self.account]),
             retention=cdk.Duration.days(topology.archive_retention_days),
         )
@@ -165,12 +132,12 @@ class FoundationStack(cdk.Stack):
             description=description,
         )
 
-    def _alarm_topic(self) -> sns.Topic:
+    def _alarm_topic(self, name: str) -> sns.Topic:
         """Every Keel alarm notifies this topic; subscribe an inbox, a pager or a chat to it."""
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="Keel alarm notifications")
         # CloudWatch publishes to an encrypted topic only if the key lets it (the AWS-managed key does not).
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        topic = sns.Topic(self, "AlarmTopic", topic_name="keel-alarms", master_key=key, enforce_ssl=True)
+        topic = sns.Topic(self, "AlarmTopic", topic_name=name, master_key=key, enforce_ssl=True)
         cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn, description="Subscribe to Keel's alarms")
         return topic
 
@@ -199,12 +166,19 @@ class ContextStack(cdk.Stack):
         self.ctx = ctx
         self._foundation = foundation
         cdk.Aspects.of(self).add(NotifyOnAlarm(foundation.alarm_topic))
-        authorizer = topology.authorizer_handler
-        own_authorizer = authorizer if authorizer and owner_of(authorizer) == ctx.name else None
+        own_authorizer = topology.authorizer_handler if topology.authorizer_context is ctx else None
+        # The authorizer's context trusts Keel's user pool unless keel:settings names another issuer.
+        user_pool = (
+            topology.identity_provider_settings(
+                issuer=foundation.user_pool.user_pool_provider_url,
+                audience=foundation.user_pool_client.user_pool_client_id,
+            )
+            if own_authorizer
+            else {}
+        )
         self._environment = {
             **context_environment(topology, ctx, stage),
-            # The authorizer's context trusts Keel's user pool unless keel:settings names another issuer.
-            **(self._user_pool_settings() if own_authorizer else {}),
+            **user_pool,
             **{k: v for k, v in deployment_settings.items() if k.startswith(ctx.setting_prefix)},
         }
         self._code = bundling.local_asset(self, self._sources())
@@ -212,8 +186,7 @@ class ContextStack(cdk.Stack):
         if ctx.table:
             self.table = ContextTable(self, "Table", table_name=ctx.table_name, publishes=True)
             relay = self._function("OutboxRelay", topology.outbox_relay_handler, RELAY_TIMEOUT, table=False)
-            outbox = self._name("outbox")
-            OutboxRelay(self, "Outbox", name=outbox, table=self.table, bus=foundation.bus, function=relay)
+            OutboxRelay(self, "Outbox", name=ctx.outbox_name, table=self.table, bus=foundation.bus, function=relay)
 
         api = ctx.api_handler
         self.api_function = self._function("Api", api, API_TIMEOUT, API_MEMORY) if api else None
@@ -226,7 +199,7 @@ class ContextStack(cdk.Stack):
             Consumer(
                 self,
                 f"Consumer-{sub.name}",
-                name=self._name(sub.name),
+                name=ctx.queue_name(sub),
                 bus=foundation.bus,
                 subscription=sub,
                 function=self._function(f"Consume-{sub.name}", sub.handler, sub.timeout_seconds),
@@ -235,32 +208,22 @@ class ContextStack(cdk.Stack):
             Job(
                 self,
                 f"Job-{job.name}",
-                name=self._name(job.name),
+                name=ctx.rule_name(job),
                 job=job,
                 function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
             )
 
-    def _name(self, name: str) -> str:
-        return self.ctx.resource_name(name)
-
-    def _user_pool_settings(self) -> dict[str, str]:
-        prefix, foundation = self.ctx.setting_prefix, self._foundation
-        return {
-            f"{prefix}OIDC_ISSUER": foundation.user_pool.user_pool_provider_url,
-            f"{prefix}OIDC_AUDIENCE": foundation.user_pool_client.user_pool_client_id,
-        }
-
     def _sources(self) -> bundling.SourceCopy:
-        files = ASSET_FILES.get(self.ctx.name, ())
+        files = [(f, bundling.REPO_ROOT / f.source) for f in self.ctx.asset_files]
         if self.bundling_required:
-            for missing in (f for f in files if not f.source.exists()):
-                raise FileNotFoundError(f"{missing.source} is missing: run `{missing.made_by}` before synth")
-        return bundling.function_sources(self.ctx.name, [(f.name, f.source) for f in files])
+            for missing, source in ((f, s) for f, s in files if not s.exists()):
+                raise FileNotFoundError(f"{source} is missing: run `{missing.made_by}` before synth")
+        return bundling.function_sources(self.ctx.name, [(f.name, source) for f, source in files])
 
     def _function(
         self, id: str, handler: str, timeout_seconds: int, memory_mb: int = 512, *, table: bool = True
     ) -> ContextFunction:
-        if not handler.startswith("keel.") and owner_of(handler) != self.ctx.name:
+        if not handler.startswith("keel.") and not self.ctx.owns(handler):
             raise ValueError(f"context {self.ctx.name} cannot run {handler}: it belongs to another context")
         function = ContextFunction(
             self,
@@ -368,7 +331,7 @@ class ApiStack(cdk.Stack):
     ) -> None:
         integration = apigateway.LambdaIntegration(function, allow_test_invoke=False)
         for prefix in ctx.api_prefixes:
-            if authorizers is None and not any(_under(route, prefix) for route in ctx.public_routes):
+            if authorizers is None and not any(is_under(route.path, prefix) for route in ctx.public_routes):
                 raise ValueError(
                     f"{ctx.name} routes {prefix} with no public route and the topology has no authorizer: "
                     "nothing under it could be served (set Topology.authorizer_handler)"
@@ -378,7 +341,7 @@ class ApiStack(cdk.Stack):
                 for catch_all in (resource, resource.add_resource("{proxy+}")):
                     catch_all.add_method("ANY", integration, authorizer=authorizers.tenant)
         for route in (*ctx.public_routes, *ctx.tenantless_routes):
-            if not any(_under(route, prefix) for prefix in ctx.api_prefixes):
+            if ctx.api_prefix_for(route.path) is None:
                 raise ValueError(f"{ctx.name}: route {route} is under none of its prefixes")
         for route in ctx.public_routes:
             self.api.root.resource_for_path(route.path).add_method(
@@ -402,7 +365,3 @@ class ApiStack(cdk.Stack):
             ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX),
         ):
             self.api.add_gateway_response(id, type=response_type, templates={"application/json": body})
-
-
-def _under(route: Route, prefix: str) -> bool:
-    return route.path == prefix or route.path.startswith(prefix.rstrip("/") + "/")

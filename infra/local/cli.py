@@ -272,7 +272,6 @@ def _timestamp(text: str, option: str) -> datetime:
 
 
 def _events_replay(args: argparse.Namespace) -> int:
-    from infra.local.provision import archive_name
     from infra.local.runtime import aws_clients
 
     since = _timestamp(args.since, "--since")
@@ -282,7 +281,7 @@ def _events_replay(args: argparse.Namespace) -> int:
     info = _require_running(args)
     topology = load_topology(info.topology)
     events = aws_clients(info.moto_endpoint).events
-    archive = events.describe_archive(ArchiveName=archive_name(topology))
+    archive = events.describe_archive(ArchiveName=topology.archive_name)
     name = f"keel-replay-{int(time.time() * 1000)}"
     events.start_replay(
         ReplayName=name,

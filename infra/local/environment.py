@@ -21,15 +21,6 @@ class SettingConflict(ValueError):
     """Two contexts want different values under one environment name."""
 
 
-def identity_provider_settings(*, issuer: str, audience: str, jwks_url: str) -> dict[str, str]:
-    """The OIDC issuer the authorizer trusts, under identity's setting names (the local IdP's values)."""
-    return {
-        "KEEL_IDENTITY_OIDC_ISSUER": issuer,
-        "KEEL_IDENTITY_OIDC_AUDIENCE": audience,
-        "KEEL_IDENTITY_JWKS_URL": jwks_url,
-    }
-
-
 def local_environment(
     topology: Topology,
     *,
@@ -38,14 +29,12 @@ def local_environment(
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``."""
+    """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
+
+    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
     values: dict[str, str] = {
-        "KEEL_STAGE": "local",
-        "KEEL_BUS_NAME": topology.bus_name,
-        "KEEL_IDEMPOTENCY_TABLE": topology.idempotency_table,
-        "KEEL_PLATFORM_OPENAPI_FILE": str(repo_root / "docs" / "openapi.json"),
+        **topology.platform_environment("local"),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "Keel",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -56,7 +45,9 @@ def local_environment(
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
-        for env_name, value in ctx.environment.items():
+        # Locally a context reads its asset files where they are in the repository.
+        assets = {ctx.setting_name(f.setting): str(repo_root / f.source) for f in ctx.asset_files}
+        for env_name, value in (ctx.environment | assets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"
                 raise SettingConflict(f"{env_name} is set to {first} and to {value!r} by {ctx.name}")

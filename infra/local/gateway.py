@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
 from infra.local.shapes import method_arn, proxy_event
-from infra.topology import Context, Topology
+from infra.topology import Topology
 from keel.http import MAX_BODY_BYTES, error_payload, precheck_body
 
 log = logging.getLogger("keel.local.gateway")
@@ -123,14 +123,6 @@ def _resource(prefix: str, path: str) -> tuple[str, dict[str, str] | None]:
     return f"{base}/{{proxy+}}", {"proxy": path[len(base) + 1 :]}
 
 
-def _matching_prefix(ctx: Context, path: str) -> str:
-    return max(
-        (p for p in ctx.api_prefixes if path == p or path.startswith(p.rstrip("/") + "/")),
-        key=len,
-        default=path,
-    )
-
-
 class LocalApi:
     """The request path of the local API Gateway (no sockets: ``handle`` maps a request to a response)."""
 
@@ -181,7 +173,7 @@ class LocalApi:
         function = self.api_functions.get(ctx.name) if ctx is not None else None
         if ctx is None or function is None:
             return _error(404, "not_found", "no such route", request_id)
-        resource, path_parameters = _resource(_matching_prefix(ctx, path), path)
+        resource, path_parameters = _resource(ctx.api_prefix_for(path) or path, path)
         event = proxy_event(
             method=request.method,
             path=path,

@@ -23,10 +23,6 @@ LOCAL_EMAIL_DOMAIN = "keel.local"
 _DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
-def archive_name(topology: Topology) -> str:
-    return f"{topology.bus_name}-archive"
-
-
 @dataclass(frozen=True)
 class QueueResources:
     """The rule, queue and DLQ that feed one consumer."""
@@ -131,7 +127,7 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
         },
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
-    rule = ctx.queue_name(sub)
+    rule = ctx.rule_name(sub)
     pattern = json.dumps(sub.event_pattern)
     clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
     clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
@@ -185,7 +181,7 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
     create_idempotency_table(clients.dynamodb, topology.idempotency_table)
     bus_arn = clients.events.create_event_bus(Name=topology.bus_name)["EventBusArn"]
     archive_arn = clients.events.create_archive(
-        ArchiveName=archive_name(topology),
+        ArchiveName=topology.archive_name,
         EventSourceArn=bus_arn,
         RetentionDays=topology.archive_retention_days,
     )["ArchiveArn"]

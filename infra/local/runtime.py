@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.local import dlq, moto_state
 from infra.local.authorizer import AuthorizerGate
-from infra.local.environment import REGION, EnvironmentOverlay, identity_provider_settings, local_environment
+from infra.local.environment import REGION, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
@@ -90,7 +90,7 @@ def _listening(host: str, port: int) -> bool:
 def api_functions(topology: Topology, region: str = REGION) -> dict[str, LocalFunction]:
     return {
         ctx.name: LocalFunction(
-            f"keel-{ctx.name}-api", ctx.api_handler, region=region, timeout_seconds=API_TIMEOUT_SECONDS
+            ctx.api_function_name, ctx.api_handler, region=region, timeout_seconds=API_TIMEOUT_SECONDS
         )
         for ctx in topology.contexts
         if ctx.api_handler
@@ -102,12 +102,10 @@ def scheduled_jobs(topology: Topology, region: str = REGION) -> list[ScheduledJo
     return [
         ScheduledJob(
             name=f"{ctx.name}/{job.name}",
-            function=LocalFunction(
-                f"keel-{ctx.name}-{job.name}", job.handler, region=region, timeout_seconds=job.timeout_seconds
-            ),
+            function=LocalFunction(ctx.rule_name(job), job.handler, region=region, timeout_seconds=job.timeout_seconds),
             schedule=parse_schedule(job.schedule),
             expression=job.schedule,
-            rule_arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/keel-{ctx.name}-{job.name}",
+            rule_arn=f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{ctx.rule_name(job)}",
         )
         for ctx, job in topology.jobs
     ]
@@ -205,7 +203,7 @@ class LocalRuntime:
         self.jobs = scheduled_jobs(topology, region)  # parse schedules before anything starts
         self.api_functions = api_functions(topology, region)
         self.authorizer_function = (
-            LocalFunction("keel-authorizer", topology.authorizer_handler, region=region, timeout_seconds=10)
+            LocalFunction(topology.authorizer_name, topology.authorizer_handler, region=region, timeout_seconds=10)
             if topology.authorizer_handler
             else None
         )
@@ -280,7 +278,7 @@ class LocalRuntime:
         self.clients = aws_clients(self.moto_endpoint, self.region)
         self.provisioned = provision(self.topology, self.clients, self.region)
         idp = self.provisioned.identity_provider
-        self._identity_provider = identity_provider_settings(
+        self._identity_provider = self.topology.identity_provider_settings(
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
         self._environment = EnvironmentOverlay(
@@ -342,12 +340,10 @@ class LocalRuntime:
     def _stream_pollers(self, streams: DynamoDBStreamsClient) -> list[StreamPoller]:
         assert self.provisioned is not None
         pollers = []
-        for table, stream_arn in self.provisioned.streams.items():
+        for ctx in (c for c in self.topology.contexts if c.table):
+            table, stream_arn = ctx.table_name, self.provisioned.streams[ctx.table_name]
             function = LocalFunction(
-                f"{table}-outbox-relay",
-                self.topology.outbox_relay_handler,
-                region=self.region,
-                timeout_seconds=60,
+                ctx.outbox_name, self.topology.outbox_relay_handler, region=self.region, timeout_seconds=60
             )
             self._consumer_functions.append(function)
             pollers.append(

@@ -80,15 +80,15 @@ class Synthesized:
         return cls(topology, outdir, stacks)
 
     def of(self, ctx: Context) -> Stack:
-        return self.stacks[f"Keel-{ctx.name.title()}"]
+        return self.stacks[ctx.stack_name]
 
     @property
     def api(self) -> Stack:
-        return self.stacks["Keel-Api"]
+        return self.stacks[self.topology.api_stack_name]
 
     @property
     def foundation(self) -> Stack:
-        return self.stacks["Keel-Foundation"]
+        return self.stacks[self.topology.foundation_stack_name]
 
     def every(self, type_: str) -> Iterator[tuple[Stack, str, Resource]]:
         for stack in self.stacks.values():

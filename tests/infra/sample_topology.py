@@ -3,7 +3,8 @@ public and private routes sharing a parent path, consumers with different timeou
 
 from __future__ import annotations
 
-from infra.topology import PLATFORM, Context, Job, Route, Subscription, Topology
+from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.topology import Context, Job, Route, Subscription, Topology
 
 IDENTITY = Context(
     name="identity",

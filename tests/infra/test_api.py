@@ -10,7 +10,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.cloud.app import build_app
-from infra.topology import AUTHORIZER_CACHE_SECONDS, PLATFORM
+from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.topology import AUTHORIZER_CACHE_SECONDS
 from tests.infra.cfn import Stack, Synthesized, target
 from tests.infra.conftest import SKIP_BUNDLING
 from tests.infra.sample_topology import SAMPLE
@@ -63,7 +64,7 @@ def test_each_prefix_reaches_its_own_contexts_api_function(sample: Synthesized) 
     for ctx in sample.topology.contexts:
         for (_, path), props in routes.items():
             if sample.topology.api_context_for(path) == ctx:
-                assert f"Keel-{ctx.name.title()}:" in str(props["Integration"]), path
+                assert f"{ctx.stack_name}:" in str(props["Integration"]), path
 
 
 def test_without_an_authorizer_only_public_routes_are_served(tmp_path: Path) -> None:
@@ -71,9 +72,9 @@ def test_without_an_authorizer_only_public_routes_are_served(tmp_path: Path) -> 
     public_only = dataclasses.replace(SAMPLE, authorizer_handler=None, contexts=(PLATFORM,))
     # When it is synthesized
     app = build_app(public_only, outdir=str(tmp_path), context=SKIP_BUNDLING)
-    api_stack = app.node.find_child("Keel-Api")
+    api_stack = app.node.find_child(public_only.api_stack_name)
     assert isinstance(api_stack, cdk.Stack)
-    api = Stack("Keel-Api", dict(Template.from_stack(api_stack).to_json()))
+    api = Stack(public_only.api_stack_name, dict(Template.from_stack(api_stack).to_json()))
     # Then exactly its public routes exist, and nothing else is routed to anyone
     served = {(method, path) for method, path, _ in api.methods()}
     assert served == {(r.method, r.path) for r in PLATFORM.public_routes}

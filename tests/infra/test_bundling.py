@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -181,12 +182,14 @@ def test_bytecode_is_written_next_to_the_sources_by_the_lambda_python(
 
 
 def test_platform_asset_needs_the_openapi_document(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # Given no docs/openapi.json, and the platform stack bundling its assets
-    from infra.cloud import stacks
+    # Given a platform whose asset file is missing, and the platform stack bundling its assets
     from infra.cloud.app import build_app
+    from infra.topology import TOPOLOGY, AssetFile
 
-    missing = stacks.AssetFile("openapi.json", tmp_path / "gone.json", "KEEL_PLATFORM_OPENAPI_FILE", "make x")
-    monkeypatch.setitem(stacks.ASSET_FILES, "platform", (missing,))
+    platform = TOPOLOGY.context("platform")
+    missing = AssetFile("openapi.json", str(tmp_path / "gone.json"), setting="OPENAPI_FILE", made_by="make x")
+    without = dataclasses.replace(platform, asset_files=(missing,))
+    topology = dataclasses.replace(TOPOLOGY, contexts=(without,))
     # When the app is built, then it stops and says how to make the file
     with pytest.raises(FileNotFoundError, match="run `make x`"):
-        build_app(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": ["Keel-Platform"]})
+        build_app(topology, outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [platform.stack_name]})

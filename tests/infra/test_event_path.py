@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.topology import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
+from keel.store import OUTBOX_PREFIX
 from tests.infra.cfn import Stack, Synthesized, target
 
 
@@ -101,7 +102,7 @@ def test_outbox_relay_reads_only_outbox_inserts_bisects_and_keeps_failures(synth
             for m in stack.of_type("AWS::Lambda::EventSourceMapping").values()
             if "StreamArn" in str(m["Properties"]["EventSourceArn"])
         ]
-        # Then the stream mapping is the one DESIGN asks for
+        # Then the stream mapping retries, bisects, reports partial failures and keeps what fails
         assert mapping["StartingPosition"] == "TRIM_HORIZON"
         assert mapping["BatchSize"] == 100
         assert mapping["BisectBatchOnFunctionError"] is True
@@ -110,9 +111,11 @@ def test_outbox_relay_reads_only_outbox_inserts_bisects_and_keeps_failures(synth
         on_failure = mapping["DestinationConfig"]["OnFailure"]["Destination"]
         assert target(on_failure) in stack.of_type("AWS::SQS::Queue")
         (criteria,) = mapping["FilterCriteria"]["Filters"]
-        assert criteria["Pattern"] == (
-            '{"eventName":["INSERT"],"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"OUTBOX#"}]}}}}'
-        )
+        only_outbox_inserts = {
+            "eventName": ["INSERT"],
+            "dynamodb": {"Keys": {"sk": {"S": [{"prefix": OUTBOX_PREFIX}]}}},
+        }
+        assert json.loads(criteria["Pattern"]) == only_outbox_inserts
         # And its function runs the kernel's relay
         relay = stack.props(str(target(mapping["FunctionName"])))
         assert relay["Handler"] == f"{synthesized.topology.outbox_relay_handler}.handler"
@@ -145,7 +148,7 @@ def test_jobs_retry_then_keep_failed_runs_in_a_dead_letter_queue(synthesized: Sy
 def test_every_alarm_notifies_the_encrypted_alarm_topic(sample: Synthesized) -> None:
     # Given the foundation's alarm topic
     (topic_id, topic) = next(iter(sample.foundation.of_type("AWS::SNS::Topic").items()))
-    assert topic["Properties"]["TopicName"] == "keel-alarms"
+    assert topic["Properties"]["TopicName"] == sample.topology.alarm_topic_name
     assert "KmsMasterKeyId" in topic["Properties"]
     # Then every alarm of every stack has it as an action: an alarm nobody hears is a silent drop
     alarms = list(sample.every("AWS::CloudWatch::Alarm"))

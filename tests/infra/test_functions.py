@@ -6,7 +6,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.cloud.app import build_app
-from infra.topology import Context
+from infra.model import IDP_AUDIENCE, IDP_ISSUER
 from tests.infra.cfn import Stack, Synthesized, target
 from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING
 
@@ -44,14 +44,6 @@ def _environments(stack: Stack) -> dict[str, dict[str, str]]:
     }
 
 
-def _expected_settings(ctx: Context) -> dict[str, str]:
-    settings = {
-        k if k.startswith(ctx.setting_prefix) else f"{ctx.setting_prefix}{k.upper()}": v
-        for k, v in ctx.settings.items()
-    }
-    return settings | ({f"{ctx.setting_prefix}TABLE": ctx.table_name} if ctx.table else {})
-
-
 def test_functions_read_platform_settings_and_only_their_own_contexts(synthesized: Synthesized) -> None:
     topology = synthesized.topology
     # Given every function of every context
@@ -64,29 +56,31 @@ def test_functions_read_platform_settings_and_only_their_own_contexts(synthesize
             assert env["POWERTOOLS_SERVICE_NAME"] == ctx.name
             assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Keel"
             # And its context's settings (its own table included) are set ...
-            assert _expected_settings(ctx).items() <= env.items(), lid
+            assert ctx.environment.items() <= env.items(), lid
             # ... while no other context's are
             others = [o.setting_prefix for o in topology.contexts if o.name != ctx.name]
             assert not [name for name in env if name.startswith(tuple(others))], lid
 
 
 def test_platform_reads_the_openapi_document_shipped_in_its_asset(keel: Synthesized) -> None:
-    # Given the real platform context, then its API function reads the document from the asset root
-    keel.of(keel.topology.context("platform")).assertions.has_resource_properties(
-        "AWS::Lambda::Function",
-        {"Environment": {"Variables": Match.object_like({"KEEL_PLATFORM_OPENAPI_FILE": OPENAPI_IN_ASSET})}},
+    # Given the real platform context, whose asset carries the OpenAPI document
+    platform = keel.topology.context("platform")
+    (document,) = platform.asset_files
+    # Then its API function reads the document from the asset root
+    shipped = {platform.setting_name(document.setting): OPENAPI_IN_ASSET}
+    keel.of(platform).assertions.has_resource_properties(
+        "AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like(shipped)}}
     )
 
 
 def test_the_authorizers_context_trusts_keels_user_pool(synthesized: Synthesized) -> None:
     # Given the context that owns the authorizer
-    authorizer = synthesized.topology.authorizer_handler
-    assert authorizer is not None
-    owner = synthesized.topology.context(authorizer.split(".")[1])
+    owner = synthesized.topology.authorizer_context
+    assert owner is not None
     # Then its functions accept tokens issued by the foundation's user pool, for its app client
     for lid, env in _environments(synthesized.of(owner)).items():
-        assert "ProviderURL" in str(env[f"{owner.setting_prefix}OIDC_ISSUER"]), lid
-        assert "UsersApp" in str(env[f"{owner.setting_prefix}OIDC_AUDIENCE"]), lid
+        assert "ProviderURL" in str(env[owner.setting_name(IDP_ISSUER)]), lid
+        assert "UsersApp" in str(env[owner.setting_name(IDP_AUDIENCE)]), lid
 
 
 def test_deployment_settings_reach_only_the_context_they_name(synthesized: Synthesized) -> None:

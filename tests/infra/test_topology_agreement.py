@@ -16,14 +16,13 @@ def _handlers(topology: Topology, ctx: Context) -> set[str]:
     modules = {ctx.api_handler, *(s.handler for s in ctx.subscriptions), *(j.handler for j in ctx.jobs)}
     modules |= {topology.outbox_relay_handler} if ctx.table else set()
     authorizer = topology.authorizer_handler
-    modules |= {authorizer} if authorizer and authorizer.split(".")[1] == ctx.name else set()
+    modules |= {authorizer} if authorizer and topology.authorizer_context is ctx else set()
     return {m for m in modules if m}
 
 
 def _dead_letter_names(ctx: Context) -> set[str]:
-    names = {ctx.dlq_name(sub) for sub in ctx.subscriptions}
-    names |= {f"keel-{ctx.name}-{job.name}-dlq" for job in ctx.jobs}
-    return names | ({f"keel-{ctx.name}-outbox-dlq"} if ctx.table else set())
+    names = {ctx.dlq_name(item) for item in (*ctx.subscriptions, *ctx.jobs)}
+    return names | ({ctx.outbox_dlq_name} if ctx.table else set())
 
 
 def _queue_names(stack: Stack) -> set[str]:
@@ -40,7 +39,7 @@ def _rules(stack: Stack) -> dict[str, dict[str, Any]]:
 def test_every_context_has_its_stack_and_the_foundation_its_bus_and_archive(synthesized: Synthesized) -> None:
     topology = synthesized.topology
     # Given the topology, then each context has a stack, and the foundation holds the bus and its archive
-    assert {f"Keel-{ctx.name.title()}" for ctx in topology.contexts} <= set(synthesized.stacks)
+    assert {ctx.stack_name for ctx in topology.contexts} <= set(synthesized.stacks)
     foundation = synthesized.foundation.assertions
     foundation.has_resource_properties("AWS::Events::EventBus", {"Name": topology.bus_name})
     retention = topology.archive_retention_days
@@ -55,7 +54,7 @@ def test_every_subscription_has_its_rule_queue_and_dead_letter_queue(synthesized
         # Then its queue and DLQ exist under the local runtime's names
         assert {name, ctx.dlq_name(sub)} <= _queue_names(stack)
         # And its rule, on the bus, matches the same events the local runtime's rule matches, into its queue
-        rule = _rules(stack)[name]
+        rule = _rules(stack)[ctx.rule_name(sub)]
         assert json.loads(json.dumps(rule["EventPattern"])) == sub.event_pattern
         (rule_target,) = rule["Targets"]
         queue = target(rule_target["Arn"])
@@ -66,7 +65,7 @@ def test_every_job_runs_its_handler_on_its_schedule(synthesized: Synthesized) ->
     for ctx, job in synthesized.topology.jobs:
         stack = synthesized.of(ctx)
         # Given a job, then a rule fires on its schedule into the function running its handler
-        rule = _rules(stack)[f"keel-{ctx.name}-{job.name}"]
+        rule = _rules(stack)[ctx.rule_name(job)]
         assert rule["ScheduleExpression"] == job.schedule
         (rule_target,) = rule["Targets"]
         assert stack.props(str(target(rule_target["Arn"])))["Handler"] == f"{job.handler}.handler"
@@ -96,13 +95,12 @@ def test_every_queue_and_rule_belongs_to_a_subscription_job_or_outbox(synthesize
     for ctx in synthesized.topology.contexts:
         stack = synthesized.of(ctx)
         subscriptions = {ctx.queue_name(sub) for sub in ctx.subscriptions}
-        jobs = {f"keel-{ctx.name}-{job.name}" for job in ctx.jobs}
         # Given a context stack, then its queues are its subscriptions' and its DLQs, nothing else
         assert _queue_names(stack) == subscriptions | _dead_letter_names(ctx)
         # And its rules are its subscriptions' and its jobs'
-        assert set(_rules(stack)) == subscriptions | jobs
+        assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*ctx.subscriptions, *ctx.jobs)}
     # And no other stack has queues or rules of its own
-    context_stacks = {f"Keel-{ctx.name.title()}" for ctx in synthesized.topology.contexts}
+    context_stacks = {ctx.stack_name for ctx in synthesized.topology.contexts}
     for name, stack in synthesized.stacks.items():
         if name not in context_stacks:
             assert not stack.of_type("AWS::SQS::Queue"), name

@@ -11,6 +11,7 @@ import pytest
 
 from keel import aws as keel_aws
 from keel import outbox_relay
+from keel.store import OUTBOX_PREFIX
 from tests.support import things
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.moto import all_items, create_context_table, create_idempotency_table
@@ -205,7 +206,7 @@ def test_the_relay_reports_the_first_unpublished_record_and_drops_nothing(
     outbox_sequence = [
         r["dynamodb"]["SequenceNumber"]
         for r in event["Records"]
-        if r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")
+        if r["dynamodb"]["Keys"]["sk"]["S"].startswith(OUTBOX_PREFIX)
     ]
     result = outbox_relay.handler(event, CONTEXT)  # type: ignore[arg-type]
     # Only the first entry got through; Lambda must resume from the second outbox record.
@@ -219,7 +220,7 @@ def test_the_relay_ignores_records_that_are_not_outbox_inserts(
     create_thing("lamp")
     event = stream_event(wired["stream"])
     state_only = {
-        "Records": [r for r in event["Records"] if not r["dynamodb"]["Keys"]["sk"]["S"].startswith("OUTBOX#")]
+        "Records": [r for r in event["Records"] if not r["dynamodb"]["Keys"]["sk"]["S"].startswith(OUTBOX_PREFIX)]
     }
     assert state_only["Records"]
     assert outbox_relay.handler(state_only, CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]

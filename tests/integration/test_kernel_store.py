@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keel.errors import BadRequest
-from keel.store import Transaction, decode_cursor, encode_cursor, entity_sk, tenant_pk, to_attributes
+from keel.store import OUTBOX_PREFIX, Transaction, decode_cursor, encode_cursor, entity_sk, tenant_pk, to_attributes
 from tests.support import things
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.moto import all_items, create_context_table, create_idempotency_table
@@ -28,7 +28,7 @@ def call(event: dict) -> tuple[int, dict]:
 
 
 def outbox(table: str = "keel-things") -> list[dict]:
-    return [i for i in all_items(table) if i["sk"].startswith("OUTBOX#")]
+    return [i for i in all_items(table) if i["sk"].startswith(OUTBOX_PREFIX)]
 
 
 def test_a_create_writes_state_and_its_event_in_one_transaction(tables: None) -> None:

@@ -22,15 +22,17 @@ def idp() -> Iterator[LocalIdp]:
 
 @pytest.fixture
 def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Identity's settings pointed at the local IdP, and its tables. Returns the stream ARN."""
-    monkeypatch.setenv("KEEL_IDENTITY_TABLE", "keel-identity")
-    monkeypatch.setenv("KEEL_IDENTITY_OIDC_ISSUER", ISSUER)
-    monkeypatch.setenv("KEEL_IDENTITY_OIDC_AUDIENCE", AUDIENCE)
-    monkeypatch.setenv("KEEL_IDENTITY_JWKS_URL", idp.jwks_url)
-    monkeypatch.setenv("KEEL_IDENTITY_INVITE_URL_TEMPLATE", "https://app.test/accept?token={token}")
-    monkeypatch.setenv("KEEL_IDENTITY_TENANTLESS_ROUTES", TOPOLOGY.context("identity").settings["TENANTLESS_ROUTES"])
+    """Identity's settings as the topology sets them, pointed at the local IdP, and its tables.
+    Returns the stream ARN."""
+    ctx = TOPOLOGY.context("identity")
+    given = ctx.environment | TOPOLOGY.identity_provider_settings(
+        issuer=ISSUER, audience=AUDIENCE, jwks_url=idp.jwks_url
+    )
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(ctx.setting_name("INVITE_URL_TEMPLATE"), "https://app.test/accept?token={token}")
     settings.reset()
-    stream = create_context_table("keel-identity")
+    stream = create_context_table(ctx.table_name)
     create_idempotency_table()
     return stream
 

@@ -14,13 +14,17 @@ from typing import Any
 from functions.identity.domain.user import user_id_for
 from functions.identity.handlers import api, authorizer
 from functions.identity.settings import IdentitySettings
+from infra.topology import TOPOLOGY
 from keel import settings
-from keel.store import from_attributes
+from keel.store import OUTBOX_PREFIX, from_attributes
 from tests.support.events import api_event, sample
 from tests.support.pipeline import FakeLambdaContext
 from tests.unit.identity.idp import ISSUER, LocalIdp
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/{method}{path}"
+
+#: Identity's table, as the topology names it.
+TABLE = TOPOLOGY.context("identity").table_name
 
 
 @dataclass(frozen=True)
@@ -120,12 +124,12 @@ class Gateway:
         return str(reply.body["user_id"])
 
 
-def outbox(table: str = "keel-identity") -> list[dict[str, Any]]:
+def outbox(table: str = TABLE) -> list[dict[str, Any]]:
     """Every envelope in the outbox, oldest first (a test-only Query per tenant is not worth it here)."""
     import boto3
 
     items = [from_attributes(i) for i in boto3.client("dynamodb").scan(TableName=table)["Items"]]
-    events = [json.loads(i["event"]) for i in items if str(i["sk"]).startswith("OUTBOX#")]
+    events = [json.loads(i["event"]) for i in items if str(i["sk"]).startswith(OUTBOX_PREFIX)]
     return sorted(events, key=lambda e: e["id"])
 
 

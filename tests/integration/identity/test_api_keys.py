@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.identity.gateway import Gateway, events_of, user_id
+from tests.integration.identity.gateway import TABLE, Gateway, events_of, user_id
 from tests.support.moto import all_items
 
 
@@ -20,7 +20,7 @@ def test_an_admin_creates_a_key_whose_secret_is_shown_once(gateway: Gateway) -> 
     assert "secret" not in listed[0]
     assert "secret_hash" not in listed[0]
     # The secret is nowhere at rest, events included
-    assert key["secret"] not in repr(all_items("keel-identity"))
+    assert key["secret"] not in repr(all_items(TABLE))
     [created] = events_of("identity.api_key.created.v1")
     assert created["payload"] == {
         "api_key_id": key["id"],
@@ -61,7 +61,7 @@ def test_revoking_a_key_is_recorded_and_announced(gateway: Gateway) -> None:
     assert listed["revoked_at"]
     [revoked] = events_of("identity.api_key.revoked.v1")
     assert revoked["payload"] == {"api_key_id": key["id"], "prefix": key["prefix"], "revoked_by": user_id("ada")}
-    assert not [i for i in all_items("keel-identity") if i["pk"].startswith("APIKEY#")]
+    assert not [i for i in all_items(TABLE) if i["pk"].startswith("APIKEY#")]
     # Revoking again changes nothing
     assert gateway.call("DELETE", f"/v1/api-keys/{key['id']}", as_="ada", tenant=tenant).status == 204
     assert len(events_of("identity.api_key.revoked.v1")) == 1

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import authorize
 from tests.support.events import api_event, response_json
@@ -94,11 +95,13 @@ def cognito(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCognito]:
 
 @pytest.fixture
 def wired_to_cognito(aws: None, cognito: LocalCognito, monkeypatch: pytest.MonkeyPatch) -> LocalCognito:
-    monkeypatch.setenv("KEEL_IDENTITY_OIDC_ISSUER", cognito.issuer)
-    monkeypatch.setenv("KEEL_IDENTITY_OIDC_AUDIENCE", cognito.client_id)
-    monkeypatch.setenv("KEEL_IDENTITY_JWKS_URL", cognito.jwks_url)
+    trusted = TOPOLOGY.identity_provider_settings(
+        issuer=cognito.issuer, audience=cognito.client_id, jwks_url=cognito.jwks_url
+    )
+    for name, value in trusted.items():
+        monkeypatch.setenv(name, value)
     settings.reset()
-    create_context_table("keel-identity")
+    create_context_table(TOPOLOGY.context("identity").table_name)
     create_idempotency_table()
     return cognito
 

@@ -21,7 +21,7 @@ from functions.identity.handlers import on_entitlements_changed
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import envelope
 from keel.store import Transaction
-from tests.integration.identity.gateway import Gateway, user_id
+from tests.integration.identity.gateway import TABLE, Gateway, user_id
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
 from tests.unit.identity.idp import ISSUER
 
@@ -85,7 +85,7 @@ def test_two_accepts_for_the_last_seat_one_wins(gateway: Gateway) -> None:
     bob_token = gateway.invite(tenant, "ada", "bob@example.com")
     cy_token = gateway.invite(tenant, "ada", "cy@example.com")
     lower_seat_limit(tenant, seats=2)
-    racing = RacingTable("keel-identity", racers=2)
+    racing = RacingTable(TABLE, racers=2)
     service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
     # When Bob and Cy accept at the same moment
     results = race(
@@ -107,7 +107,7 @@ def test_two_accepts_for_the_last_seat_one_wins(gateway: Gateway) -> None:
 def test_the_same_invitation_accepted_twice_at_once_joins_once(gateway: Gateway) -> None:
     tenant = gateway.sign_up("ada", "Acme")
     token = gateway.invite(tenant, "ada", "bob@example.com")
-    racing = RacingTable("keel-identity", racers=2)
+    racing = RacingTable(TABLE, racers=2)
     service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
     results = race(
         lambda: service.accept(person("bob"), AcceptInvitation(token=token)),
@@ -124,7 +124,7 @@ def test_without_the_race_both_accepts_fit_when_seats_allow(gateway: Gateway) ->
     tenant = gateway.sign_up("ada", "Acme")
     bob_token = gateway.invite(tenant, "ada", "bob@example.com")
     cy_token = gateway.invite(tenant, "ada", "cy@example.com")
-    racing = RacingTable("keel-identity", racers=2)
+    racing = RacingTable(TABLE, racers=2)
     service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
     results = race(
         lambda: service.accept(person("bob"), AcceptInvitation(token=bob_token)),

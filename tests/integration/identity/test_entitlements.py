@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.identity.handlers import on_entitlements_changed
+from infra.topology import TOPOLOGY
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import Envelope, envelope
 from tests.integration.identity.gateway import Gateway, authorize
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+IDENTITY = TOPOLOGY.context("identity")
+ENTITLEMENTS_QUEUE = IDENTITY.queue_name(IDENTITY.subscriptions[0])
 
 
 def entitlements(tenant: str, plan: str, seats: int | None, at: datetime) -> Envelope:
@@ -39,7 +42,7 @@ def deliver(*events: Envelope) -> dict[str, Any]:
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:keel-identity-identity-entitlements",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{ENTITLEMENTS_QUEUE}",
                 "awsRegion": "us-east-1",
             }
         )

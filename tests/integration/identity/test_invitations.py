@@ -9,7 +9,8 @@ import pytest
 from functions.identity import wiring
 from functions.identity.domain.invitations import InvitationService
 from keel.clock import FixedClock, SystemClock
-from tests.integration.identity.gateway import Gateway, events_of, invitation_token, user_id
+from keel.store import OUTBOX_PREFIX
+from tests.integration.identity.gateway import TABLE, Gateway, events_of, invitation_token, user_id
 from tests.support.moto import all_items
 from tests.support.pipeline import FakeLambdaContext
 
@@ -45,7 +46,7 @@ def test_an_invitation_is_announced_with_what_the_email_needs_but_not_the_bare_t
     token = invitation_token(reply.body["id"])
     assert payload["accept_url"] == f"https://app.test/accept?token={token}"
     # Only the token's hash is stored, nowhere the token itself (outbox aside)
-    stored = [i for i in all_items("keel-identity") if not i["sk"].startswith("OUTBOX#")]
+    stored = [i for i in all_items(TABLE) if not i["sk"].startswith(OUTBOX_PREFIX)]
     assert token not in repr(stored)
 
 

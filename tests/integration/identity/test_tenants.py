@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.identity.gateway import Gateway, events_of, user_id
+from tests.integration.identity.gateway import TABLE, Gateway, events_of, user_id
 from tests.support.moto import all_items
 
 
@@ -40,7 +40,7 @@ def test_a_taken_slug_gets_a_short_suffix(gateway: Gateway) -> None:
     assert first["slug"] == "acme"
     assert second["slug"].startswith("acme-")
     assert len(second["slug"]) == len("acme-") + 5
-    assert {i["pk"] for i in all_items("keel-identity") if i["pk"].startswith("SLUG#")} == {
+    assert {i["pk"] for i in all_items(TABLE) if i["pk"].startswith("SLUG#")} == {
         "SLUG#acme",
         f"SLUG#{second['slug']}",
     }
@@ -88,7 +88,7 @@ def test_an_admin_renames_the_tenant_and_changes_its_slug(gateway: Gateway) -> N
     reply = gateway.call("PATCH", "/v1/tenant", as_="ada", tenant=tenant, body={"name": "Acme Inc", "slug": "acme-inc"})
     assert reply.status == 200
     assert (reply.body["name"], reply.body["slug"], reply.body["version"]) == ("Acme Inc", "acme-inc", 2)
-    slugs = {i["pk"] for i in all_items("keel-identity") if i["pk"].startswith("SLUG#")}
+    slugs = {i["pk"] for i in all_items(TABLE) if i["pk"].startswith("SLUG#")}
     assert slugs == {"SLUG#acme-inc"}
 
 

@@ -13,7 +13,9 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent, Ev
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, EventBridgeModel, SqsModel
 
 from infra.local import cli
+from keel.store import tenant_pk
 from tests.integration.local.app import relay, sink, tick
+from tests.integration.local.app.topology import COUNT_THINGS_DLQ, PROBE, SINK_DLQ, SINK_QUEUE, THINGS
 from tests.integration.local.conftest import Running, eventually
 from tests.support import things
 from tests.support.events import sample
@@ -64,7 +66,7 @@ def test_consumers_get_sqs_batches_shaped_like_the_sample_holding_eventbridge_ev
     assert set(record) == set(expected)
     assert set(record["attributes"]) == set(expected["attributes"])
     assert record["eventSource"] == "aws:sqs"
-    assert record["eventSourceARN"] == "arn:aws:sqs:us-east-1:123456789012:keel-probe-probe_sink"
+    assert record["eventSourceARN"] == f"arn:aws:sqs:us-east-1:123456789012:{SINK_QUEUE}"
     assert next(iter(SQSEvent(batch).records)).message_id == record["messageId"]
     SqsModel.model_validate(batch)
     # The body is the EventBridge event exactly as a rule's SQS target receives it
@@ -87,7 +89,7 @@ def test_only_the_messages_a_consumer_succeeded_on_are_deleted(running: Running)
 
     # Then the failure comes back and succeeds; the others are never delivered twice
     eventually(lambda: sink.keys_seen().count(flaky) == 2)
-    eventually(lambda: _queue_is_empty(running, "keel-probe-probe_sink"))
+    eventually(lambda: _queue_is_empty(running, SINK_QUEUE))
     seen = sink.keys_seen()
     assert seen.count(ok1) == 1
     assert seen.count(ok2) == 1
@@ -118,7 +120,7 @@ def create_thing(running: Running, name: str) -> str:
 
 def stats(running: Running) -> dict[str, Any] | None:
     item = running.aws.dynamodb.get_item(
-        TableName="keel-things", Key={"pk": {"S": f"TENANT#{TENANT}"}, "sk": {"S": "STATS#things"}}
+        TableName=THINGS.table_name, Key={"pk": {"S": tenant_pk(TENANT)}, "sk": {"S": "STATS#things"}}
     ).get("Item")
     return item
 
@@ -130,7 +132,7 @@ def test_a_consumer_failing_five_times_dead_letters_the_event_and_redrive_recove
         thing_id = create_thing(running, "doomed")
 
         # Then after five receives moto's redrive moves it to the DLQ
-        dlq = eventually(lambda: (q := dead_letters(running, "keel-things-count_things-dlq"))["count"] == 1 and q)
+        dlq = eventually(lambda: (q := dead_letters(running, COUNT_THINGS_DLQ))["count"] == 1 and q)
         message = dlq["messages"][0]
         assert message["receiveCount"] == 5
         assert message["body"]["detail"]["payload"]["thing_id"] == thing_id
@@ -145,7 +147,7 @@ def test_a_consumer_failing_five_times_dead_letters_the_event_and_redrive_recove
     item = eventually(lambda: stats(running))
     assert item["created"] == {"N": "1"}
     assert item["last_thing"] == {"S": thing_id}
-    assert dead_letters(running, "keel-things-count_things-dlq")["count"] == 0
+    assert dead_letters(running, COUNT_THINGS_DLQ)["count"] == 0
 
 
 def test_the_local_redrive_endpoint_answers_404_for_an_unknown_queue(running: Running) -> None:
@@ -161,7 +163,12 @@ def test_the_local_redrive_endpoint_answers_404_for_an_unknown_queue(running: Ru
 def write_markers(running: Running, *markers: str) -> None:
     running.aws.dynamodb.transact_write_items(
         TransactItems=[
-            {"Put": {"TableName": "keel-things", "Item": {"pk": {"S": "MARKERS"}, "sk": {"S": m}, "marker": {"S": m}}}}
+            {
+                "Put": {
+                    "TableName": THINGS.table_name,
+                    "Item": {"pk": {"S": "MARKERS"}, "sk": {"S": m}, "marker": {"S": m}},
+                }
+            }
             for m in markers
         ]
     )
@@ -179,7 +186,9 @@ def test_the_relay_gets_stream_batches_shaped_like_the_sample(running: Running) 
     assert set(record["dynamodb"]) == set(expected["dynamodb"])
     assert record["eventName"] == "INSERT"
     assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
-    assert record["eventSourceARN"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/keel-things/stream/")
+    assert record["eventSourceARN"].startswith(
+        f"arn:aws:dynamodb:us-east-1:123456789012:table/{THINGS.table_name}/stream/"
+    )
     parsed = next(iter(DynamoDBStreamEvent(batch).records))
     assert parsed.dynamodb is not None
     assert parsed.dynamodb.sequence_number
@@ -220,7 +229,7 @@ def test_keel_jobs_run_fires_a_job_against_the_dev_servers_moto_with_a_scheduled
     assert event["detail-type"] == "Scheduled Event"
     assert event["source"] == "aws.events"
     assert event["detail"] == {}
-    assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/keel-probe-tick"]
+    assert event["resources"] == [f"arn:aws:events:us-east-1:123456789012:rule/{PROBE.rule_name(PROBE.jobs[0])}"]
     assert EventBridgeEvent(event).detail_type == "Scheduled Event"
     EventBridgeModel.model_validate(event)
 
@@ -251,5 +260,5 @@ def test_keel_dlq_list_counts_every_dead_letter_queue(running: Running, capsys: 
     assert cli.main(["dlq", "list", "--state-dir", str(running.state_dir)]) == 0
 
     out = capsys.readouterr().out
-    assert "keel-things-count_things-dlq" in out
-    assert "keel-probe-probe_sink-dlq" in out
+    assert COUNT_THINGS_DLQ in out
+    assert SINK_DLQ in out

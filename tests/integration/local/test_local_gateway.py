@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import socket
 import time
 from typing import Any
@@ -18,11 +17,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 
+from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import api_functions
-from infra.topology import PLATFORM, Context, Route, Topology
+from infra.topology import Context, Route, Topology
 from keel.tenancy import Caller, Role
 from tests.integration.local.app import authorizer
+from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
 from tests.integration.local.conftest import Running
 from tests.support.events import sample
 
@@ -314,9 +315,9 @@ def test_health_merges_the_platform_answer_with_every_local_component(running: R
     assert body["stage"] == "local"
     components = body["components"]
     assert {"moto", "gateway", "handlers", "scheduler:jobs"} <= set(components)
-    assert "queue-poller:keel-things-count_things" in components
-    assert "queue-poller:keel-probe-probe_sink" in components
-    assert "stream-poller:keel-things" in components
+    assert f"queue-poller:{THINGS.queue_name(COUNT_THINGS)}" in components
+    assert f"queue-poller:{SINK_QUEUE}" in components
+    assert f"stream-poller:{THINGS.table_name}" in components
     assert all(c["status"] == "ok" for c in components.values()), components
     assert components["scheduler:jobs"]["jobs"]["probe/tick"]["next_run"]
 
@@ -357,14 +358,16 @@ def test_local_token_signs_a_user_in_at_the_local_identity_provider(running: Run
     status, tokens = running.json("GET", "/_local/token?email=ada@example.com")
 
     assert status == 200
-    # Verified the way identity's authorizer verifies: the issuer, audience and JWKS URL it is configured with
-    jwks = jwt.PyJWKClient(os.environ["KEEL_IDENTITY_JWKS_URL"])
+    # Verified the way identity's authorizer verifies: against the local IdP's issuer, app client and JWKS
+    assert running.runtime.provisioned is not None
+    idp = running.runtime.provisioned.identity_provider
+    jwks = jwt.PyJWKClient(idp.jwks_url(running.runtime.moto_endpoint))
     claims = jwt.decode(
         tokens["id_token"],
         jwks.get_signing_key_from_jwt(tokens["id_token"]).key,
         algorithms=["RS256"],
-        audience=os.environ["KEEL_IDENTITY_OIDC_AUDIENCE"],
-        issuer=os.environ["KEEL_IDENTITY_OIDC_ISSUER"],
+        audience=idp.client_id,
+        issuer=idp.issuer,
     )
     assert claims["email"] == "ada@example.com"
     assert claims["token_use"] == "id"

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keel import aws, observability, settings
 from keel.events import Envelope
-from keel.store import from_attributes
+from keel.store import OUTBOX_PREFIX, from_attributes
 
 SERVICE = "outbox-relay"
 PUT_EVENTS_BATCH = 10
@@ -49,7 +49,7 @@ def outbox_records(event: dict[str, Any]) -> list[Pending]:
             continue
         image = record.get("dynamodb", {}).get("NewImage") or {}
         item = from_attributes(image)
-        if not str(item.get("sk", "")).startswith("OUTBOX#"):
+        if not str(item.get("sk", "")).startswith(OUTBOX_PREFIX):
             continue
         pending.append(
             Pending(

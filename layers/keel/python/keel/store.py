@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 Item = dict[str, Any]
 MAX_TRANSACTION_ITEMS = 100
+#: Sort-key prefix of outbox items: the stream relay publishes exactly these (CDK filters the stream on it).
+OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
 INBOX_TTL_SECONDS = 30 * 24 * 3600
 _SERIALIZER = TypeSerializer()
@@ -204,7 +206,7 @@ class Transaction:
         return self.put_new(
             {
                 "pk": tenant_pk(event.tenant_id),
-                "sk": f"OUTBOX#{event.id}",
+                "sk": f"{OUTBOX_PREFIX}{event.id}",
                 "event_type": event.type,
                 "event": event.model_dump_json(),
                 "expires_at": int(issued) + OUTBOX_TTL_SECONDS,

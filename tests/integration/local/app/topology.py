@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from infra.topology import PLATFORM, Context, Job, Route, Subscription, Topology
+from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.topology import Context, Job, Route, Subscription, Topology
 
 APP = "tests.integration.local.app"
 REF = f"{APP}.topology:TOPOLOGY"
@@ -40,10 +41,14 @@ PROBE = Context(
     ),
     tenantless_routes=(Route("GET", "/v1/probe/me"),),
     table=False,
-    subscriptions=(Subscription(name="probe_sink", handler=f"{APP}.sink", event_types=("probe.*",)),),
+    subscriptions=(Subscription(name="sink", handler=f"{APP}.sink", event_types=("probe.*",)),),
     jobs=(Job(name="tick", handler=f"{APP}.tick", schedule="cron(* * * * ? *)"),),
     settings={"KEEL_PROBE_SENDER": "probe@probe.example"},
 )
+
+#: The queues the tests watch, named as the topology names them.
+COUNT_THINGS, SINK = THINGS.subscriptions[0], PROBE.subscriptions[0]
+COUNT_THINGS_DLQ, SINK_QUEUE, SINK_DLQ = THINGS.dlq_name(COUNT_THINGS), PROBE.queue_name(SINK), PROBE.dlq_name(SINK)
 
 TOPOLOGY = Topology(
     bus_name="keel",

@@ -1,0 +1,320 @@
+"""What a topology is made of: contexts, their routes, subscriptions, jobs and asset files.
+
+Every convention both renderers share is defined here once: physical resource names, the path-prefix
+rule, the bus rule's pattern, a context's settings and the identity provider's setting names.
+``infra/cloud`` (CDK), ``infra/local`` (moto), the bench and the tests use these, never a copy.
+This module imports no CDK and nothing from ``functions``: handlers are named by module path.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+#: API Gateway caches the authorizer's answer for this long (seconds), keyed on the identity sources.
+AUTHORIZER_CACHE_SECONDS = 300
+#: A consumer's SQS visibility timeout is this multiple of its Lambda timeout (AWS guidance is >= 6x).
+VISIBILITY_TIMEOUT_FACTOR = 6
+#: Receives before SQS moves a message to its dead-letter queue.
+MAX_RECEIVE_COUNT = 5
+#: The first word of every physical name: tables, queues, rules, the alarm topic.
+NAME_PREFIX = "keel"
+#: A context's name is a Python package under ``functions`` and a word in names and settings.
+CONTEXT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Where ``make openapi`` writes the merged OpenAPI document, relative to the repository root.
+OPENAPI_DOCUMENT = "docs/openapi.json"
+#: The settings (bare names) that tell the authorizer's context which identity provider to trust.
+IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
+
+
+def dead_letter_queue_name(queue: str) -> str:
+    """The dead-letter queue of ``queue``: a consumer's queue, a job's rule or the outbox relay."""
+    return f"{queue}-dlq"
+
+
+def is_under(path: str, prefix: str) -> bool:
+    """Whether ``prefix`` routes ``path``: itself or anything below it (``/v1/members/x``, not ``/v1/membersx``)."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def is_context_name(name: str) -> bool:
+    """Whether ``name`` can name a context: the pattern, and not a Python keyword."""
+    return bool(CONTEXT_NAME.match(name)) and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
+
+
+def _title(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method on one path, as API Gateway and the local gateway see it."""
+
+    method: HttpMethod
+    path: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Event types one consumer Lambda receives through its own rule -> queue -> DLQ.
+
+    ``name`` is unique in its context and does not repeat it: it becomes ``keel-<context>-<name>``.
+    """
+
+    name: str
+    handler: str  # module path; the module exposes ``handler``
+    event_types: tuple[str, ...]
+    timeout_seconds: int = 30
+    batch_size: int = 10
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+    @property
+    def event_pattern(self) -> dict[str, Any]:
+        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event."""
+        if "*" in self.event_types:
+            return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
+        return {"detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled handler. ``schedule`` is an EventBridge expression: ``rate(...)`` or ``cron(...)``."""
+
+    name: str
+    handler: str
+    schedule: str
+    timeout_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """A file a context's functions read at run time, beyond its own package: shipped at the root of
+    its code asset in the cloud, read from the repository locally."""
+
+    #: Its name at the root of the asset (``/var/task/<name>`` in Lambda).
+    name: str
+    #: Where it is in the repository, relative to the root.
+    source: str
+    #: The context's setting that holds its path (a bare name, as in ``Context.settings``).
+    setting: str
+    #: The command that writes it, for the error when it is missing.
+    made_by: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """A bounded context: its table, its API, what it consumes and what it runs on a schedule."""
+
+    name: str
+    api_handler: str | None = None
+    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``).
+    api_prefixes: tuple[str, ...] = ()
+    #: Routes served without the authorizer. Everything else under the prefixes is authorized.
+    public_routes: tuple[Route, ...] = ()
+    #: Routes for a signed-in user who has no tenant yet (sign-up, "who am I", accepting an invitation).
+    #: They get an authorizer cached on ``Authorization`` alone; every other authorized route is
+    #: tenant-scoped and cached on ``Authorization`` + ``X-Tenant-Id``, which callers must then send.
+    tenantless_routes: tuple[Route, ...] = ()
+    #: Whether the context owns a DynamoDB table (and publishes events through its outbox stream).
+    table: bool = True
+    #: Whether the context needs Stripe (only then does its function import ``stripe``).
+    uses_stripe: bool = False
+    subscriptions: tuple[Subscription, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    #: Extra plain settings the context reads, as ``KEEL_<CONTEXT>_<NAME>`` -> value.
+    settings: dict[str, str] = field(default_factory=dict)
+    #: Files beyond ``functions/<context>`` its functions read.
+    asset_files: tuple[AssetFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not is_context_name(self.name):
+            raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
+        named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
+        for item in named:
+            if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
+                short = item.name[len(self.name) + 1 :] or "another name"
+                raise ValueError(
+                    f"{self.name}: {item.name!r} repeats the context in its name ({self.resource_name(item.name)}); "
+                    f"call it {short!r}"
+                )
+
+    # -- code ---------------------------------------------------------------------------------------
+
+    @property
+    def package(self) -> str:
+        """The Python package of its Lambda code."""
+        return f"functions.{self.name}"
+
+    def owns(self, handler: str) -> bool:
+        return handler.startswith(f"{self.package}.")
+
+    # -- names --------------------------------------------------------------------------------------
+
+    def resource_name(self, name: str) -> str:
+        """The physical name of one of this context's resources, the same in the cloud and locally."""
+        return f"{NAME_PREFIX}-{self.name}-{name}"
+
+    @property
+    def table_name(self) -> str:
+        return f"{NAME_PREFIX}-{self.name}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"{_title(NAME_PREFIX)}-{_title(self.name)}"
+
+    @property
+    def api_function_name(self) -> str:
+        return self.resource_name("api")
+
+    @property
+    def outbox_name(self) -> str:
+        """The outbox relay's name (its DLQ is ``outbox_dlq_name``)."""
+        return self.resource_name("outbox")
+
+    @property
+    def outbox_dlq_name(self) -> str:
+        return dead_letter_queue_name(self.outbox_name)
+
+    def queue_name(self, sub: Subscription) -> str:
+        return self.resource_name(sub.name)
+
+    def rule_name(self, item: Subscription | Job) -> str:
+        """A subscription's bus rule, or a job's schedule (and its function, locally)."""
+        return self.resource_name(item.name)
+
+    def dlq_name(self, item: Subscription | Job) -> str:
+        return dead_letter_queue_name(self.resource_name(item.name))
+
+    # -- routes -------------------------------------------------------------------------------------
+
+    def api_prefix_for(self, path: str) -> str | None:
+        """The longest of its API prefixes that routes ``path``, if any."""
+        return max((p for p in self.api_prefixes if is_under(path, p)), key=len, default=None)
+
+    # -- settings -----------------------------------------------------------------------------------
+
+    @property
+    def setting_prefix(self) -> str:
+        return f"{NAME_PREFIX.upper()}_{self.name.upper()}_"
+
+    def setting_name(self, name: str) -> str:
+        """``KEEL_<CONTEXT>_<NAME>`` for a bare name; a full name is kept as it is."""
+        return name if name.startswith(self.setting_prefix) else f"{self.setting_prefix}{name.upper()}"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The context's own settings as environment variables (its table and its ``settings``)."""
+        values = {self.setting_name(name): value for name, value in self.settings.items()}
+        if self.table:
+            values[self.setting_name("TABLE")] = self.table_name
+        return values
+
+
+@dataclass(frozen=True)
+class Topology:
+    bus_name: str
+    archive_retention_days: int
+    idempotency_table: str
+    authorizer_handler: str | None
+    outbox_relay_handler: str
+    contexts: tuple[Context, ...]
+
+    def __post_init__(self) -> None:
+        names = [ctx.name for ctx in self.contexts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"context names must be unique: {', '.join(names)}")
+
+    def context(self, name: str) -> Context:
+        for ctx in self.contexts:
+            if ctx.name == name:
+                return ctx
+        raise KeyError(name)
+
+    # -- names --------------------------------------------------------------------------------------
+
+    @property
+    def archive_name(self) -> str:
+        return f"{self.bus_name}-archive"
+
+    @property
+    def alarm_topic_name(self) -> str:
+        return f"{NAME_PREFIX}-alarms"
+
+    @property
+    def authorizer_name(self) -> str:
+        return f"{NAME_PREFIX}-authorizer"
+
+    @property
+    def foundation_stack_name(self) -> str:
+        return f"{_title(NAME_PREFIX)}-Foundation"
+
+    @property
+    def api_stack_name(self) -> str:
+        return f"{_title(NAME_PREFIX)}-Api"
+
+    def platform_environment(self, stage: str) -> dict[str, str]:
+        """The settings every function reads whatever its context (the kernel's ``PlatformSettings``)."""
+        return {
+            "KEEL_STAGE": stage,
+            "KEEL_BUS_NAME": self.bus_name,
+            "KEEL_IDEMPOTENCY_TABLE": self.idempotency_table,
+            "POWERTOOLS_METRICS_NAMESPACE": _title(NAME_PREFIX),
+        }
+
+    # -- what the contexts hold ---------------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> list[tuple[Context, Subscription]]:
+        return [(ctx, sub) for ctx in self.contexts for sub in ctx.subscriptions]
+
+    @property
+    def jobs(self) -> list[tuple[Context, Job]]:
+        return [(ctx, job) for ctx in self.contexts for job in ctx.jobs]
+
+    @property
+    def public_routes(self) -> list[Route]:
+        return [route for ctx in self.contexts for route in ctx.public_routes]
+
+    @property
+    def tenantless_routes(self) -> list[Route]:
+        return [route for ctx in self.contexts for route in ctx.tenantless_routes]
+
+    def owner_of(self, handler: str) -> Context | None:
+        """The context whose package holds ``handler`` (``None`` for the kernel's, e.g. the relay)."""
+        return next((ctx for ctx in self.contexts if ctx.owns(handler)), None)
+
+    @property
+    def authorizer_context(self) -> Context | None:
+        """The context that owns the authorizer, and so reads the identity provider's settings."""
+        return self.owner_of(self.authorizer_handler) if self.authorizer_handler else None
+
+    def identity_provider_settings(self, *, issuer: str, audience: str, jwks_url: str | None = None) -> dict[str, str]:
+        """The issuer the authorizer trusts, under its context's setting names; without ``jwks_url``
+        the authorizer finds the keys at ``<issuer>/.well-known/jwks.json``."""
+        ctx = self.authorizer_context
+        if ctx is None:
+            return {}
+        values = {ctx.setting_name(IDP_ISSUER): issuer, ctx.setting_name(IDP_AUDIENCE): audience}
+        return values | ({ctx.setting_name(IDP_JWKS_URL): jwks_url} if jwks_url else {})
+
+    def api_context_for(self, path: str) -> Context | None:
+        """The context whose API prefix routes ``path`` (the longest prefix wins)."""
+        best: tuple[int, Context] | None = None
+        for ctx in self.contexts:
+            prefix = ctx.api_prefix_for(path)
+            if prefix is not None and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), ctx)
+        return best[1] if best else None
+
+    def is_public(self, method: str, path: str) -> bool:
+        return any(r.method == method and r.path == path for r in self.public_routes)
+
+    def is_tenantless(self, method: str, path: str) -> bool:
+        return any(r.method == method and r.path == path for r in self.tenantless_routes)

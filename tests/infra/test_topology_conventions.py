@@ -1,0 +1,94 @@
+"""The conventions both renderers share, defined once on the topology: names, the prefix rule, the
+identity provider's settings and the contexts it collects."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.model import Context, Job, Subscription, Topology, dead_letter_queue_name, is_under
+from infra.topology import TOPOLOGY
+
+SUB = Subscription(name="entitlements", handler="functions.demo.handlers.on", event_types=("billing.x.v1",))
+JOB = Job(name="sweep", handler="functions.demo.handlers.jobs", schedule="rate(1 hour)")
+
+
+def test_a_contexts_names_start_with_keel_and_its_name_once() -> None:
+    ctx = Context(name="work_orders", subscriptions=(SUB,), jobs=(JOB,))
+    assert ctx.table_name == "keel-work_orders"
+    assert ctx.queue_name(SUB) == "keel-work_orders-entitlements"
+    assert ctx.dlq_name(SUB) == dead_letter_queue_name(ctx.queue_name(SUB)) == "keel-work_orders-entitlements-dlq"
+    assert (ctx.rule_name(JOB), ctx.dlq_name(JOB)) == ("keel-work_orders-sweep", "keel-work_orders-sweep-dlq")
+    assert (ctx.outbox_name, ctx.outbox_dlq_name) == ("keel-work_orders-outbox", "keel-work_orders-outbox-dlq")
+    # And its stack name is a valid CloudFormation stack name
+    assert ctx.stack_name == "Keel-WorkOrders"
+
+
+@pytest.mark.parametrize("name", ["demo-entitlements", "demo_entitlements", "demo"])
+def test_a_subscription_or_job_may_not_repeat_its_contexts_name(name: str) -> None:
+    with pytest.raises(ValueError, match="repeats the context"):
+        Context(name="demo", subscriptions=(Subscription(name=name, handler="h", event_types=("a.b.v1",)),))
+    with pytest.raises(ValueError, match="repeats the context"):
+        Context(name="demo", jobs=(Job(name=name, handler="h", schedule="rate(1 hour)"),))
+
+
+def test_no_queue_or_rule_of_the_topology_repeats_its_context() -> None:
+    for ctx in TOPOLOGY.contexts:
+        for item in (*ctx.subscriptions, *ctx.jobs):
+            assert f"-{ctx.name}-{ctx.name}" not in ctx.rule_name(item)
+
+
+@pytest.mark.parametrize("name", ["Demo", "1demo", "de-mo", "class", "match", ""])
+def test_a_context_name_is_a_lowercase_identifier_and_no_keyword(name: str) -> None:
+    with pytest.raises(ValueError, match="context name"):
+        Context(name=name)
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "routed"),
+    [
+        ("/v1/members", "/v1/members", True),
+        ("/v1/members/usr_1", "/v1/members", True),
+        ("/v1/membership", "/v1/members", False),
+        ("/docs/x.css", "/docs/", True),
+    ],
+)
+def test_a_prefix_routes_itself_and_what_is_below_it(path: str, prefix: str, routed: bool) -> None:
+    assert is_under(path, prefix) is routed
+
+
+def test_the_longest_prefix_wins_within_a_context_and_across_contexts() -> None:
+    outer = Context(name="outer", api_prefixes=("/v1", "/v1/things"))
+    inner = Context(name="inner", api_prefixes=("/v1/things/special",))
+    topology = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (outer, inner))
+    assert outer.api_prefix_for("/v1/things/1") == "/v1/things"
+    assert topology.api_context_for("/v1/things/special/1") is inner
+    assert topology.api_context_for("/v1/things/1") is outer
+    assert topology.api_context_for("/health") is None
+
+
+def test_the_identity_provider_settings_are_named_by_the_authorizers_context() -> None:
+    settings = TOPOLOGY.identity_provider_settings(issuer="https://iss", audience="app", jwks_url="https://jwks")
+    owner = TOPOLOGY.authorizer_context
+    assert owner is not None
+    assert settings == {
+        owner.setting_name("OIDC_ISSUER"): "https://iss",
+        owner.setting_name("OIDC_AUDIENCE"): "app",
+        owner.setting_name("JWKS_URL"): "https://jwks",
+    }
+    # And without a JWKS URL the authorizer derives it from the issuer (the cloud's case)
+    assert owner.setting_name("JWKS_URL") not in TOPOLOGY.identity_provider_settings(issuer="i", audience="a")
+
+
+def test_context_names_are_unique_in_a_topology() -> None:
+    twice = (Context(name="demo"), Context(name="demo"))
+    with pytest.raises(ValueError, match="unique"):
+        Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", twice)
+
+
+def test_the_topology_holds_every_context_module_and_nothing_else() -> None:
+    from pathlib import Path
+
+    from infra import contexts
+
+    modules = {p.stem for p in Path(contexts.__file__).parent.glob("*.py")} - {"__init__"}
+    assert {ctx.name for ctx in TOPOLOGY.contexts} == modules
