@@ -47,9 +47,9 @@ typecheck: venv ## mypy --strict on functions, layers and infra
 	@echo "==> mypy --strict"
 	@$(BIN)/mypy functions layers/keel/python/keel infra
 
-imports: venv ## Import rules: arrows point inward, contexts stay apart, keel imports no functions
-	@echo "==> import-linter"
-	@$(BIN)/lint-imports
+imports: venv ## Import rules from the topology: arrows point inward, contexts stay apart, keel imports no functions
+	@echo "==> import-linter (rules derived from the topology)"
+	@$(BIN)/python -m infra.imports
 
 pytest: venv ## The test suite with branch coverage
 	@echo "==> pytest"
@@ -61,7 +61,7 @@ PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 synth: venv ## Synthesize to cdk.out, then cdk-nag (AwsSolutions) and cfn-lint must be clean
 	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks
 
-bench: venv ## Cold-start ratios and DynamoDB requests per route, against DESIGN's budgets
+bench: venv ## Cold-start ratios and DynamoDB requests per route (every context's scenario), against the budgets
 	@$(BIN)/python -m bench
 
 events: venv ## Write the event contracts' JSON Schemas to events/schemas/
