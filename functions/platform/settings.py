@@ -10,5 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class PlatformApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEEL_PLATFORM_", extra="ignore", frozen=True)
 
-    #: Where the merged OpenAPI document is: /var/task/openapi.json in Lambda, docs/openapi.json locally.
-    openapi_file: Path = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+    #: Where the merged OpenAPI document is (the topology's asset file): at the root of the code asset
+    #: in Lambda, in the repository locally.
+    openapi_file: Path
