@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra.model import OPENAPI_DOCUMENT
 from infra.topology import TOPOLOGY, Topology
 
 ROOT = Path(__file__).resolve().parents[1]
-OPENAPI_FILE = ROOT / "docs" / "openapi.json"
+OPENAPI_FILE = ROOT / OPENAPI_DOCUMENT
 SCHEMA_DIR = ROOT / "events" / "schemas"
 API_VERSION = "0.1.0"
 
@@ -51,9 +52,9 @@ def event_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-def stale(kind: str) -> list[str]:
+def stale(kind: str, topology: Topology = TOPOLOGY) -> list[str]:
     """Paths (relative to the repo) whose committed content differs from what would be generated."""
-    wanted = _wanted(kind)
+    wanted = _wanted(kind, topology)
     out = [str(p.relative_to(ROOT)) for p, text in wanted.items() if not p.exists() or p.read_text() != text]
     if kind == "events":
         extra = set(SCHEMA_DIR.glob("*.json")) - set(wanted)
@@ -61,14 +62,15 @@ def stale(kind: str) -> list[str]:
     return out
 
 
-def _wanted(kind: str) -> dict[Path, str]:
+def _wanted(kind: str, topology: Topology) -> dict[Path, str]:
     if kind == "openapi":
-        return {OPENAPI_FILE: _dump(openapi_document())}
+        return {OPENAPI_FILE: _dump(openapi_document(topology))}
     return {SCHEMA_DIR / name: _dump(schema) for name, schema in event_schemas().items()}
 
 
-def write(kind: str) -> list[Path]:
-    wanted = _wanted(kind)
+def write(kind: str, topology: Topology = TOPOLOGY) -> list[Path]:
+    """Write the ``openapi`` document or the ``events`` schemas of ``topology``; returns every path."""
+    wanted = _wanted(kind, topology)
     if kind == "events":
         SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
         for old in set(SCHEMA_DIR.glob("*.json")) - set(wanted):

@@ -4,6 +4,7 @@
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
+    keel new context NAME             a new bounded context on the paved road (infra/scaffold)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
 reach the running dev server's moto.
@@ -305,6 +306,23 @@ def _events_replay(args: argparse.Namespace) -> int:
     return 0 if state == "COMPLETED" else 1
 
 
+# -- keel new -----------------------------------------------------------------------------------
+
+
+def _new_context(args: argparse.Namespace) -> int:
+    from infra import scaffold
+    from infra.topology import TOPOLOGY
+
+    try:
+        names = scaffold.create(args.name, entity=args.entity, root=REPO_ROOT, topology=TOPOLOGY, say=_say)
+    except scaffold.Refused as exc:
+        raise UserError(f"cannot create the context: {exc}") from None
+    _say()
+    for line in scaffold.next_steps(names):
+        _say(line)
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -387,7 +405,22 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="ISO-8601 end (default: now)")
     replay.set_defaults(run=_events_replay)
 
-    for group in (parser, jobs, dlq, events):
+    new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
+    new_commands = new.add_subparsers(dest="new_command", metavar="WHAT")
+    new_context = new_commands.add_parser(
+        "context",
+        help="a new bounded context: code, tests, topology entry, bench scenario, event contract",
+        description="Write functions/NAME (handlers, views, wiring, settings, domain, table adapter), its "
+        "unit and integration tests, infra/contexts/NAME.py, bench/scenarios/NAME.py and the contract of "
+        "its example event; then regenerate docs/openapi.json and events/schemas/. Every file is listed.",
+    )
+    new_context.add_argument("name", help="lowercase letters, digits and underscores, e.g. projects")
+    new_context.add_argument(
+        "--entity", help="the example entity (default: NAME in the singular, e.g. project, or NAME_item)"
+    )
+    new_context.set_defaults(run=_new_context)
+
+    for group in (parser, jobs, dlq, events, new):
         group.set_defaults(usage=group.print_help)
     return parser
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from keel import ids, observability
 from keel.clock import FixedClock, iso
@@ -97,6 +98,27 @@ def test_an_envelope_carries_the_current_correlation_id() -> None:
     assert env.source == "keel.tests"
     assert env.payload == {"n": 1}
     assert Envelope.model_validate_json(env.model_dump_json()) == env
+
+
+@pytest.mark.parametrize(
+    ("event_type", "valid"),
+    [
+        ("work_orders.work_order.created.v1", True),  # any context name: lowercase, digits, underscores
+        ("demo2.item.created.v12", True),
+        ("identity.member.joined", False),
+        ("Identity.member.joined.v1", False),
+        ("identity.v1", False),
+        ("2fast.item.created.v1", False),
+    ],
+)
+def test_an_event_type_is_context_entity_fact_and_version(event_type: str, valid: bool) -> None:
+    fields = {"id": ids.new_id("evt"), "type": event_type, "tenant_id": "ten_1", "aggregate_id": "x_1"}
+    fields |= {"occurred_at": "2026-01-05T09:30:00.000Z", "correlation_id": "c", "payload": {}}
+    if valid:
+        assert Envelope(**fields).source == f"keel.{event_type.partition('.')[0]}"
+    else:
+        with pytest.raises(ValidationError):
+            Envelope(**fields)
 
 
 def test_a_registry_refuses_two_contracts_for_one_type() -> None:

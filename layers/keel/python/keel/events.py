@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from keel import ids, observability
 from keel.clock import Clock, SystemClock, iso
 
-EVENT_TYPE_PATTERN = r"^[a-z]+(\.[a-z_]+)+\.v[0-9]+$"
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[0-9]+$"
 
 
 class Contract(BaseModel):
