@@ -24,7 +24,7 @@ MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
 NAME_PREFIX = "keel"
 #: A context's name is a Python package under ``functions`` and a word in names and settings.
-CONTEXT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: Where ``make openapi`` writes the merged OpenAPI document, relative to the repository root.
 OPENAPI_DOCUMENT = "docs/openapi.json"
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
@@ -43,7 +43,7 @@ def is_under(path: str, prefix: str) -> bool:
 
 def is_context_name(name: str) -> bool:
     """Whether ``name`` can name a context: the pattern, and not a Python keyword."""
-    return bool(CONTEXT_NAME.match(name)) and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
+    return bool(CONTEXT_NAME.fullmatch(name)) and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
 
 
 def _title(name: str) -> str:

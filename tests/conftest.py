@@ -7,6 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.model import Context
+
+#: The test-only context of tests/support/things.py, its settings named as every context's are.
+THINGS = Context(name="things")
+
 # Set before anything imports boto3 or Powertools; never real credentials in tests.
 os.environ.update(
     {
@@ -24,9 +29,9 @@ os.environ.update(
         "KEEL_STAGE": "test",
         "KEEL_BUS_NAME": "keel",
         "KEEL_IDEMPOTENCY_TABLE": "keel-idempotency",
-        "KEEL_THINGS_TABLE": "keel-things",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    | THINGS.environment
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)

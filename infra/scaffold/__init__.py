@@ -126,6 +126,8 @@ def names_for(name: str, entity: str | None = None) -> Names:
     names = Names(context=name, entity=entity or _singular(name))
     if {names.entity, names.entities} & _ROOMS or keyword.iskeyword(names.entities):
         raise Refused(f"the example entity {names.entity!r} would clash with a module; pass --entity")
+    if len(names.entities) > MAX_NAME_LENGTH + 2:
+        raise Refused(f"the example entity {names.entity!r} is too long; pass a shorter --entity")
     return names
 
 

@@ -37,7 +37,7 @@ def test_no_queue_or_rule_of_the_topology_repeats_its_context() -> None:
             assert f"-{ctx.name}-{ctx.name}" not in ctx.rule_name(item)
 
 
-@pytest.mark.parametrize("name", ["Demo", "1demo", "de-mo", "class", "match", ""])
+@pytest.mark.parametrize("name", ["Demo", "1demo", "de-mo", "class", "match", "", "demo\n"])
 def test_a_context_name_is_a_lowercase_identifier_and_no_keyword(name: str) -> None:
     with pytest.raises(ValueError, match="context name"):
         Context(name=name)

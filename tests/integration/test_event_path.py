@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.model import dead_letter_queue_name
 from keel import aws as keel_aws
 from keel import outbox_relay
 from keel.store import OUTBOX_PREFIX
@@ -32,7 +33,7 @@ CONTEXT = FakeLambdaContext()
 
 @pytest.fixture
 def wired(aws: None) -> Iterator[dict[str, str]]:
-    stream_arn = create_context_table("keel-things")
+    stream_arn = create_context_table(things.table())
     create_idempotency_table()
     queue_url = bus_to_queue(["things.thing.created.v1"])
     yield {"stream": stream_arn, "queue": queue_url}
@@ -62,7 +63,7 @@ def consume(queue_url: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def stats() -> dict[str, Any]:
-    items = [i for i in all_items("keel-things") if i["sk"] == "STATS#things"]
+    items = [i for i in all_items(things.table()) if i["sk"] == "STATS#things"]
     return items[0] if items else {}
 
 
@@ -81,7 +82,7 @@ def test_an_event_goes_round_trip_from_outbox_to_consumer(wired: dict[str, str])
     assert json.loads(messages[0]["Body"])["source"] == "keel.things"
     assert stats()["created"] == 1
     assert stats()["last_thing"] == thing["id"]
-    assert any(i["sk"] == f"INBOX#{envelope['id']}" for i in all_items("keel-things"))
+    assert any(i["sk"] == f"INBOX#{envelope['id']}" for i in all_items(things.table()))
 
 
 def test_the_same_event_delivered_twice_has_one_effect(wired: dict[str, str]) -> None:
@@ -121,7 +122,7 @@ def test_a_partial_batch_failure_deletes_only_the_good_messages(wired: dict[str,
 
 def test_a_consumer_failing_five_times_dead_letters_and_a_redrive_recovers(wired: dict[str, str]) -> None:
     sqs = boto3.client("sqs")
-    dlq_url = sqs.get_queue_url(QueueName="consumer-dlq")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=dead_letter_queue_name("consumer"))["QueueUrl"]
     things.Flaky.failing = {"broken"}
     create_thing("broken")
     relay(wired["stream"])

@@ -18,7 +18,7 @@ ADMIN_B = authorizer_context(tenant_id=TENANT_B, role="admin")
 
 @pytest.fixture
 def tables(aws: None) -> None:
-    create_context_table("keel-things")
+    create_context_table(things.table())
     create_idempotency_table()
 
 
@@ -27,8 +27,8 @@ def call(event: dict) -> tuple[int, dict]:
     return response["statusCode"], response_json(response)
 
 
-def outbox(table: str = "keel-things") -> list[dict]:
-    return [i for i in all_items(table) if i["sk"].startswith(OUTBOX_PREFIX)]
+def outbox() -> list[dict]:
+    return [i for i in all_items(things.table()) if i["sk"].startswith(OUTBOX_PREFIX)]
 
 
 def test_a_create_writes_state_and_its_event_in_one_transaction(tables: None) -> None:
@@ -97,7 +97,7 @@ def test_the_same_idempotency_key_returns_the_first_response(tables: None) -> No
     again = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
     assert first[0] == again[0] == 201
     assert first[1] == again[1]
-    assert len([i for i in all_items("keel-things") if i["sk"].startswith("THING#")]) == 1
+    assert len([i for i in all_items(things.table()) if i["sk"].startswith("THING#")]) == 1
     assert len(outbox()) == 1
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 
 from infra.local import provision
+from infra.topology import TOPOLOGY
 
 
 def reset_keel_caches() -> None:
@@ -20,7 +21,7 @@ def create_context_table(name: str) -> str:
     return provision.create_context_table(boto3.client("dynamodb"), name)
 
 
-def create_idempotency_table(name: str = "keel-idempotency") -> None:
+def create_idempotency_table(name: str = TOPOLOGY.idempotency_table) -> None:
     provision.create_idempotency_table(boto3.client("dynamodb"), name)
 
 

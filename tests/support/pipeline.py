@@ -10,6 +10,7 @@ import boto3
 from infra.local.dlq import DeadLetterQueue
 from infra.local.dlq import redrive as dlq_redrive
 from infra.local.shapes import sqs_record, stream_record
+from infra.model import dead_letter_queue_name
 from tests.support.events import sample
 
 
@@ -43,7 +44,7 @@ def bus_to_queue(event_types: list[str], *, bus: str = "keel", queue: str = "con
     sqs = boto3.client("sqs")
     if bus != "default":
         events.create_event_bus(Name=bus)
-    dlq_url = sqs.create_queue(QueueName=f"{queue}-dlq")["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=dead_letter_queue_name(queue))["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=queue,
@@ -86,7 +87,7 @@ def delete_succeeded(queue_url: str, messages: list[dict[str, Any]], result: dic
 
 def redrive(queue: str) -> int:
     """``keel dlq redrive``'s own code: every message of ``<queue>-dlq`` back to ``queue``."""
-    dlq = DeadLetterQueue(context="tests", subscription=queue, queue_name=queue, dlq_name=f"{queue}-dlq")
+    dlq = DeadLetterQueue(context="tests", subscription=queue, queue_name=queue, dlq_name=dead_letter_queue_name(queue))
     return dlq_redrive(boto3.client("sqs"), dlq)
 
 

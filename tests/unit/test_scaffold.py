@@ -49,6 +49,7 @@ def test_a_context_name_gives_its_entity_path_and_event(name: str, entity: str, 
         ("infra", "reserved"),
         ("a" * 21, "longer than"),
         ("errors", "clash"),
+        ("a" * 20, "too long"),
     ],
 )
 def test_a_name_that_cannot_be_a_context_is_refused(name: str, reason: str) -> None:
@@ -119,7 +120,7 @@ def test_a_contract_module_that_exists_gets_the_example_contract_added(tmp_path:
 
 def test_the_longest_names_give_code_that_ruff_accepts(tmp_path: Path) -> None:
     # Given a context and an entity of the longest names allowed
-    names = scaffold.names_for("a" * 19 + "s", entity="b" * 20)
+    names = scaffold.names_for("a" * 19 + "s", entity="b" * 19 + "x")  # its plural, "...xes", is the longest
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     files = scaffold.render(names, REPO)
     scaffold.write(files, tmp_path)
@@ -171,3 +172,28 @@ def test_a_refused_context_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(scaffold.Refused):
         scaffold.create("identity", entity=None, root=tmp_path, topology=TOPOLOGY, say=print)
     assert files_under(tmp_path) == set()
+
+
+def test_the_command_refuses_an_existing_context_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.local import cli
+
+    # When the command is asked for a context the topology has
+    status = cli.main(["new", "context", "identity"])
+    # Then it fails without a traceback, saying why
+    assert status == 2
+    assert "cannot create the context: the topology already has a context called 'identity'" in capsys.readouterr().err
+
+
+def test_regenerating_the_documents_names_each_one_it_writes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from infra import generate
+
+    # Given a repository whose documents are not written yet
+    monkeypatch.setattr(generate, "ROOT", tmp_path)
+    monkeypatch.setattr(generate, "OPENAPI_FILE", tmp_path / "docs" / "openapi.json")
+    monkeypatch.setattr(generate, "SCHEMA_DIR", tmp_path / "events" / "schemas")
+    # When they are regenerated for the topology, then each is written and named as created
+    changed = scaffold.regenerate_documents(TOPOLOGY)
+    assert ("created", "docs/openapi.json") in changed
+    assert {path for _, path in changed} == {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json")}
+    # And a second run changes nothing
+    assert scaffold.regenerate_documents(TOPOLOGY) == []
