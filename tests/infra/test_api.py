@@ -1,4 +1,4 @@
-"""The REST API: public routes without the authorizer, everything else behind it (DESIGN section 3)."""
+"""The REST API: public routes without the authorizer, everything else behind it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tables and who may touch them (DESIGN section 6)."""
+"""Tables and who may touch them: each context's table is granted to its own functions only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The event path in the template: nothing is dropped silently (DESIGN section 4)."""
+"""The event path in the template: nothing is dropped silently."""
 
 from __future__ import annotations
 
