@@ -109,7 +109,6 @@ class Account:
             request=self.request,
             pending_webhooks=self.interested(event_type),
         )
-        self.store.add(event)
         self._pending.append(event)
         return event
 
@@ -128,6 +127,8 @@ class Account:
     def flush(self) -> None:
         """Hand this operation's events, in order, to the webhook dispatcher."""
         events, self._pending = self._pending, []
+        for event in events:
+            self.store.add(event)  # stored in the order they are sent, after any reordering
         if events:
             self.sink(events)
 

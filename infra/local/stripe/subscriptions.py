@@ -474,6 +474,9 @@ def update(acct: Account, sub: Obj, params: Params) -> Obj:
     anchor = params.choice("billing_cycle_anchor", ("now", "unchanged"))
     if params.timestamp_or_now("trial_end") == "now" and sub["status"] == "trialing":
         end_trial(acct, sub, acct.now(sub["customer"]), before=before)
+        latest = acct.store.find(sub["latest_invoice"]) if sub["status"] == "active" else None
+        if latest is not None and latest["status"] == "draft":
+            invoices.finalize_and_collect(acct, latest)  # ending a trial now bills now, not in an hour
         return sub
     if "items" in params or anchor == "now":
         plans = changed_plans(acct, sub, params) if "items" in params else current_plans(sub)
