@@ -122,7 +122,7 @@ class StripeApp:
                 if fault.status is not None:
                     return _fault_response(fault.status, out)
             params = parse_form(query)
-            if method == "POST":
+            if body:  # POST, and DELETE from clients that send a form body
                 params.update(parse_form(body.decode("utf-8", "replace")))
         except StripeError as exc:
             return _json(exc.status, exc.body(), out)

@@ -385,22 +385,11 @@ def change(
     """Switch ``sub`` to ``plans``, prorating and invoicing as ``proration_behavior`` says."""
     before = before or snapshot(sub)
     now = acct.now(sub["customer"])
-    at = proration_date or now
-    period = lifecycle.period(sub)
-    old = current_plans(sub)
-    reset = reset_anchor or _interval_of(plans) != _interval_of(old)
-    invoice_now = sub["status"] != "trialing" and (reset or proration_behavior == "always_invoice")
-    if sub["status"] == "trialing":
-        specs: list[LineSpec] = []
-    elif reset:
-        specs = credit_specs(acct, old, period, at) if proration_behavior != "none" else []
-    else:
-        specs = proration_specs(acct, old, plans, period, at) if proration_behavior != "none" else []
+    specs, reset, invoice_now = _change_lines(
+        acct, sub, plans, behavior=proration_behavior, proration_date=proration_date, reset_anchor=reset_anchor
+    )
     if invoice_now and payment_behavior in ("error_if_incomplete", "pending_if_incomplete"):
-        due = _estimate_due(acct, sub, specs, plans, reset)
-        problem = payments.would_decline(acct, sub["customer"], payments.default_payment_method(acct, _as_invoice(sub)))
-        if due > 0 and problem:
-            raise payments.raise_for(problem, None, None)
+        _refuse_if_unpayable(acct, sub, specs, plans, reset)
     _apply_items(sub, plans, now)
     if reset and sub["status"] != "trialing":
         sub["billing_cycle_anchor"] = now
@@ -414,6 +403,31 @@ def change(
     acct.emit_changes("customer.subscription.updated", sub, before)
     if invoice is not None:
         invoices.finalize_and_collect(acct, invoice)
+
+
+def _change_lines(
+    acct: Account, sub: Obj, plans: list[ItemPlan], *, behavior: str, proration_date: int | None, reset_anchor: bool
+) -> tuple[list[LineSpec], bool, bool]:
+    """The proration lines of a change, whether it restarts the period, whether it invoices now."""
+    at = proration_date or acct.now(sub["customer"])
+    period = lifecycle.period(sub)
+    old = current_plans(sub)
+    reset = reset_anchor or _interval_of(plans) != _interval_of(old)
+    trialing = sub["status"] == "trialing"
+    invoice_now = not trialing and (reset or behavior == "always_invoice")
+    if trialing or behavior == "none":
+        return [], reset, invoice_now
+    if reset:
+        return credit_specs(acct, old, period, at), reset, invoice_now
+    return proration_specs(acct, old, plans, period, at), reset, invoice_now
+
+
+def _refuse_if_unpayable(acct: Account, sub: Obj, specs: list[LineSpec], plans: list[ItemPlan], reset: bool) -> None:
+    """``error_if_incomplete``: Stripe's 402 before anything changes when the card would be declined."""
+    due = _estimate_due(acct, sub, specs, plans, reset)
+    problem = payments.would_decline(acct, sub["customer"], payments.default_payment_method(acct, _as_invoice(sub)))
+    if due > 0 and problem:
+        raise payments.raise_for(problem, None, None)
 
 
 def _as_invoice(sub: Obj) -> Obj:
@@ -459,6 +473,18 @@ def update(acct: Account, sub: Obj, params: Params) -> Obj:
             "An incomplete subscription can only update its metadata and default_payment_method.",
             code="subscription_incomplete",
         )
+    anchor = params.choice("billing_cycle_anchor", ("now", "unchanged"))
+    changing = "items" in params or anchor == "now"
+    plans = changed_plans(acct, sub, params) if "items" in params else current_plans(sub)
+    proration = params.choice("proration_behavior", PRORATIONS) or "create_prorations"
+    proration_date = params.integer("proration_date", minimum=0)
+    payment_behavior = params.choice("payment_behavior", PAYMENT_BEHAVIORS) or "allow_incomplete"
+    if changing and payment_behavior in ("error_if_incomplete", "pending_if_incomplete"):
+        specs, reset, invoice_now = _change_lines(
+            acct, sub, plans, behavior=proration, proration_date=proration_date, reset_anchor=anchor == "now"
+        )
+        if invoice_now:
+            _refuse_if_unpayable(acct, sub, specs, plans, reset)  # before anything changes
     before = snapshot(sub)
     sub["metadata"] = merge_metadata(sub["metadata"], params.metadata())
     _cancellation_details(sub, params)
@@ -471,22 +497,20 @@ def update(acct: Account, sub: Obj, params: Params) -> Obj:
     if "cancel_at" in params:
         cancel_at = params.integer("cancel_at", minimum=0)
         _schedule_cancel(acct, sub, at_period_end=False, at=cancel_at)
-    anchor = params.choice("billing_cycle_anchor", ("now", "unchanged"))
     if params.timestamp_or_now("trial_end") == "now" and sub["status"] == "trialing":
         end_trial(acct, sub, acct.now(sub["customer"]), before=before)
         latest = acct.store.find(sub["latest_invoice"]) if sub["status"] == "active" else None
         if latest is not None and latest["status"] == "draft":
             invoices.finalize_and_collect(acct, latest)  # ending a trial now bills now, not in an hour
         return sub
-    if "items" in params or anchor == "now":
-        plans = changed_plans(acct, sub, params) if "items" in params else current_plans(sub)
+    if changing:
         change(
             acct,
             sub,
             plans,
-            proration_behavior=params.choice("proration_behavior", PRORATIONS) or "create_prorations",
-            proration_date=params.integer("proration_date", minimum=0),
-            payment_behavior=params.choice("payment_behavior", PAYMENT_BEHAVIORS) or "allow_incomplete",
+            proration_behavior=proration,
+            proration_date=proration_date,
+            payment_behavior=payment_behavior,
             reset_anchor=anchor == "now",
             before=before,
         )

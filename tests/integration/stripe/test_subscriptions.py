@@ -188,10 +188,12 @@ def test_error_if_incomplete_refuses_a_change_the_card_cannot_pay(client: stripe
             "price_business_monthly",
             proration_behavior="always_invoice",
             payment_behavior="error_if_incomplete",
+            metadata={"plan": "business"},
         )
 
     assert caught.value.http_status == 402
     assert caught.value.code == "card_declined"
+    assert client.v1.subscriptions.retrieve(sub.id).metadata.to_dict() == {}  # nothing of the update applied
     assert client.v1.subscriptions.retrieve(sub.id)["items"].data[0].price.id == "price_pro_monthly"
 
 
