@@ -47,10 +47,6 @@ def find(method: str, path: str) -> tuple[Route, tuple[str, ...]] | None:
     return None
 
 
-def path_exists(path: str) -> bool:
-    return any(candidate.pattern.match(path) for candidate in ROUTES)
-
-
 def listing(
     acct: Account,
     params: Params,

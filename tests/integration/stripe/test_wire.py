@@ -8,6 +8,7 @@ import pytest
 import stripe
 
 from infra.local.stripe import API_VERSION, StripeEmulator
+from infra.local.stripe.routes import ROUTES
 from tests.integration.stripe.support import raw
 
 
@@ -381,3 +382,17 @@ def test_faults_can_be_set_over_http(emulator: StripeEmulator) -> None:
     codes = [raw(emulator, "GET", "/v1/customers")[0] for _ in range(3)]
 
     assert codes == [503, 503, 200]
+
+
+# -- every route ----------------------------------------------------------------------------------
+
+
+def test_every_route_needs_a_key_and_answers_bad_input_in_stripes_shape(emulator: StripeEmulator) -> None:
+    for route in ROUTES:
+        path = route.template.replace("{id}", "nope_0000")
+        without_key = raw(emulator, route.method, path, key=None)
+        garbage = raw(emulator, route.method, f"{path}?colour=blue", "limit=zero&items=x")
+
+        assert without_key[0] == 401, route.template
+        assert 400 <= garbage[0] < 500, (route.template, garbage)
+        assert set(garbage[2]["error"]) >= {"type", "message"}, route.template
