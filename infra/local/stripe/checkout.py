@@ -19,8 +19,8 @@ from infra.local.stripe.account import Account, snapshot
 from infra.local.stripe.errors import StripeError, invalid
 from infra.local.stripe.params import Params
 from infra.local.stripe.periods import DAY
+from infra.local.stripe.plans import ItemPlan, recurring_price
 from infra.local.stripe.store import Obj, new_id
-from infra.local.stripe.subscriptions import ItemPlan
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _line_items(acct: Account, params: Params) -> tuple[list[ItemPlan], list[Obj
     plans, items = [], []
     for line in params.hashes("line_items"):
         line.allow(("price", "quantity", "adjustable_quantity"))
-        price = subscriptions.recurring_price(acct, line.req("price"), param=line.name("price"))
+        price = recurring_price(acct, line.req("price"), param=line.name("price"))
         quantity = line.integer("quantity", minimum=1, maximum=10_000) or 1
         plans.append(ItemPlan("", price, quantity))
         items.append(
@@ -228,7 +228,7 @@ def portal_switch(acct: Account, session: Obj, sub_id: str, price_id: str) -> Ob
     sub = portal_subscription(acct, session, sub_id)
     if sub["status"] not in ("active", "trialing", "past_due"):
         raise invalid("Only an active subscription can switch plans.")
-    price = subscriptions.recurring_price(acct, price_id, param="price")
+    price = recurring_price(acct, price_id, param="price")
     item = sub["items"]["data"][0]
     proration = acct.portal_configuration["features"]["subscription_update"]["proration_behavior"]
     plans = [ItemPlan(item["id"], price, item["quantity"])]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.stripe import checkout, clock, credit_notes, invoices, payments, resources, subscriptions
+from infra.local.stripe import checkout, clock, credit_notes, invoices, payments, previews, resources, subscriptions
 from infra.local.stripe.account import Account
 from infra.local.stripe.errors import invalid
 from infra.local.stripe.objects import list_object
@@ -311,7 +311,7 @@ def _get_subscription_item(acct: Account, p: Params, ids: tuple[str, ...]) -> Ob
 
 @route("POST", "/v1/invoices/create_preview")
 def _preview_invoice(acct: Account, p: Params, ids: tuple[str, ...]) -> Obj:
-    return subscriptions.preview(acct, p)
+    return previews.preview(acct, p)
 
 
 @route("GET", "/v1/invoices")

@@ -1,4 +1,4 @@
-"""Subscriptions: start, change (with prorations), cancel, preview, and each turn of the billing cycle.
+"""Subscriptions: start, change (with prorations), cancel, and each turn of the billing cycle.
 
 Plan changes (``proration_behavior``, default ``create_prorations``):
 
@@ -13,202 +13,28 @@ Plan changes (``proration_behavior``, default ``create_prorations``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from infra.local.stripe import invoices, lifecycle, objects, payments
 from infra.local.stripe.account import Account, snapshot
 from infra.local.stripe.errors import invalid, no_such
 from infra.local.stripe.invoices import LineSpec
 from infra.local.stripe.params import Params, merge_metadata
-from infra.local.stripe.periods import DAY, day_label, next_boundary, prorate
+from infra.local.stripe.periods import DAY
+from infra.local.stripe.plans import (
+    ItemPlan,
+    changed_plans,
+    credit_specs,
+    current_plans,
+    cycle_specs,
+    interval_of,
+    new_plans,
+    next_end,
+    proration_specs,
+)
 from infra.local.stripe.store import Obj, new_id
 
-TIMES = "\u00d7"  # Stripe's line descriptions use the multiplication sign
 PRORATIONS = ("create_prorations", "always_invoice", "none")
 PAYMENT_BEHAVIORS = ("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete")
 MISSING_PM = ("cancel", "create_invoice", "pause")
-
-
-@dataclass(frozen=True)
-class ItemPlan:
-    """What an item should be after a create or change (``item_id`` is kept when the item exists)."""
-
-    item_id: str
-    price: Obj
-    quantity: int
-
-
-# -- lines ----------------------------------------------------------------------------------------
-
-
-def _label(acct: Account, price: Obj, quantity: int) -> str:
-    name = acct.product_name(price)
-    return name if quantity == 1 else f"{quantity} {TIMES} {name}"
-
-
-def cycle_specs(acct: Account, plans: list[ItemPlan], period: tuple[int, int]) -> list[LineSpec]:
-    """One full-price line per item: ``1 x Pro (at $29.00 / month)`` (with Stripe's multiplication sign)."""
-    specs = []
-    for plan in plans:
-        price, recurring = plan.price, plan.price["recurring"]
-        every = (
-            recurring["interval"]
-            if recurring["interval_count"] == 1
-            else f"{recurring['interval_count']} " + (f"{recurring['interval']}s")
-        )
-        unit = payments.money(price["unit_amount"], price["currency"])
-        specs.append(
-            LineSpec(
-                amount=price["unit_amount"] * plan.quantity,
-                description=f"{plan.quantity} {TIMES} {acct.product_name(price)} (at {unit} / {every})",
-                period=period,
-                price=price,
-                quantity=plan.quantity,
-                subscription_item=plan.item_id,
-                proration=False,
-            )
-        )
-    return specs
-
-
-def credit_specs(acct: Account, old: list[ItemPlan], period: tuple[int, int], at: int) -> list[LineSpec]:
-    """``Unused time on Pro after 15 Mar 2026`` for each of ``old``."""
-    start, end = period
-    specs = []
-    for plan in old:
-        amount = -prorate(plan.price["unit_amount"] * plan.quantity, start=start, end=end, at=at)
-        if amount:
-            specs.append(
-                LineSpec(
-                    amount=amount,
-                    description=f"Unused time on {_label(acct, plan.price, plan.quantity)} after {day_label(at)}",
-                    period=(at, end),
-                    price=plan.price,
-                    quantity=plan.quantity,
-                    subscription_item=plan.item_id,
-                    proration=True,
-                )
-            )
-    return specs
-
-
-def charge_specs(acct: Account, new: list[ItemPlan], period: tuple[int, int], at: int) -> list[LineSpec]:
-    """``Remaining time on Business after 15 Mar 2026`` for each of ``new``."""
-    start, end = period
-    specs = []
-    for plan in new:
-        amount = prorate(plan.price["unit_amount"] * plan.quantity, start=start, end=end, at=at)
-        if amount:
-            specs.append(
-                LineSpec(
-                    amount=amount,
-                    description=f"Remaining time on {_label(acct, plan.price, plan.quantity)} after {day_label(at)}",
-                    period=(at, end),
-                    price=plan.price,
-                    quantity=plan.quantity,
-                    subscription_item=plan.item_id,
-                    proration=True,
-                )
-            )
-    return specs
-
-
-def proration_specs(
-    acct: Account, old: list[ItemPlan], new: list[ItemPlan], period: tuple[int, int], at: int
-) -> list[LineSpec]:
-    """Credits for items removed or changed, then charges for items added or changed."""
-    new_by_id = {plan.item_id: plan for plan in new}
-    old_by_id = {plan.item_id: plan for plan in old}
-    changed_old = [p for p in old if p.item_id not in new_by_id or _differs(p, new_by_id[p.item_id])]
-    changed_new = [p for p in new if p.item_id not in old_by_id or _differs(old_by_id[p.item_id], p)]
-    return credit_specs(acct, changed_old, period, at) + charge_specs(acct, changed_new, period, at)
-
-
-def _differs(a: ItemPlan, b: ItemPlan) -> bool:
-    return a.price["id"] != b.price["id"] or a.quantity != b.quantity
-
-
-def current_plans(sub: Obj) -> list[ItemPlan]:
-    return [ItemPlan(item["id"], item["price"], item["quantity"]) for item in sub["items"]["data"]]
-
-
-# -- reading items --------------------------------------------------------------------------------
-
-
-def recurring_price(acct: Account, price_id: str, *, param: str) -> Obj:
-    price = acct.store.get(price_id, "price", param=param)
-    if price["recurring"] is None:
-        raise invalid(
-            f"The price specified is set to `type=one_time` but this field only accepts prices with "
-            f"`type=recurring`: {price_id}",
-            param=param,
-        )
-    if not price["active"]:
-        raise invalid(f"The price specified is inactive: {price_id}", param=param)
-    return price
-
-
-def new_plans(acct: Account, params: Params, key: str = "items") -> list[ItemPlan]:
-    """``items[i][price]``, ``items[i][quantity]`` for a new subscription."""
-    plans = []
-    for item in params.hashes(key):
-        item.allow(("price", "quantity", "metadata"))
-        price = recurring_price(acct, item.req("price"), param=item.name("price"))
-        plans.append(ItemPlan(new_id("si", 14), price, item.integer("quantity", minimum=1) or 1))
-    if not plans:
-        raise invalid("Missing required param: items.", param=key, code="parameter_missing")
-    return _checked(plans, key)
-
-
-def changed_plans(acct: Account, sub: Obj, params: Params, key: str = "items") -> list[ItemPlan]:
-    """The items after ``items[i][id|price|quantity|deleted]`` is applied to ``sub``'s."""
-    plans = {plan.item_id: plan for plan in current_plans(sub)}
-    for item in params.hashes(key):
-        item.allow(("id", "price", "quantity", "deleted", "metadata", "clear_usage"))
-        item_id = item.text("id")
-        if item_id is not None and item_id not in plans:
-            raise no_such("subscription_item", item_id, param=item.name("id"))
-        if item_id is not None and item.flag("deleted"):
-            del plans[item_id]
-            continue
-        price_id = item.text("price")
-        current = plans.get(item_id) if item_id else None
-        if current is None and price_id is None:
-            raise invalid("Missing required param: price.", param=item.name("price"), code="parameter_missing")
-        price = recurring_price(acct, price_id, param=item.name("price")) if price_id else None
-        quantity = item.integer("quantity", minimum=1)
-        if current is None:
-            assert price is not None
-            plans[new_id("si", 14)] = ItemPlan("", price, quantity or 1)
-        else:
-            plans[current.item_id] = ItemPlan(current.item_id, price or current.price, quantity or current.quantity)
-    result = [ItemPlan(item_id, plan.price, plan.quantity) for item_id, plan in plans.items()]
-    if not result:
-        raise invalid("A subscription must have at least one item.", param=key)
-    return _checked(result, key)
-
-
-def _checked(plans: list[ItemPlan], key: str) -> list[ItemPlan]:
-    first = plans[0].price
-    for plan in plans[1:]:
-        same = (
-            plan.price["currency"] == first["currency"]
-            and plan.price["recurring"]["interval"] == first["recurring"]["interval"]
-            and plan.price["recurring"]["interval_count"] == first["recurring"]["interval_count"]
-        )
-        if not same:
-            raise invalid("Currency and interval fields must match across all plans on this subscription.", param=key)
-    return plans
-
-
-def _interval_of(plans: list[ItemPlan]) -> tuple[str, int]:
-    recurring = plans[0].price["recurring"]
-    return str(recurring["interval"]), int(recurring["interval_count"])
-
-
-def _next_end(plans: list[ItemPlan], anchor: int, after: int) -> int:
-    interval, count = _interval_of(plans)
-    return next_boundary(anchor, interval, count, after)
 
 
 def _apply_items(sub: Obj, plans: list[ItemPlan], created: int) -> None:
@@ -258,7 +84,7 @@ def start(
         problem = payments.would_decline(acct, customer["id"], payer)
         if problem:
             raise payments.raise_for(problem, None, None)
-    period = (now, trial_end) if trial_end else (now, _next_end(plans, now, now))
+    period = (now, trial_end) if trial_end else (now, next_end(plans, now, now))
     sub = objects.subscription(
         subscription_id=new_id("sub"),
         customer_id=customer["id"],
@@ -393,7 +219,7 @@ def change(
     _apply_items(sub, plans, now)
     if reset and sub["status"] != "trialing":
         sub["billing_cycle_anchor"] = now
-        lifecycle.set_period(sub, now, _next_end(plans, now, now))
+        lifecycle.set_period(sub, now, next_end(plans, now, now))
     for spec in specs:
         invoices.add_invoice_item(acct, sub, spec)
     invoice = None
@@ -406,13 +232,19 @@ def change(
 
 
 def _change_lines(
-    acct: Account, sub: Obj, plans: list[ItemPlan], *, behavior: str, proration_date: int | None, reset_anchor: bool
+    acct: Account,
+    sub: Obj,
+    plans: list[ItemPlan],
+    *,
+    behavior: str,
+    proration_date: int | None,
+    reset_anchor: bool,
 ) -> tuple[list[LineSpec], bool, bool]:
     """The proration lines of a change, whether it restarts the period, whether it invoices now."""
     at = proration_date or acct.now(sub["customer"])
     period = lifecycle.period(sub)
     old = current_plans(sub)
-    reset = reset_anchor or _interval_of(plans) != _interval_of(old)
+    reset = reset_anchor or interval_of(plans) != interval_of(old)
     trialing = sub["status"] == "trialing"
     invoice_now = not trialing and (reset or behavior == "always_invoice")
     if trialing or behavior == "none":
@@ -584,7 +416,7 @@ def renew(acct: Account, sub: Obj, at: int) -> None:
     before = snapshot(sub)
     previous = lifecycle.period(sub)
     plans = current_plans(sub)
-    end = _next_end(plans, sub["billing_cycle_anchor"], at)
+    end = next_end(plans, sub["billing_cycle_anchor"], at)
     lifecycle.set_period(sub, at, end)
     invoices.create(
         acct,
@@ -613,7 +445,7 @@ def end_trial(acct: Account, sub: Obj, at: int, *, before: Obj | None = None) ->
         return
     plans = current_plans(sub)
     trial_start = sub["trial_start"] or sub["created"]
-    end = _next_end(plans, at, at)
+    end = next_end(plans, at, at)
     sub.update(status="active", billing_cycle_anchor=at, trial_end=at)
     lifecycle.set_period(sub, at, end)
     invoices.create(
@@ -640,117 +472,3 @@ def expire_incomplete(acct: Account, sub: Obj, at: int) -> None:
     if latest is not None and latest["status"] == "open":
         invoices.void(acct, latest)
     acct.emit_changes("customer.subscription.updated", sub, before)
-
-
-# -- preview --------------------------------------------------------------------------------------
-
-
-def preview(acct: Account, params: Params) -> Obj:
-    """``POST /v1/invoices/create_preview``: the invoice a change (or the next renewal) would make."""
-    params.allow(("customer", "subscription", "subscription_details", "preview_mode", "automatic_tax", "currency"))
-    sub_id = params.text("subscription")
-    details = params.nested("subscription_details") or Params({}, "subscription_details")
-    details.allow(
-        (
-            "items",
-            "proration_behavior",
-            "proration_date",
-            "cancel_now",
-            "cancel_at_period_end",
-            "billing_cycle_anchor",
-            "trial_end",
-        )
-    )
-    if sub_id is None:
-        customer = acct.store.get(params.req("customer"), "customer", param="customer")
-        now = acct.now(customer["id"])
-        plans = new_plans(acct, details)
-        period = (now, _next_end(plans, now, now))
-        return _preview_invoice(
-            acct,
-            customer=customer,
-            sub=None,
-            specs=cycle_specs(acct, plans, period),
-            period=(now, now),
-            at=now,
-            pending=[],
-        )
-    sub = acct.store.get(sub_id, "subscription", param="subscription")
-    customer = acct.store.get(sub["customer"], "customer")
-    if params.text("customer") not in (None, customer["id"]):
-        raise invalid("The subscription does not belong to this customer.", param="customer")
-    if sub["status"] in ("canceled", "incomplete_expired"):
-        raise invalid("No upcoming invoices for customer: the subscription is canceled.", code="invoice_upcoming_none")
-    now = acct.now(customer["id"])
-    at = details.integer("proration_date", minimum=0) or now
-    behavior = details.choice("proration_behavior", PRORATIONS) or "create_prorations"
-    start, end = lifecycle.period(sub)
-    pending = invoices.pending_items(acct, customer["id"], sub["id"])
-    old = current_plans(sub)
-    trialing = sub["status"] == "trialing"
-    if details.flag("cancel_now"):
-        specs = credit_specs(acct, old, (start, end), at) if behavior != "none" and not trialing else []
-        return _preview_invoice(
-            acct, customer=customer, sub=sub, specs=specs, period=(now, now), at=now, pending=pending
-        )
-    plans = changed_plans(acct, sub, details) if "items" in details else old
-    reset = details.choice("billing_cycle_anchor", ("now", "unchanged")) == "now" or _interval_of(plans) != (
-        _interval_of(old)
-    )
-    if reset and not trialing:
-        new_period = (now, _next_end(plans, now, now))
-        specs = credit_specs(acct, old, (start, end), at) if behavior != "none" else []
-        specs += cycle_specs(acct, plans, new_period)
-        return _preview_invoice(
-            acct, customer=customer, sub=sub, specs=specs, period=(now, now), at=now, pending=pending
-        )
-    prorations = proration_specs(acct, old, plans, (start, end), at) if behavior != "none" and not trialing else []
-    if behavior == "always_invoice" and not trialing:
-        return _preview_invoice(
-            acct, customer=customer, sub=sub, specs=prorations, period=(now, now), at=now, pending=pending
-        )
-    if sub["cancel_at_period_end"] or details.flag("cancel_at_period_end"):
-        raise invalid("No upcoming invoices for customer: the subscription ends.", code="invoice_upcoming_none")
-    next_end = _next_end(plans, end if trialing else sub["billing_cycle_anchor"], end)
-    specs = prorations + cycle_specs(acct, plans, (end, next_end))
-    return _preview_invoice(acct, customer=customer, sub=sub, specs=specs, period=(start, end), at=end, pending=pending)
-
-
-def _preview_invoice(
-    acct: Account,
-    *,
-    customer: Obj,
-    sub: Obj | None,
-    specs: list[LineSpec],
-    period: tuple[int, int],
-    at: int,
-    pending: list[Obj],
-) -> Obj:
-    lines = invoices.preview_lines(acct, pending, specs, invoice_id=None, subscription_id=sub["id"] if sub else "")
-    if sub is None:
-        for line in lines:
-            line["subscription"] = None
-            line["parent"]["subscription_item_details"]["subscription"] = None
-    invoice = objects.invoice(
-        invoice_id=new_id("upcoming_in"),
-        customer=customer,
-        subscription_id=sub["id"] if sub else None,
-        subscription_metadata=dict(sub["metadata"]) if sub else None,
-        currency=sub["currency"] if sub else (specs[0].price["currency"] if specs else "usd"),
-        lines=lines,
-        billing_reason="upcoming",
-        created=at,
-        period=period,
-        auto_advance=False,
-        finalizes_at=None,
-    )
-    due = invoice["total"] + customer["balance"]
-    invoice.update(
-        amount_due=max(due, 0),
-        amount_remaining=max(due, 0),
-        starting_balance=customer["balance"],
-        ending_balance=min(due, 0),
-        next_payment_attempt=at if max(due, 0) > 0 else None,
-    )
-    invoice["lines"]["url"] = "/v1/invoices/upcoming/lines"
-    return invoice
