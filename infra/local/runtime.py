@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from infra.local import dlq, moto_state
+from infra.local import dlq, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
 from infra.local.environment import REGION, EnvironmentOverlay, identity_provider_settings, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
@@ -270,6 +270,7 @@ class LocalRuntime:
 
         moto_port = self.moto_port or free_port(self.host)
         _ensure_free(self.host, moto_port, "for moto")
+        moto_patches.install()  # linear transactions, a trimmed stream, ClientRequestToken (see its docstring)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()
