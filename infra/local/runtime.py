@@ -454,6 +454,7 @@ class LocalRuntime:
         return queues
 
     def token(self, email: str) -> dict[str, Any]:
+        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it."""
         assert self.clients is not None
         assert self.provisioned is not None
         cognito, idp = self.clients.cognito, self.provisioned.identity_provider
@@ -461,10 +462,16 @@ class LocalRuntime:
             {"Name": "email", "Value": email},
             {"Name": "email_verified", "Value": "true"},
         ]
-        with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+        try:
             cognito.admin_create_user(
                 UserPoolId=idp.user_pool_id, Username=email, UserAttributes=verified, MessageAction="SUPPRESS"
             )
+        except cognito.exceptions.UsernameExistsException:
+            pass
+        except cognito.exceptions.InvalidParameterException as exc:  # e.g. "a b@c": not an address to Cognito
+            raise ValueError(
+                f"the local identity provider refuses {email!r}: {exc.response['Error']['Message']}"
+            ) from None
         cognito.admin_set_user_password(
             UserPoolId=idp.user_pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
         )
