@@ -300,8 +300,11 @@ class _TokenLedger:
     completed: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def forget_expired(self, now: float) -> None:
-        expired = [token for token, (_, at) in self.completed.items() if now - at > CLIENT_TOKEN_SECONDS]
-        for token in expired:
+        # Tokens are kept in the order their transactions completed: the expired ones come first.
+        while self.completed:
+            token, (_, at) = next(iter(self.completed.items()))
+            if now - at <= CLIENT_TOKEN_SECONDS:
+                return
             del self.completed[token]
 
 
