@@ -1,4 +1,5 @@
-"""``python -m bench``: prints the cold-start and DynamoDB-requests tables and flags budget breaches."""
+"""``python -m bench``: prints the cold-start, DynamoDB-requests, gateway, first-response and sign-up
+figures and flags budget breaches."""
 
 from __future__ import annotations
 
