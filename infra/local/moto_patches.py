@@ -2,7 +2,7 @@
 and ``ClientRequestToken`` honoured. ``install()`` applies it (``keel dev`` does on start; tests
 that run moto in-process do through their ``aws`` fixture); it refuses any moto but ``PINNED``.
 
-What moto 5.2.5 does, and why each part exists (the report for upstream is in the README):
+What moto 5.2.5 does, and why each part exists (reports for upstream: ``docs/upstream/moto-dynamodb.md``):
 
 - ``transact_write_items`` deep-copies every table a transaction names, once per item of the
   transaction, stream shard included, only to be able to roll back. Each transaction costs time and
@@ -18,9 +18,9 @@ What moto 5.2.5 does, and why each part exists (the report for upstream is in th
   anything; the same token with another request is ``IdempotentParameterMismatchException``. A
   cancelled transaction changed nothing and is not remembered: its retry is evaluated afresh.
 - moto's DynamoDB backend takes no lock, and the threaded moto server calls it from many threads.
-  Every DynamoDB item operation and every stream read or append here holds one process-wide lock, so
-  a transaction is isolated from other requests as DynamoDB's are, and a rollback or a trim can never
-  cut another writer's stream record.
+  Every DynamoDB item operation (a ``TransactGetItems`` as a whole) and every stream read or append
+  here holds one process-wide lock, so a transaction is isolated from other requests as DynamoDB's
+  are, and a rollback or a trim can never cut another writer's stream record.
 
 ``transact_write_items`` below is moto 5.2.5's own loop (Apache-2.0) with the snapshot swapped for the
 whole-table copies; everything else wraps moto's methods without changing them.
@@ -120,6 +120,8 @@ def install() -> None:
         _replace(StreamShard, "add", _locked(StreamShard.add))
         _replace(StreamShard, "get", _locked(StreamShard.get))
         _replace(DynamoHandler, "transact_write_items", _honouring_client_token(DynamoHandler.transact_write_items))
+        # TransactGetItems reads its items one by one: the lock makes it one read, as DynamoDB's is.
+        _replace(DynamoHandler, "transact_get_items", _locked(DynamoHandler.transact_get_items))
 
 
 def uninstall() -> None:
