@@ -61,7 +61,7 @@ PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 synth: venv ## Synthesize to cdk.out, then cdk-nag (AwsSolutions) and cfn-lint must be clean
 	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks
 
-bench: venv ## Cold-start ratios and DynamoDB requests per route (every context's scenario), against the budgets
+bench: venv ## Cold-start and first-response ratios, DynamoDB requests per route, 1,000 sign-ups, against the budgets
 	@$(BIN)/python -m bench
 
 events: venv ## Write the event contracts' JSON Schemas to events/schemas/

@@ -1,1 +1,3 @@
-"""``make bench``: the figures DESIGN §10 budgets, measured in one run. Benchmarks report; they do not assert."""
+"""``make bench``: the figures the README's "Budgets" section names, measured in one run.
+
+Benchmarks report; they do not assert."""

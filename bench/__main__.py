@@ -1,4 +1,5 @@
-"""``python -m bench``: prints the cold-start and DynamoDB-requests tables and flags budget breaches."""
+"""``python -m bench``: prints the cold-start, DynamoDB-requests, gateway, first-response and sign-up
+figures and flags budget breaches."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from bench import coldstart, scenarios
+from bench import coldstart, first_response, scenarios, signups
 from bench.harness import Harness, counting, local_runtime
 from bench.requests import Measured
 from infra.local.runtime import LocalRuntime
@@ -34,7 +35,10 @@ def handlers() -> list[tuple[str, str, bool]]:
 
 
 def print_cold_starts(runs: int) -> int:
-    print(f"\nCold start: import + init, median of {runs} fresh interpreters (budget <= {coldstart.BUDGET}x floor)")
+    print(
+        f"\nCold start: import + init in a fresh interpreter, interleaved with the floor, median of {runs}"
+        f" (budget <= {coldstart.BUDGET}x floor)"
+    )
     floor, rows = coldstart.measure(handlers(), runs=runs)
     print(f"  floor (boto3 + Powertools + pydantic + resolver): {floor * 1000:7.1f} ms")
     print(f"  {'handler':<44} {'module':<48} {'ms':>7} {'ratio':>6}  stripe  verdict")
@@ -118,6 +122,7 @@ def print_gateway_overhead(runtime: LocalRuntime, requests: int = 400) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=7, help="processes per cold-start figure (median; >= 5)")
+    parser.add_argument("--signups", type=int, default=1000, help="sign-ups on one keel dev (default: 1000)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # The handlers' own JSON logs and metrics would interleave with the tables.
@@ -126,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     breaches = print_cold_starts(max(5, args.runs))
     print("\nStarting the local runtime for the request counts ...", flush=True)
     with local_runtime() as runtime:
-        breaches += print_requests(Harness(runtime))
+        harness = Harness(runtime)
+        breaches += print_requests(harness)
         breaches += print_gateway_overhead(runtime)
+        breaches += first_response.report(harness, first_response.ROUNDS)
+    breaches += signups.report(signups.run(max(11, args.signups)))
     print(f"\n{breaches} budget breach(es); measured in {time.perf_counter() - started:.1f} s")
     return 0
 

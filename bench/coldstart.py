@@ -2,7 +2,9 @@
 
 The floor is what every API handler needs anyway: boto3 + Powertools + pydantic + a validating
 ``APIGatewayRestResolver``, imported in the same run, the same way. Bytecode is compiled first so
-the numbers are not dominated by compilation; each figure is the median of ``runs`` processes.
+the numbers are not dominated by compilation. Handlers and floor are measured interleaved
+(floor, handler, floor, handler, ...), each handler sample against the floor samples just around
+it, so that a machine busy with other work slows both sides of a ratio alike.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,25 +74,76 @@ def _once(body: str, env: dict[str, str]) -> tuple[float, bool]:
     return float(out[0]), out[1] == "1"
 
 
-def median_of(body: str, runs: int, env: dict[str, str]) -> tuple[float, bool]:
-    samples = [_once(body, env) for _ in range(runs)]
-    return statistics.median(s for s, _ in samples), any(stripe for _, stripe in samples)
-
-
 def compile_sources() -> None:
     for folder in ("functions", "layers/keel/python"):
         compileall.compile_dir(ROOT / folder, quiet=1)
     # Third-party packages were byte-compiled by pip at install time.
 
 
+@dataclass(frozen=True)
+class Interleaved:
+    """One subject's samples, each paired with the floor measured just before and just after it."""
+
+    samples: list[float]
+    floors: list[float]
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def floor(self) -> float:
+        return statistics.median(self.floors)
+
+    @property
+    def ratio(self) -> float:
+        """The median of each sample over the floor around it: noise that hits both cancels out."""
+        return statistics.median(s / f for s, f in zip(self.samples, self.floors, strict=True))
+
+
+def interleave(floor: Callable[[], float], subjects: Sequence[Callable[[], float]], rounds: int) -> list[Interleaved]:
+    """Run ``floor, s1, floor, s2, floor, ... sN, floor`` and so on for ``rounds`` rounds (one floor
+    between any two samples); each sample is compared with the mean of the two floors around it."""
+    samples: list[list[float]] = [[] for _ in subjects]
+    floors: list[list[float]] = [[] for _ in subjects]
+    before = floor()
+    for _ in range(rounds):
+        for i, subject in enumerate(subjects):
+            sample = subject()
+            after = floor()
+            samples[i].append(sample)
+            floors[i].append((before + after) / 2)
+            before = after
+    return [Interleaved(s, f) for s, f in zip(samples, floors, strict=True)]
+
+
 def measure(handlers: list[tuple[str, str, bool]], runs: int = 7) -> tuple[float, list[ColdStart]]:
-    """``handlers``: (name, module, may import stripe). Returns the floor and one row per handler."""
+    """``handlers``: (name, module, may import stripe). Returns the floor (median of every floor sample)
+    and one row per handler, each measured interleaved with the floor (``interleave``). A handler that
+    may use Stripe is measured against the floor plus ``import stripe``."""
     compile_sources()
     env = _environment()
     _once(FLOOR, env)  # warm the OS file cache so the first measured process is not penalised
-    floor, _ = median_of(FLOOR, runs, env)
-    rows = []
-    for name, module, may_stripe in handlers:
-        seconds, stripe = median_of(f"import {module}", runs, env)
-        rows.append(ColdStart(name, module, seconds, seconds / floor, stripe, may_stripe))
-    return floor, rows
+    rows: dict[str, ColdStart] = {}
+    floor_samples: list[float] = []
+    stripe_seen: dict[str, bool] = {}
+    for may_stripe, floor_body in ((False, FLOOR), (True, FLOOR + "import stripe\n")):
+        group = [h for h in handlers if h[2] is may_stripe]
+        if not group:
+            continue
+
+        def subject(name: str, module: str) -> Callable[[], float]:
+            def sample() -> float:
+                seconds, stripe = _once(f"import {module}", env)
+                stripe_seen[name] = stripe_seen.get(name, False) or stripe
+                return seconds
+
+            return sample
+
+        results = interleave(
+            lambda body=floor_body: _once(body, env)[0], [subject(n, m) for n, m, _ in group], rounds=runs
+        )
+        for (name, module, _), result in zip(group, results, strict=True):
+            floor_samples += result.floors
+            rows[name] = ColdStart(name, module, result.seconds, result.ratio, stripe_seen[name], may_stripe)
+    return statistics.median(floor_samples), [rows[name] for name, _, _ in handlers]

@@ -9,12 +9,24 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, free_port
 from infra.topology import TOPOLOGY, Topology
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as a client sent it through the harness."""
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+
 
 #: Which function the current DynamoDB request is made for: "authorizer" or "api".
 _caller: contextvars.ContextVar[str] = contextvars.ContextVar("bench_caller", default="api")
@@ -29,6 +41,8 @@ class Harness:
         assert runtime.gateway is not None
         self.api: LocalApi = runtime.gateway.api
         self.counts: dict[str, Counter[str]] = {"api": Counter(), "authorizer": Counter()}
+        #: The first request sent to each context's API (the first-response figure sends it again).
+        self.first_calls: dict[str, Call] = {}
         authorizer = runtime.authorizer_function
         if authorizer is not None:
             invoke = authorizer.invoke
@@ -54,6 +68,9 @@ class Harness:
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         sent = dict(headers or {})
+        ctx = self.runtime.topology.api_context_for(path.split("?", 1)[0])
+        if ctx is not None:
+            self.first_calls.setdefault(ctx.name, Call(method, path, body, dict(sent)))
         data = None
         if body is not None:
             data = json.dumps(body).encode()

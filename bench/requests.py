@@ -1,4 +1,4 @@
-"""DynamoDB requests per operation: the budget of DESIGN §6 and §10, checked per step.
+"""DynamoDB requests per operation: the request budget (README, "Budgets"), checked per step.
 
 Each context contributes a scenario (``bench/scenarios/<context>.py``): steps that drive its real
 handlers through the local gateway. A step's ``prepare`` runs before counting starts (looking up a

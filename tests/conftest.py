@@ -39,11 +39,14 @@ os.environ.pop("AWS_PROFILE", None)
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """A fresh moto account per test, with Keel's cached clients and settings forgotten."""
+    """A fresh moto account per test, with Keel's cached clients and settings forgotten, patched as
+    ``keel dev`` patches it (``infra/local/moto_patches.py``)."""
     from moto import mock_aws
 
+    from infra.local import moto_patches
     from tests.support.moto import reset_keel_caches
 
+    moto_patches.install()
     with mock_aws():
         reset_keel_caches()
         yield

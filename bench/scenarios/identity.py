@@ -107,3 +107,9 @@ def steps(h: Harness) -> list[Step]:
             lambda: h.expect(204, "DELETE", f"/v1/api-keys/{s['key']['id']}", None, owner()),
         ),
     ]
+
+
+def first_request(n: int) -> tuple[str, str, dict[str, str]]:
+    """The first-response figure's request: a sign-up, with a name of its own each time (a replayed
+    name would find its slug taken and take the retry path)."""
+    return "POST", "/v1/tenants", {"name": f"First Response {n}"}

@@ -169,9 +169,11 @@ def _fresh_moto(topology: Topology) -> Iterator[None]:
     """A throwaway moto with the topology provisioned, for commands run without a dev server."""
     from moto.server import ThreadedMotoServer
 
+    from infra.local import moto_patches
     from infra.local.provision import provision
     from infra.local.runtime import aws_clients, free_port, reset_moto
 
+    moto_patches.install()  # the same moto as keel dev's
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -431,12 +433,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         args.usage(sys.stderr)
         return 2
+    from infra.local.moto_patches import MotoVersionMismatch
     from infra.local.runtime import PortInUse
     from infra.local.schedule import ScheduleError
 
     try:
         return int(args.run(args))
-    except (UserError, PortInUse, ScheduleError, SettingConflict) as exc:
+    except (UserError, PortInUse, ScheduleError, SettingConflict, MotoVersionMismatch) as exc:
         print(f"keel: error: {exc}", file=sys.stderr)
         return 2
 

@@ -53,7 +53,8 @@ class DevConsole(Protocol):
         ...
 
     def token(self, email: str) -> dict[str, Any]:
-        """Tokens for ``email`` from the local identity provider (the user is made on first use)."""
+        """Tokens for ``email`` from the local identity provider (the user is made on first use);
+        ``ValueError`` when the provider refuses the address."""
         ...
 
 
@@ -252,7 +253,11 @@ class LocalApi:
         }
         page = pages.get((method, path.rstrip("/")))
         if page is not None:
-            return page()
+            try:
+                return page()
+            except Exception:  # a local page that fails answers in the error shape, never a dropped connection
+                log.exception("the local page %s %s failed", method, path)
+                return _error(500, "internal_error", "the local page failed; see the keel dev log", request_id)
         redrive = _REDRIVE.match(path)
         if method == "POST" and redrive:
             try:
@@ -267,7 +272,10 @@ class LocalApi:
         email = params.get("email", DEMO_EMAIL)
         if not isinstance(email, str) or "@" not in email or len(email) > 254:
             return _error(400, "bad_request", "email must be an email address", request_id)
-        tokens = self.console.token(email)
+        try:
+            tokens = self.console.token(email)
+        except ValueError as refused:  # the local IdP refuses the address
+            return _error(400, "bad_request", str(refused), request_id)
         if params.get("raw"):
             return GatewayResponse(200, [("Content-Type", "text/plain")], tokens["id_token"].encode())
         return _json(200, tokens)

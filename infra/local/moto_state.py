@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+
+from moto.server import ThreadedMotoServer
 
 from infra.local.shapes import ACCOUNT_ID
 
@@ -71,3 +75,22 @@ def forget_shard_iterator(iterator: str, region: str) -> None:
     from moto.dynamodbstreams.models import dynamodbstreams_backends
 
     dynamodbstreams_backends[ACCOUNT_ID][region].shard_iterators.pop(iterator, None)
+
+
+@contextmanager
+def requests_observed(server: ThreadedMotoServer, observe: Callable[[Mapping[str, Any]], None]) -> Iterator[None]:
+    """While active, ``observe`` sees the WSGI environ of every request the moto server receives
+    (``make bench`` counts the DynamoDB requests of handlers running in other processes)."""
+    wsgi = server._server
+    assert wsgi is not None, "the moto server is not started"
+    app = wsgi.app
+
+    def observing(environ: dict[str, Any], start_response: Any) -> Any:
+        observe(environ)
+        return app(environ, start_response)
+
+    wsgi.app = observing
+    try:
+        yield
+    finally:
+        wsgi.app = app

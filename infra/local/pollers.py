@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from infra.local import moto_state
+from infra.local import moto_patches, moto_state
 from infra.local.lambdas import LocalFunction
 from infra.local.shapes import sqs_record, stream_record
 
@@ -274,6 +275,7 @@ class StreamPoller(BackgroundLoop):
         shaped = [stream_record(r, stream_arn=self.stream_arn) for r in records]
         sequence = [r["dynamodb"]["SequenceNumber"] for r in shaped]
         failed = _invoke_batch(self.function, {"Records": shaped}, sequence)
+        self._forget_delivered(sequence, failed)
         if not failed:
             self.delivered += len(shaped)
             self.retries_in_a_row = 0
@@ -294,6 +296,12 @@ class StreamPoller(BackgroundLoop):
             delay,
         )
         return delay
+
+    def _forget_delivered(self, sequence: Sequence[str], failed: set[str]) -> None:
+        # The relay has published these: trim them, as DynamoDB's 24 h retention eventually would.
+        delivered = list(itertools.takewhile(lambda number: number not in failed, sequence))
+        if delivered:
+            moto_patches.trim_stream(self.name, delivered[-1], self.region)
 
     def status(self) -> dict[str, Any]:
         return super().status() | {

@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from infra.local import dlq, moto_state
+from infra.local import dlq, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
 from infra.local.environment import REGION, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
@@ -268,6 +268,7 @@ class LocalRuntime:
 
         moto_port = self.moto_port or free_port(self.host)
         _ensure_free(self.host, moto_port, "for moto")
+        moto_patches.install()  # linear transactions, a trimmed stream, ClientRequestToken (see its docstring)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()
@@ -449,6 +450,7 @@ class LocalRuntime:
         return queues
 
     def token(self, email: str) -> dict[str, Any]:
+        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it."""
         assert self.clients is not None
         assert self.provisioned is not None
         cognito, idp = self.clients.cognito, self.provisioned.identity_provider
@@ -456,10 +458,16 @@ class LocalRuntime:
             {"Name": "email", "Value": email},
             {"Name": "email_verified", "Value": "true"},
         ]
-        with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+        try:
             cognito.admin_create_user(
                 UserPoolId=idp.user_pool_id, Username=email, UserAttributes=verified, MessageAction="SUPPRESS"
             )
+        except cognito.exceptions.UsernameExistsException:
+            pass
+        except cognito.exceptions.InvalidParameterException as exc:  # e.g. "a b@c": not an address to Cognito
+            raise ValueError(
+                f"the local identity provider refuses {email!r}: {exc.response['Error']['Message']}"
+            ) from None
         cognito.admin_set_user_password(
             UserPoolId=idp.user_pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import boto3
 import pytest
 
 from keel.errors import BadRequest
@@ -170,3 +174,36 @@ def test_a_transaction_holds_at_most_100_items() -> None:
         tx.put({"pk": "p", "sk": str(n)})
     with pytest.raises(ValueError, match="at most 100"):
         tx.put({"pk": "p", "sk": "overflow"})
+
+
+def test_a_transaction_retried_after_it_succeeded_answers_success_and_writes_once(tables: None) -> None:
+    # Given a client whose first attempt succeeds but is retried anyway (its answer lost on the way back)
+    ddb = boto3.client("dynamodb")
+    tokens: list[str] = []
+
+    def answer_lost(attempts: int, **_: Any) -> float | None:
+        return 0 if attempts == 1 else None
+
+    def sent(request: Any, **_: Any) -> None:
+        tokens.append(json.loads(request.body)["ClientRequestToken"])
+
+    ddb.meta.events.register("needs-retry.dynamodb.TransactWriteItems", answer_lost)
+    ddb.meta.events.register("request-created.dynamodb.TransactWriteItems", sent)
+    transaction = Transaction("keel-things")
+    transaction.put_new({"pk": tenant_pk(TENANT_A), "sk": "THING#retried", "name": "lamp"})
+    # When it executes
+    transaction.execute(ddb)
+    # Then both attempts carried one token, the retry answered success, and the thing exists once
+    assert len(tokens) == 2
+    assert tokens[0] == tokens[1]
+    assert [i["sk"] for i in all_items("keel-things")] == ["THING#retried"]
+
+
+def test_executing_a_transaction_again_is_a_retry_not_a_second_write(tables: None) -> None:
+    transaction = Transaction("keel-things")
+    transaction.update({"pk": tenant_pk(TENANT_A), "sk": "THING#counted"}, "ADD n :one", values={":one": 1})
+    transaction.execute()
+
+    transaction.execute()
+
+    assert [i["n"] for i in all_items("keel-things")] == [1]

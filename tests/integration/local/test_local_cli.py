@@ -9,6 +9,7 @@ import json
 import socket
 from pathlib import Path
 
+import moto
 import pytest
 
 from infra.local import cli
@@ -114,6 +115,18 @@ def test_a_taken_port_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 2
     assert f"port {port}" in err
     assert "--port" in err
+
+
+def test_keel_dev_on_a_moto_it_was_not_written_for_stops_with_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+
+    code, _, err = run(capsys, "dev", "--topology", REF, "--state-dir", str(tmp_path), "--port", "0")
+
+    assert code == 2
+    assert "keel: error:" in err
+    assert "moto 5.3.0 is installed" in err
 
 
 def test_jobs_run_without_a_dev_server_uses_a_fresh_moto(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

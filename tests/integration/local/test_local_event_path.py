@@ -213,6 +213,26 @@ def test_a_failed_relay_record_is_delivered_again_from_that_record(running: Runn
     assert retry[0] == failing
 
 
+def stream_markers(running: Running) -> list[str]:
+    """The markers of every record the things table's stream still holds, from its trim horizon."""
+    assert running.runtime.provisioned is not None
+    arn = running.runtime.provisioned.streams["keel-things"]
+    streams = running.aws.streams
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+    return [r["dynamodb"].get("NewImage", {}).get("marker", {}).get("S", "") for r in records]
+
+
+def test_the_stream_forgets_the_records_the_relay_has_delivered(running: Running) -> None:
+    # Given records the relay has delivered
+    marker = f"trimmed-{uuid.uuid4()}"
+    write_markers(running, marker)
+    eventually(lambda: any(marker in batch for batch in relay.delivered_markers()))
+    # Then the stream no longer holds them, as DynamoDB's 24 h retention would eventually have it
+    eventually(lambda: marker not in stream_markers(running))
+
+
 # -- jobs and replay ----------------------------------------------------------------------------------
 
 

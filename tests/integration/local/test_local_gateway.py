@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -19,8 +20,8 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, LocalApi
-from infra.local.runtime import api_functions
-from infra.topology import Context, Route, Topology
+from infra.local.runtime import LocalRuntime, api_functions
+from infra.topology import TOPOLOGY, Context, Route, Topology
 from keel.tenancy import Caller, Role
 from tests.integration.local.app import authorizer
 from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
@@ -389,6 +390,37 @@ def test_local_token_wants_an_email_address(running: Running) -> None:
 
     assert status == 400
     assert_error_shape(body, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "address", ["a b@example.com", "a@b@example.com", "ada\u202e@example.com", "ada@example.com\n"]
+)
+def test_local_token_answers_400_for_an_address_the_local_identity_provider_refuses(
+    running: Running, address: str
+) -> None:
+    # Cognito refuses these: the page used to drop the connection instead of answering
+    status, _, body = running.request("GET", f"/_local/token?email={quote(address)}")
+
+    assert status == 400
+    assert "refuses" in assert_error_shape(body, 400, "bad_request")["message"]
+
+
+def test_local_token_by_post_answers_400_for_a_refused_address(running: Running) -> None:
+    status, _, body = running.request("POST", "/_local/token", body=json.dumps({"email": "a b@example.com"}))
+
+    assert status == 400
+    assert_error_shape(body, 400, "bad_request")
+
+
+def test_a_local_page_that_fails_answers_500_in_the_error_shape() -> None:
+    # Given the local pages of a runtime that is not running (its identity provider is not there)
+    runtime = LocalRuntime(TOPOLOGY)
+    api = LocalApi(TOPOLOGY, api_functions={}, authorizer=None, region="us-east-1", console=runtime)
+    # When the token page is asked for a token
+    response = api.handle(GatewayRequest("GET", "/_local/token", [], None, "127.0.0.1", "localhost"))
+    # Then the answer is a 500 in the error shape, not a dropped connection
+    assert response.status == 500
+    assert_error_shape(response.body, 500, "internal_error")
 
 
 def test_a_chunked_upload_is_411(running: Running) -> None:

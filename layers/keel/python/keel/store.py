@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -105,10 +106,15 @@ class Transaction:
 
     ``execute`` raises ``TransactionFailed`` (409) when a condition fails, or the error an operation
     named with ``on_condition_failed`` (e.g. a 404 for an update of something that is gone).
+
+    Each Transaction carries one ``ClientRequestToken``, so a retry of the same request (botocore's
+    after a timeout, or ``execute`` called again) is answered success without being applied twice
+    instead of failing its own conditions. DynamoDB remembers the token for 10 minutes.
     """
 
     table: str
     _operations: list[_Operation] = field(default_factory=list)
+    _client_token: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def __len__(self) -> int:
         return len(self._operations)
@@ -214,12 +220,16 @@ class Transaction:
         )
 
     def execute(self, client: DynamoDBClient | None = None) -> None:
-        """Run every operation as one ``TransactWriteItems`` request (all or nothing)."""
+        """Run every operation as one ``TransactWriteItems`` request (all or nothing), idempotent per
+        Transaction through its ``ClientRequestToken``."""
         if not self._operations:
             return
         ddb = client or aws.dynamodb()
         try:
-            ddb.transact_write_items(TransactItems=[op.request for op in self._operations])  # type: ignore[misc]
+            ddb.transact_write_items(
+                TransactItems=[op.request for op in self._operations],  # type: ignore[misc]
+                ClientRequestToken=self._client_token,
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
