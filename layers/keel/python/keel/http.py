@@ -12,6 +12,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from itertools import accumulate
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -52,8 +53,11 @@ DEFAULT_CACHE_CONTROL = "no-store"
 NO_ROUTE_MESSAGE = "no route answers this method on this path"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _UTF8 = frozenset({"utf-8", "utf8"})
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
+# A JSON string, or what is left of an unterminated one: the optional closing quote keeps the
+# match from failing and being retried at every later quote (quadratic on a crafted body).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 RouteT = TypeVar("RouteT", bound=Callable[..., Any])
 
 
@@ -81,8 +85,8 @@ def default_headers() -> dict[str, str]:
     return {**SECURITY_HEADERS, "Cache-Control": DEFAULT_CACHE_CONTROL}
 
 
-def with_default_headers(response: dict[str, Any]) -> dict[str, Any]:
-    """``response`` (a proxy result) with each of ``default_headers()`` it does not set itself."""
+def with_default_headers(response: dict[str, Any]) -> None:
+    """Add to ``response`` (a proxy result) each of ``default_headers()`` it does not set itself."""
     headers = response.get("headers")
     if headers is None:
         headers = response["headers"] = {}
@@ -90,7 +94,6 @@ def with_default_headers(response: dict[str, Any]) -> dict[str, Any]:
     for name, value in default_headers().items():
         if name.lower() not in present:
             headers[name] = value
-    return response
 
 
 def error_payload(
@@ -100,7 +103,6 @@ def error_payload(
     *,
     request_id: str | None,
     details: Any = None,
-    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway proxy response carrying the error shape (also used by the local gateway)."""
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
@@ -108,7 +110,7 @@ def error_payload(
         body["details"] = details
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **default_headers(), **(headers or {})},
+        "headers": {"Content-Type": "application/json", **default_headers()},
         "multiValueHeaders": {},
         "body": json.dumps({"error": body}, separators=(",", ":")),
         "isBase64Encoded": False,
@@ -117,15 +119,12 @@ def error_payload(
 
 def nests_deeper_than(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep, counted without
-    recursion (``json.loads`` recurses, and a thousand ``[`` exhaust Python's stack)."""
+    recursion (``json.loads`` recurses: a thousand ``[`` exhaust Python's stack) and in linear time."""
     if text.count("[") + text.count("{") <= limit:
         return False  # too few brackets to nest that deep
-    depth = 0
-    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > limit:
-            return True
-    return False
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    # The running depth at each bracket, outside strings; its highest point is the nesting.
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
 
 
 def _media_type(content_type: str) -> tuple[str, str | None]:
@@ -176,7 +175,7 @@ def _check_body(body: Any, is_base64: bool, headers: Mapping[str, Any]) -> None:
         raise BadRequest(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: unbalanced brackets, thousands deep
         raise BadRequest("request body is not valid JSON") from None
 
 
