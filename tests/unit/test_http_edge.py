@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jsonschema
@@ -163,22 +164,38 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert status == 422, body  # reached the model
 
 
+# Strings full of what a naive count would take for structure: brackets, quotes, backslashes.
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\,:ab', max_size=8)
+
+
 @given(
     st.recursive(
-        st.none() | st.integers() | st.text(),
-        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-        max_leaves=40,
+        st.none() | st.integers() | _TRICKY_TEXT,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+        max_leaves=12,
     )
 )
-@settings(max_examples=200)
+@settings(max_examples=100, deadline=None)
 def test_the_nesting_count_agrees_with_the_parsed_document(document: object) -> None:
     def depth(value: object) -> int:
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        return (1 + max((depth(c) for c in children), default=0)) if isinstance(value, dict | list) else 0
+        if isinstance(value, dict):
+            value = list(value.values())
+        return 1 + max(map(depth, value), default=0) if isinstance(value, list) else 0
 
-    text = json.dumps(document)
-    for limit in range(depth(document) + 1):
-        assert nests_deeper_than(text, limit) == (depth(document) > limit), (text, limit)
+    text, deepest = json.dumps(document), depth(document)
+    assert not nests_deeper_than(text, deepest)
+    if deepest:
+        assert nests_deeper_than(text, deepest - 1)
+
+
+def test_a_crafted_unterminated_string_is_refused_in_linear_time() -> None:
+    # Given 250 KB of escaped quotes in a string that never ends (quadratic for a naive string pattern)
+    crafted = '["' + '\\"[' * 80_000
+    started = time.perf_counter()
+    status, body = call(api_event("POST", "/v1/things", body=crafted, authorizer=ADMIN))
+    # Then it is a 400 within a second or so (a quadratic scan takes minutes)
+    assert status == 400, body
+    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-32-be"])
