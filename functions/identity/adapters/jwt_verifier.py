@@ -101,6 +101,7 @@ class JwtVerifier:
             subject=subject,
             email=email.strip().lower() if verified and isinstance(email, str) else None,
             token_use=token_use if isinstance(token_use, str) else None,
+            valid_until=int(claims["exp"]) + self._leeway,
         )
 
     def _signing_key(self, kid: str) -> Any:

@@ -19,11 +19,14 @@ from keel.tenancy import Role, TenantContext
 
 @dataclass(frozen=True)
 class Claims:
-    """A verified token's facts. ``email`` is set only when the IdP marks it verified."""
+    """A verified token's facts. ``email`` is set only when the IdP marks it verified.
+    ``valid_until``: epoch seconds from which the verifier refuses the token (``exp`` plus its
+    clock-skew leeway); the API refuses it from then on too, even on a cached authorization."""
 
     subject: str
     email: str | None
     token_use: str | None
+    valid_until: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,17 @@ role or plan slipped into a body where it does not belong is a 422) and response
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.identity.domain.invitation import InvitationStatus
 from functions.identity.domain.tenant import SLUG_PATTERN
-from functions.identity.domain.user import is_email, normalize_email
 from keel.tenancy import Role
+from keel.text import EmailAddress, HumanText
+
+#: Invitation tokens travel in a URL: unreserved characters only.
+URL_UNRESERVED = r"^[A-Za-z0-9._~-]+$"
 
 
 class _Body(BaseModel):
@@ -24,12 +27,30 @@ class _View(BaseModel):
 
 
 class NewTenant(_Body):
-    name: str = Field(min_length=1, max_length=100, examples=["Acme Corp"])
+    name: HumanText = Field(min_length=1, max_length=100, examples=["Acme Corp"])
+
+
+def _some_change(schema: dict[str, Any]) -> None:
+    # The schema says what the model checks: at least one field, and null is no value to send.
+    schema["minProperties"] = 1
+    for name, field in schema.get("properties", {}).items():
+        kept = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        field.pop("default", None)
+        schema["properties"][name] = {**field, **kept[0]} if len(kept) == 1 else field
 
 
 class TenantChanges(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    model_config = ConfigDict(json_schema_extra=_some_change)
+
+    name: HumanText | None = Field(default=None, min_length=1, max_length=100)
     slug: str | None = Field(default=None, pattern=SLUG_PATTERN)
+
+    @field_validator("name", "slug", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # an absent field is left as it is; null is no name or slug
+            raise ValueError("send a value, or leave the field out")
+        return value
 
     @model_validator(mode="after")
     def _something_to_change(self) -> TenantChanges:
@@ -43,23 +64,16 @@ class RoleChange(_Body):
 
 
 class NewInvitation(_Body):
-    email: str = Field(max_length=254, examples=["grace@example.com"])
+    email: EmailAddress = Field(examples=["grace@example.com"])
     role: Role = Role.MEMBER
-
-    @field_validator("email")
-    @classmethod
-    def _an_email(cls, value: str) -> str:
-        if not is_email(value):
-            raise ValueError("not an email address")
-        return normalize_email(value)
 
 
 class AcceptInvitation(_Body):
-    token: str = Field(min_length=16, max_length=256)
+    token: str = Field(min_length=16, max_length=256, pattern=URL_UNRESERVED)
 
 
 class NewApiKey(_Body):
-    name: str = Field(min_length=1, max_length=100, examples=["CI deploys"])
+    name: HumanText = Field(min_length=1, max_length=100, examples=["CI deploys"])
     role: Literal["admin", "member"] = "member"
 
 

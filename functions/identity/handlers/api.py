@@ -53,23 +53,32 @@ def _no_content() -> Response[None]:
 # -- tenants and the caller ---------------------------------------------------------------------------
 
 
-@app.post("/v1/tenants", access=Access.AUTHENTICATED, status_code=201, tags=["identity"], summary="Create a tenant")
+@app.post(
+    "/v1/tenants",
+    access=Access.AUTHENTICATED,
+    errors=[403],
+    status_code=201,
+    tags=["identity"],
+    summary="Create a tenant",
+)
 @idempotent(app)
 def create_tenant(body: NewTenant) -> TenantView:
     return wiring.tenants().create(_person(), body)
 
 
-@app.get("/v1/me", access=Access.AUTHENTICATED, tags=["identity"], summary="The caller and their tenants")
+@app.get("/v1/me", access=Access.AUTHENTICATED, errors=[403], tags=["identity"], summary="The caller and their tenants")
 def me(limit: Limit = 100, cursor: Cursor = None) -> MeView:
     return wiring.tenants().me(_person(), limit=limit, cursor=cursor)
 
 
-@app.get("/v1/tenant", access=Access.MEMBER, tags=["identity"], summary="The current tenant")
+@app.get("/v1/tenant", access=Access.MEMBER, errors=[404], tags=["identity"], summary="The current tenant")
 def get_tenant() -> TenantView:
     return wiring.tenants().get(app.tenant())
 
 
-@app.patch("/v1/tenant", access=Access.ADMIN, tags=["identity"], summary="Rename the tenant or change its slug")
+@app.patch(
+    "/v1/tenant", access=Access.ADMIN, errors=[404], tags=["identity"], summary="Rename the tenant or change its slug"
+)
 def update_tenant(body: TenantChanges) -> TenantView:
     return wiring.tenants().update(app.tenant(), body)
 
@@ -102,7 +111,9 @@ def remove_member(user_id: str) -> Response[None]:
 # -- invitations --------------------------------------------------------------------------------------
 
 
-@app.post("/v1/invitations", access=Access.ADMIN, status_code=201, tags=["identity"], summary="Invite by email")
+@app.post(
+    "/v1/invitations", access=Access.ADMIN, errors=[404], status_code=201, tags=["identity"], summary="Invite by email"
+)
 @idempotent(app)
 def invite(body: NewInvitation) -> InvitationView:
     return wiring.invitations().invite(app.tenant(), body)
@@ -128,6 +139,7 @@ def revoke_invitation(invitation_id: str) -> Response[None]:
 @app.post(
     "/v1/invitations/accept",
     access=Access.AUTHENTICATED,
+    errors=[403, 404],
     status_code=201,
     tags=["identity"],
     summary="Accept an invitation (as the invited, signed-in user)",
@@ -143,6 +155,7 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
 @app.post(
     "/v1/api-keys",
     access=Access.ADMIN,
+    errors=[404],
     status_code=201,
     tags=["identity"],
     summary="Create an API key (the secret is in this response only)",
