@@ -84,10 +84,9 @@ class Invitation:
             return InvitationStatus.EXPIRED
         return self.status
 
-    @property
-    def holds_a_seat(self) -> bool:
-        """Whether the stored record still holds a seat (until accepted, revoked or expired)."""
-        return self.status is InvitationStatus.PENDING
+    def as_seen_at(self, now: datetime) -> Invitation:
+        """The invitation as the business shows it at ``now``: a lapsed pending one is expired."""
+        return replace(self, status=self.status_at(now))
 
     def accept(self, *, user_id: str, email: str, now: datetime) -> Invitation:
         """Accepted by ``user_id``, whose verified email must be the invited one."""

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.identity import wiring
 from functions.identity.domain.user import Person
-from functions.identity.domain.views import (
+from functions.identity.handlers.views import (
     AcceptedInvitation,
     AcceptInvitation,
     ApiKeyPage,
@@ -31,10 +31,19 @@ from functions.identity.domain.views import (
     RoleChange,
     TenantChanges,
     TenantView,
+    accepted_invitation,
+    api_key_page,
+    invitation_page,
+    invitation_view,
+    me_view,
+    member_page,
+    member_view,
+    new_api_key_view,
+    tenant_view,
 )
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
-from keel.tenancy import Access
+from keel.tenancy import Access, Role
 
 app = KeelResolver(service="identity")
 
@@ -56,22 +65,23 @@ def _no_content() -> Response[None]:
 @app.post("/v1/tenants", access=Access.AUTHENTICATED, status_code=201, tags=["identity"], summary="Create a tenant")
 @idempotent(app)
 def create_tenant(body: NewTenant) -> TenantView:
-    return wiring.tenants().create(_person(), body)
+    return tenant_view(*wiring.tenants().create(_person(), body.name))
 
 
 @app.get("/v1/me", access=Access.AUTHENTICATED, tags=["identity"], summary="The caller and their tenants")
 def me(limit: Limit = 100, cursor: Cursor = None) -> MeView:
-    return wiring.tenants().me(_person(), limit=limit, cursor=cursor)
+    person = _person()
+    return me_view(person, wiring.tenants().memberships(person, limit=limit, cursor=cursor))
 
 
 @app.get("/v1/tenant", access=Access.MEMBER, tags=["identity"], summary="The current tenant")
 def get_tenant() -> TenantView:
-    return wiring.tenants().get(app.tenant())
+    return tenant_view(*wiring.tenants().get(app.tenant()))
 
 
 @app.patch("/v1/tenant", access=Access.ADMIN, tags=["identity"], summary="Rename the tenant or change its slug")
 def update_tenant(body: TenantChanges) -> TenantView:
-    return wiring.tenants().update(app.tenant(), body)
+    return tenant_view(*wiring.tenants().update(app.tenant(), name=body.name, slug=body.slug))
 
 
 # -- members ------------------------------------------------------------------------------------------
@@ -79,12 +89,12 @@ def update_tenant(body: TenantChanges) -> TenantView:
 
 @app.get("/v1/members", access=Access.MEMBER, tags=["identity"], summary="The tenant's members")
 def list_members(limit: Limit = 50, cursor: Cursor = None) -> MemberPage:
-    return wiring.members().list(app.tenant(), limit=limit, cursor=cursor)
+    return member_page(wiring.members().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.patch("/v1/members/<user_id>", access=Access.ADMIN, tags=["identity"], summary="Change a member's role")
 def change_role(user_id: str, body: RoleChange) -> MemberView:
-    return wiring.members().change_role(app.tenant(), user_id, body.role)
+    return member_view(wiring.members().change_role(app.tenant(), user_id, body.role))
 
 
 @app.delete(
@@ -105,12 +115,12 @@ def remove_member(user_id: str) -> Response[None]:
 @app.post("/v1/invitations", access=Access.ADMIN, status_code=201, tags=["identity"], summary="Invite by email")
 @idempotent(app)
 def invite(body: NewInvitation) -> InvitationView:
-    return wiring.invitations().invite(app.tenant(), body)
+    return invitation_view(wiring.invitations().invite(app.tenant(), body.email, body.role))
 
 
 @app.get("/v1/invitations", access=Access.ADMIN, tags=["identity"], summary="The tenant's invitations")
 def list_invitations(limit: Limit = 50, cursor: Cursor = None) -> InvitationPage:
-    return wiring.invitations().list(app.tenant(), limit=limit, cursor=cursor)
+    return invitation_page(wiring.invitations().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.delete(
@@ -134,7 +144,7 @@ def revoke_invitation(invitation_id: str) -> Response[None]:
 )
 @idempotent(app)
 def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
-    return wiring.invitations().accept(_person(), body)
+    return accepted_invitation(wiring.invitations().accept(_person(), body.token))
 
 
 # -- API keys -----------------------------------------------------------------------------------------
@@ -148,12 +158,12 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
     summary="Create an API key (the secret is in this response only)",
 )
 def create_api_key(body: NewApiKey) -> NewApiKeyView:
-    return wiring.api_keys().create(app.tenant(), body)
+    return new_api_key_view(*wiring.api_keys().create(app.tenant(), body.name, Role(body.role)))
 
 
 @app.get("/v1/api-keys", access=Access.ADMIN, tags=["identity"], summary="The tenant's API keys")
 def list_api_keys(limit: Limit = 50, cursor: Cursor = None) -> ApiKeyPage:
-    return wiring.api_keys().list(app.tenant(), limit=limit, cursor=cursor)
+    return api_key_page(wiring.api_keys().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.delete(

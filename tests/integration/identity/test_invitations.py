@@ -7,6 +7,9 @@ from datetime import timedelta
 import pytest
 
 from functions.identity import wiring
+from functions.identity.adapters.expiry import ExpiryRepository
+from functions.identity.adapters.invitations import InvitationRepository
+from functions.identity.adapters.tenants import TenantRepository
 from functions.identity.domain.invitations import InvitationService
 from keel.clock import FixedClock, SystemClock
 from tests.integration.identity.gateway import Gateway, events_of, invitation_token, user_id
@@ -164,7 +167,12 @@ def clock() -> FixedClock:
 def service(clock: FixedClock) -> InvitationService:
     cfg = wiring.config()
     return InvitationService(
-        wiring.store(), issuer=cfg.oidc_issuer, accept_url_template=cfg.invite_url_template, clock=clock
+        InvitationRepository(cfg.table),
+        TenantRepository(cfg.table),
+        ExpiryRepository(cfg.table),
+        issuer=cfg.oidc_issuer,
+        accept_url_template=cfg.invite_url_template,
+        clock=clock,
     )
 
 
