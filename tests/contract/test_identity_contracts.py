@@ -12,6 +12,7 @@ from keel.events import Contract
 PUBLISHED = {
     "identity.tenant.created.v1",
     "identity.user.invited.v1",
+    "identity.invitation.revoked.v1",
     "identity.member.joined.v1",
     "identity.member.role_changed.v1",
     "identity.member.removed.v1",

@@ -1,38 +1,82 @@
 """Invitations (``INVITATION#``), their seat-holding ``EMAIL#`` item, their ``INVITE#`` lookup by token
-hash (gone once closed) and their place in the ``EXPIRES#`` index."""
+hash (gone once closed), their place in the ``EXPIRES#`` index, and their entry on the sender's
+member item (``sent_<id>``, kept exactly while the invitation is pending)."""
 
 from __future__ import annotations
 
 from functions.identity.adapters import items
 from functions.identity.adapters.keys import (
     INVITATION,
+    api_key_key,
     email_key,
     expiry_key,
     invitation_key,
     invite_lookup_key,
+    member_key,
 )
-from functions.identity.adapters.store import IdentityTable
+from functions.identity.adapters.store import EXISTS, Condition, IdentityTable, access_changed, roles_at_least
 from functions.identity.domain.errors import (
     AlreadyMember,
     AlreadyMemberOrInvited,
     InvitationNotPending,
+    InvitationWithdrawn,
     SeatLimitReached,
 )
-from functions.identity.domain.invitation import Invitation
+from functions.identity.domain.invitation import Invitation, InvitationStatus, Revocation
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import Page
 from functions.identity.domain.tenant import SEAT_FOR_INVITATION, SEAT_FOR_MEMBER
 from functions.identity.domain.user import UserProfile
+from keel import ids
+from keel.clock import iso
+from keel.errors import KeelError
 from keel.events import Envelope
 from keel.store import Transaction, entity_sk, tenant_pk
 from keel.tenancy import Role
 
 
+def _changed_meanwhile() -> InvitationNotPending:
+    return InvitationNotPending("this invitation changed meanwhile; it is no longer pending")
+
+
+def revoke_sent(tx: Transaction, tenant_id: str, revocation: Revocation) -> None:
+    """Revoke a pending invitation without reading it, in ``tx`` (its sender's removal or demotion):
+    the invitation, its lookups, its email and its event; the caller gives its seat back and writes
+    the sender's member item."""
+    sent = revocation.invitation
+    tx.update(
+        invitation_key(tenant_id, sent.id),
+        "SET #status = :revoked, #closed_at = :at, #closed_by = :by ADD #version :one",
+        condition="#status = :pending",
+        names={"#status": "status", "#closed_at": "closed_at", "#closed_by": "closed_by", "#version": "version"},
+        values={
+            ":revoked": InvitationStatus.REVOKED.value,
+            ":pending": InvitationStatus.PENDING.value,
+            ":at": iso(revocation.at),
+            ":by": revocation.by,
+            ":one": 1,
+        },
+        on_condition_failed=_changed_meanwhile(),
+    )
+    tx.delete(invite_lookup_key(sent.token_hash))
+    tx.delete(expiry_key(tenant_id, sent.id, sent.expires_at))
+    tx.delete(
+        email_key(tenant_id, sent.email), condition="invitation_id = :invitation", values={":invitation": sent.id}
+    )
+    tx.publish(revocation.event)
+
+
+class _SenderGone(KeelError):
+    """The sender's member item is missing: nothing of theirs to update (an invitation older than
+    the sender's record of it)."""
+
+
 class InvitationRepository(IdentityTable):
     """Implements ``InvitationStore``."""
 
-    def add(self, invitation: Invitation, event: Envelope) -> None:
-        tx = self._tx()
+    def add(self, invitation: Invitation, event: Envelope, *, sender: Membership | None = None) -> None:
+        sender_key = member_key(invitation.tenant_id, sender.user_id) if sender else None
+        tx = self._tx(actor_item_written=sender_key)
         fields = items.invitation_fields(invitation)
         self._move_seats(
             tx,
@@ -52,6 +96,16 @@ class InvitationRepository(IdentityTable):
             expiry_key(invitation.tenant_id, invitation.id, invitation.expires_at)
             | {"tenant_id": invitation.tenant_id, "invitation_id": invitation.id}
         )
+        if sender is not None and sender_key is not None:
+            # The sender's item as read (its role checked by the service): bumping its version makes a
+            # concurrent removal or demotion of the sender, which revokes what it read, retry and see this one.
+            tx.update(
+                sender_key,
+                "SET #sent = :sent ADD #version :one",
+                condition="#version = :read",
+                names={"#sent": items.sent_attribute(invitation.id), "#version": "version"},
+                values={":sent": items.sent_entry(invitation.as_sent()), ":read": sender.version, ":one": 1},
+            )
         tx.publish(event)
         self._execute(tx)
 
@@ -78,6 +132,7 @@ class InvitationRepository(IdentityTable):
             on_condition_failed=SeatLimitReached("the tenant has no free seat left; ask an admin to free one"),
         )
         self._close(tx, accepted)
+        self._sender_still_grants(tx, accepted)
         tx.put_versioned(
             items.member_item(member),
             expected_version=None,
@@ -93,16 +148,34 @@ class InvitationRepository(IdentityTable):
         tx.publish(event)
         self._execute(tx)
 
-    def close(self, closed: Invitation) -> None:
-        tx = self._tx()
-        self._close(tx, closed)
-        tx.delete(
-            email_key(closed.tenant_id, closed.email),
-            condition="invitation_id = :invitation",
-            values={":invitation": closed.id},
-        )
-        self._move_seats(tx, closed.tenant_id, pending=-1)
-        self._execute(tx)
+    def close(self, closed: Invitation, event: Envelope | None = None) -> None:
+        def closing(forget_on_sender: bool) -> Transaction:
+            sender_key = member_key(closed.tenant_id, closed.invited_by)
+            tx = self._tx(actor_item_written=sender_key if forget_on_sender else None)
+            self._close(tx, closed)
+            tx.delete(
+                email_key(closed.tenant_id, closed.email),
+                condition="invitation_id = :invitation",
+                values={":invitation": closed.id},
+            )
+            self._move_seats(tx, closed.tenant_id, pending=-1)
+            if forget_on_sender:
+                actor = self._actor_check_on(sender_key)
+                self._forget_on_sender(
+                    tx,
+                    closed,
+                    EXISTS & actor if actor else EXISTS,
+                    on_condition_failed=access_changed() if actor else _SenderGone("sender gone"),
+                )
+            if event is not None:
+                tx.publish(event)
+            return tx
+
+        by_person = not ids.is_id("key", closed.invited_by)
+        try:
+            self._execute(closing(forget_on_sender=by_person))
+        except _SenderGone:
+            self._execute(closing(forget_on_sender=False))
 
     @staticmethod
     def _close(tx: Transaction, closed: Invitation) -> None:
@@ -110,7 +183,40 @@ class InvitationRepository(IdentityTable):
         tx.put_versioned(
             invitation_key(closed.tenant_id, closed.id) | items.invitation_fields(closed),
             expected_version=closed.version,
-            on_condition_failed=InvitationNotPending("this invitation changed meanwhile; it is no longer pending"),
+            on_condition_failed=_changed_meanwhile(),
         )
         tx.delete(invite_lookup_key(closed.token_hash))
         tx.delete(expiry_key(closed.tenant_id, closed.id, closed.expires_at))
+
+    def _sender_still_grants(self, tx: Transaction, invitation: Invitation) -> None:
+        """Accepting re-checks, in its own transaction, that the sender could still grant the role: a
+        member at least that role (an owner for an owner), or an API key of at least that role, unrevoked."""
+        grants = roles_at_least(invitation.role, placeholder="g")
+        withdrawn = InvitationWithdrawn("whoever invited you can no longer grant this role; ask for a new invitation")
+        if ids.is_id("key", invitation.invited_by):
+            active = Condition("attribute_exists(pk) AND #revoked = :no", {"#revoked": "revoked"}, {":no": False})
+            condition = active & grants
+            tx.check(
+                api_key_key(invitation.tenant_id, invitation.invited_by),
+                condition.expression,
+                names=condition.names,
+                values=condition.values,
+                on_condition_failed=withdrawn,
+            )
+            return
+        self._forget_on_sender(tx, invitation, grants, on_condition_failed=withdrawn)
+
+    @staticmethod
+    def _forget_on_sender(
+        tx: Transaction, invitation: Invitation, condition: Condition, *, on_condition_failed: KeelError
+    ) -> None:
+        """Remove the invitation from its sender's member item, if ``condition`` holds there (it must
+        name the item's existence one way or another: an update would create a missing item)."""
+        tx.update(
+            member_key(invitation.tenant_id, invitation.invited_by),
+            "REMOVE #sent",
+            condition=condition.expression,
+            names={"#sent": items.sent_attribute(invitation.id), **condition.names},
+            values=dict(condition.values),
+            on_condition_failed=on_condition_failed,
+        )

@@ -17,7 +17,7 @@ from functions.identity.adapters.keys import (
 )
 from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
 from functions.identity.domain.invitation import Invitation, InvitationStatus
-from functions.identity.domain.membership import Membership
+from functions.identity.domain.membership import Membership, SentInvitation
 from functions.identity.domain.tenant import Seats, Tenant, TenantStatus
 from functions.identity.domain.user import UserProfile
 from keel.clock import iso
@@ -83,6 +83,24 @@ def seats_item(tenant_id: str, seats: Seats) -> Item:
     }
 
 
+#: A member item holds one top-level attribute per pending invitation the member sent (flat, so
+#: that adding or removing one never depends on a parent map existing).
+SENT_PREFIX = "sent_"
+
+
+def sent_attribute(invitation_id: str) -> str:
+    return f"{SENT_PREFIX}{invitation_id}"
+
+
+def sent_entry(sent: SentInvitation) -> Item:
+    return {
+        "email": sent.email,
+        "role": sent.role.value,
+        "expires_at": iso(sent.expires_at),
+        "token_hash": sent.token_hash,
+    }
+
+
 def member_item(member: Membership) -> Item:
     return {
         **member_key(member.tenant_id, member.user_id),
@@ -92,10 +110,22 @@ def member_item(member: Membership) -> Item:
         "role": member.role.value,
         "joined_at": iso(member.joined_at),
         "invitation_id": member.invitation_id,
+        **{sent_attribute(s.id): sent_entry(s) for s in member.sent},
     }
 
 
 def to_member(item: Mapping[str, Any]) -> Membership:
+    sent = tuple(
+        SentInvitation(
+            id=name.removeprefix(SENT_PREFIX),
+            email=entry["email"],
+            role=Role(entry["role"]),
+            expires_at=time_of(entry["expires_at"]),
+            token_hash=entry["token_hash"],
+        )
+        for name, entry in sorted(item.items())
+        if name.startswith(SENT_PREFIX)
+    )
     return Membership(
         tenant_id=item["tenant_id"],
         user_id=item["user_id"],
@@ -103,6 +133,7 @@ def to_member(item: Mapping[str, Any]) -> Membership:
         role=Role(item["role"]),
         joined_at=time_of(item["joined_at"]),
         invitation_id=item.get("invitation_id"),
+        sent=sent,
         version=int(item.get("version", 1)),
     )
 

@@ -6,7 +6,8 @@ Tenant partition ``pk = TENANT#<tenant id>``:
     SEATS                  plan + seat limit (billing's copy), counters: members, pending, taken
                            (= members + pending), owners, api_keys; conditions on it enforce the
                            seat limit and the last owner
-    MEMBER#<user id>       a membership: email, role, joined_at
+    MEMBER#<user id>       a membership: email, role, joined_at, and ``sent_<inv id>`` for each
+                           pending invitation the member sent (revoked with the member)
     EMAIL#<email>          who holds a seat under an email: a member or a pending invitation
     INVITATION#<inv id>    an invitation: email, role, status, expiry, token hash
     APIKEY#<key id>        an API key: name, visible prefix, role, creator, revoked, secret hash

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from functions.identity.adapters.keys import Key, api_key_key, member_key, seats_key
 from functions.identity.domain.errors import AccessChanged
-from functions.identity.domain.limits import Above, Below, Limit
+from functions.identity.domain.limits import Above, Limit
 from functions.identity.domain.ports import Page
 from keel import aws, ids
 from keel.errors import KeelError
@@ -97,16 +97,23 @@ def limit_condition(limit: Limit) -> Condition | None:
     return Condition(" OR ".join(_group(b) for b in branches), names, values)
 
 
+def access_changed() -> AccessChanged:
+    return AccessChanged("your access to this tenant changed; sign in again or use a current key")
+
+
+def roles_at_least(role: Role, *, placeholder: str = "r") -> Condition:
+    """``#role`` is ``role`` or above."""
+    values = {f":{placeholder}{i}": r.value for i, r in enumerate(r for r in Role if r.at_least(role))}
+    return Condition(f"#role IN ({', '.join(values)})", {"#role": "role"}, values)
+
+
 def actor_condition(actor: TenantContext) -> tuple[Key, Condition]:
     """The item that proves ``actor``'s access now, and the condition it must meet: an API key not
     revoked, or a member whose role is at least the one the (possibly cached) authorization carried."""
     if ids.is_id("key", actor.user_id):
         condition = Condition("attribute_exists(pk) AND #revoked = :no", {"#revoked": "revoked"}, {":no": False})
         return api_key_key(actor.tenant_id, actor.user_id), condition
-    at_least = [role.value for role in Role if role.at_least(actor.role)]
-    placeholders = {f":r{i}": value for i, value in enumerate(at_least)}
-    condition = Condition(f"#role IN ({', '.join(placeholders)})", {"#role": "role"}, placeholders)
-    return member_key(actor.tenant_id, actor.user_id), condition
+    return member_key(actor.tenant_id, actor.user_id), roles_at_least(actor.role)
 
 
 class IdentityTable:
@@ -132,22 +139,31 @@ class IdentityTable:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def _tx(self) -> Transaction:
+    def _tx(self, *, actor_item_written: Key | None = None) -> Transaction:
+        """A transaction that re-checks the actor, unless the write itself conditions the actor's item
+        (``actor_item_written``: a transaction touches an item once; that write's condition then
+        carries the check, see ``_actor_check_on``)."""
         tx = Transaction(self.table)
         if self._actor is not None:
             # The authorizer's answer may be up to AUTHORIZER_CACHE_SECONDS old: a write re-checks it
             # here, in its own transaction, so a removed member or a revoked key cannot act (or mint access).
             key, condition = actor_condition(self._actor)
-            tx.check(
-                key,
-                condition.expression,
-                names=condition.names,
-                values=condition.values,
-                on_condition_failed=AccessChanged(
-                    "your access to this tenant changed; sign in again or use a current key"
-                ),
-            )
+            if key != actor_item_written:
+                tx.check(
+                    key,
+                    condition.expression,
+                    names=condition.names,
+                    values=condition.values,
+                    on_condition_failed=access_changed(),
+                )
         return tx
+
+    def _actor_check_on(self, key: Key) -> Condition | None:
+        """The actor's condition if ``key`` is the item that proves the actor's access."""
+        if self._actor is None:
+            return None
+        actor_key, condition = actor_condition(self._actor)
+        return condition if actor_key == key else None
 
     def _execute(self, tx: Transaction) -> None:
         tx.execute(self._client())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from functions.identity.adapters import items
-from functions.identity.adapters.keys import email_key, seats_key, slug_key, tenant_key
+from functions.identity.adapters.keys import email_key, member_key, seats_key, slug_key, tenant_key
 from functions.identity.adapters.store import IdentityTable
 from functions.identity.domain.errors import SlugTaken
 from functions.identity.domain.membership import Membership
@@ -35,6 +35,10 @@ class TenantRepository(IdentityTable):
     def get(self, tenant_id: str) -> Tenant | None:
         item = self._get(tenant_key(tenant_id))
         return items.to_tenant(item) if item else None
+
+    def with_member(self, tenant_id: str, user_id: str) -> tuple[Tenant | None, Membership | None]:
+        tenant, member = self._get_many(tenant_key(tenant_id), member_key(tenant_id, user_id))
+        return (items.to_tenant(tenant) if tenant else None), (items.to_member(member) if member else None)
 
     def seats(self, tenant_id: str) -> Seats | None:
         item = self._get(seats_key(tenant_id))

@@ -46,6 +46,16 @@ class InvitationExpired(Conflict):
     code = "invitation_expired"
 
 
+class InvitationWithdrawn(Forbidden):
+    """Whoever sent the invitation can no longer grant its role (removed, demoted, or a revoked key)."""
+
+    code = "invitation_withdrawn"
+
+
+class TooManyPendingInvitations(Conflict):
+    code = "pending_invitation_limit"
+
+
 class InvitationForSomeoneElse(Forbidden):
     code = "invitation_email_mismatch"
 

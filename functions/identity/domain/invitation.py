@@ -3,7 +3,9 @@
 States: pending -> accepted | revoked | expired. A pending invitation past its expiry *is*
 expired (``status_at``) even before the hourly job records it; the job exists to give its seat
 back. Only the signed-in user whose verified email is the invited one (compared case-insensitively)
-may accept.
+may accept, and only while whoever sent it could still grant its role: a sender who is removed or
+demoted takes their pending invitations (those above their new role) with them, and accepting
+re-checks the sender in its own transaction.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from functions.identity.domain.errors import (
     InvitationExpired,
     InvitationForSomeoneElse,
     InvitationNotPending,
 )
+from functions.identity.domain.membership import SentInvitation
 from functions.identity.domain.user import normalize_email
 from keel.tenancy import Role
+
+if TYPE_CHECKING:
+    from keel.events import Envelope
 
 INVITATION_TTL = timedelta(days=7)
 TOKEN_BYTES = 32
@@ -84,6 +91,12 @@ class Invitation:
             return InvitationStatus.EXPIRED
         return self.status
 
+    def as_sent(self) -> SentInvitation:
+        """What its sender's membership records of it while it is pending."""
+        return SentInvitation(
+            id=self.id, email=self.email, role=self.role, expires_at=self.expires_at, token_hash=self.token_hash
+        )
+
     def as_seen_at(self, now: datetime) -> Invitation:
         """The invitation as the business shows it at ``now``: a lapsed pending one is expired."""
         return replace(self, status=self.status_at(now))
@@ -110,3 +123,14 @@ class Invitation:
         if self.status_at(now) is not InvitationStatus.EXPIRED or self.status is not InvitationStatus.PENDING:
             raise InvitationNotPending(f"this invitation is {self.status_at(now).value}")
         return replace(self, status=InvitationStatus.EXPIRED, closed_at=now)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A pending invitation revoked as part of another change (its sender's removal or demotion),
+    with the ``identity.invitation.revoked.v1`` event that announces it."""
+
+    invitation: SentInvitation
+    by: str
+    at: datetime
+    event: Envelope

@@ -5,15 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from functions.identity.domain import instants
-from functions.identity.domain.errors import InvitationNotFound, InvitationNotPending, TenantNotFound
+from functions.identity.domain.errors import (
+    AccessChanged,
+    InvitationNotFound,
+    InvitationNotPending,
+    TenantNotFound,
+    TooManyPendingInvitations,
+)
 from functions.identity.domain.invitation import INVITATION_TTL, Invitation, InvitationStatus, hash_token
-from functions.identity.domain.membership import Membership
+from functions.identity.domain.membership import MAX_PENDING_SENT, Membership
 from functions.identity.domain.ports import ExpiryIndex, InvitationStore, Page, TenantReader
 from functions.identity.domain.roles import check_grant
+from functions.identity.domain.tenant import Tenant
 from functions.identity.domain.user import Person, UserProfile
 from keel import ids
 from keel.clock import Clock, SystemClock
-from keel.contracts.identity import MemberJoined, UserInvited
+from keel.contracts.identity import InvitationRevoked, MemberJoined, UserInvited
 from keel.events import envelope
 from keel.tenancy import Role, TenantContext
 
@@ -44,13 +51,15 @@ class InvitationService:
 
     def invite(self, ctx: TenantContext, email: str, role: Role) -> Invitation:
         """Invite ``email`` as ``role`` for 7 days. The invitation holds a seat while pending, so
-        inviting past the seat limit is a 409, as is inviting a member or someone already invited.
+        inviting past the seat limit is a 409, as is inviting a member or someone already invited, or
+        a member having ``MAX_PENDING_SENT`` invitations out already. A person's invitation is recorded
+        on their membership: it is revoked if they are removed, or demoted below its role.
 
         Publishes ``identity.user.invited.v1`` whose ``accept_url`` carries the one-time token (see
         ``keel.contracts.identity``); the token is returned to nobody else and stored only hashed.
         """
         check_grant(actor=ctx.role, role=role)
-        tenant = self._tenants.get(ctx.tenant_id)
+        tenant, sender = self._sender(ctx)
         if tenant is None:
             raise TenantNotFound("no such tenant")
         now = instants.now(self._clock)
@@ -72,9 +81,24 @@ class InvitationService:
             accept_url=self._accept_url_template.replace("{token}", token),
         )
         self._invitations.acting_as(ctx).add(
-            invitation, envelope(invited, tenant_id=ctx.tenant_id, aggregate_id=invitation.id, clock=self._clock)
+            invitation,
+            envelope(invited, tenant_id=ctx.tenant_id, aggregate_id=invitation.id, clock=self._clock),
+            sender=sender,
         )
         return invitation
+
+    def _sender(self, ctx: TenantContext) -> tuple[Tenant | None, Membership | None]:
+        """The tenant, and the inviting person's membership as it is now (``None`` for an API key)."""
+        if ids.is_id("key", ctx.user_id):
+            return self._tenants.get(ctx.tenant_id), None
+        tenant, sender = self._tenants.with_member(ctx.tenant_id, ctx.user_id)
+        if tenant is not None and (sender is None or not sender.role.at_least(ctx.role)):
+            raise AccessChanged("your access to this tenant changed; sign in again")
+        if sender is not None and not sender.may_send_more:
+            raise TooManyPendingInvitations(
+                f"you have {MAX_PENDING_SENT} invitations pending; revoke one or wait for them to be accepted"
+            )
+        return tenant, sender
 
     def list(self, ctx: TenantContext, *, limit: int, cursor: str | None) -> Page[Invitation]:
         """One page of the tenant's invitations, oldest first, as seen now (lapsed ones expired)."""
@@ -84,19 +108,30 @@ class InvitationService:
 
     def revoke(self, ctx: TenantContext, invitation_id: str) -> None:
         """Revoke a pending invitation and give its seat back. Revoking a closed (revoked or expired)
-        invitation again changes nothing; an accepted one is a 409."""
+        invitation again changes nothing; an accepted one is a 409. Publishes
+        ``identity.invitation.revoked.v1``."""
         invitation = self._invitations.get(ctx.tenant_id, invitation_id) if ids.is_id("inv", invitation_id) else None
         if invitation is None:
             raise InvitationNotFound("no such invitation")
         if invitation.status in (InvitationStatus.REVOKED, InvitationStatus.EXPIRED):
             return
         revoked = invitation.revoke(by=ctx.user_id, now=instants.now(self._clock))
-        self._invitations.acting_as(ctx).close(revoked)
+        event = InvitationRevoked(
+            invitation_id=invitation.id,
+            email=invitation.email,
+            role=invitation.role.value,
+            revoked_by=ctx.user_id,
+            reason="revoked",
+        )
+        self._invitations.acting_as(ctx).close(
+            revoked, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=invitation.id, clock=self._clock)
+        )
 
     def accept(self, person: Person, token: str) -> Membership:
         """Join the invitation's tenant as the signed-in ``person``, whose verified email must be the
-        invited one. Needs a seat under the current limit: of two accepts for the last seat, one
-        wins and the other is a 409. Publishes ``identity.member.joined.v1``."""
+        invited one, while whoever sent it can still grant its role (else 403 ``invitation_withdrawn``).
+        Needs a seat under the current limit: of two accepts for the last seat, one wins and the other
+        is a 409. Publishes ``identity.member.joined.v1``."""
         email = person.verified_email()
         invitation = self._invitations.pending(hash_token(token))
         if invitation is None:

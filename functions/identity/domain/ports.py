@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Generic, Protocol, Self, TypeVar
 
 from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
-from functions.identity.domain.invitation import Invitation
+from functions.identity.domain.invitation import Invitation, Revocation
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.tenant import Seats, Tenant
 from functions.identity.domain.user import UserProfile
@@ -83,6 +83,8 @@ class TenantStore(Protocol):
 class TenantReader(Protocol):
     def get(self, tenant_id: str) -> Tenant | None: ...
 
+    def with_member(self, tenant_id: str, user_id: str) -> tuple[Tenant | None, Membership | None]: ...
+
 
 class SeatsReader(Protocol):
     def seats(self, tenant_id: str) -> Seats | None: ...
@@ -99,16 +101,23 @@ class MemberStore(Protocol):
 
     def with_seats(self, tenant_id: str, user_id: str) -> tuple[Membership | None, Seats | None]: ...
 
-    def change_role(self, member: Membership, role: Role, event: Envelope) -> None: ...
+    def change_role(
+        self, member: Membership, role: Role, event: Envelope, revocations: Sequence[Revocation] = ()
+    ) -> None:
+        """The new role, and ``revocations`` of the member's pending invitations above it, at once."""
+        ...
 
-    def remove(self, member: Membership, event: Envelope) -> None: ...
+    def remove(self, member: Membership, event: Envelope, revocations: Sequence[Revocation] = ()) -> None:
+        """The membership gone with the member's pending invitations (``revocations``), at once."""
+        ...
 
 
 class InvitationStore(Protocol):
     def acting_as(self, actor: TenantContext) -> Self: ...
 
-    def add(self, invitation: Invitation, event: Envelope) -> None:
-        """A pending invitation holding a seat and its email, indexed by its hour of expiry."""
+    def add(self, invitation: Invitation, event: Envelope, *, sender: Membership | None = None) -> None:
+        """A pending invitation holding a seat and its email, indexed by its hour of expiry, and
+        recorded on its ``sender``'s membership (a person's, as read: it fails if that changed since)."""
         ...
 
     def get(self, tenant_id: str, invitation_id: str) -> Invitation | None: ...
@@ -117,9 +126,11 @@ class InvitationStore(Protocol):
 
     def pending(self, token_hash: str) -> Invitation | None: ...
 
-    def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None: ...
+    def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
+        """The new member, if whoever sent the invitation can still grant its role (else 403)."""
+        ...
 
-    def close(self, closed: Invitation) -> None:
+    def close(self, closed: Invitation, event: Envelope | None = None) -> None:
         """Revoke or expire: the invitation's seat and email go back to the tenant."""
         ...
 

@@ -19,7 +19,7 @@ from functions.identity.domain.errors import (
     SeatLimitReached,
     SlugTaken,
 )
-from functions.identity.domain.invitation import Invitation
+from functions.identity.domain.invitation import Invitation, InvitationStatus, Revocation
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import Page
 from functions.identity.domain.tenant import ANOTHER_OWNER, SEAT_FOR_INVITATION, SEAT_FOR_MEMBER, Seats, Tenant
@@ -91,6 +91,9 @@ class FakeTenants(_Acting):
     def get(self, tenant_id: str) -> Tenant | None:
         return self.state.tenants.get(tenant_id)
 
+    def with_member(self, tenant_id: str, user_id: str) -> tuple[Tenant | None, Membership | None]:
+        return self.state.tenants.get(tenant_id), self.state.members.get((tenant_id, user_id))
+
     def seats(self, tenant_id: str) -> Seats | None:
         return self.state.seats.get(tenant_id)
 
@@ -120,20 +123,35 @@ class FakeMembers(_Acting):
     def with_seats(self, tenant_id: str, user_id: str) -> tuple[Membership | None, Seats | None]:
         return self.state.members.get((tenant_id, user_id)), self.state.seats.get(tenant_id)
 
-    def change_role(self, member: Membership, role: Role, event: Envelope) -> None:
+    def _revoke(self, tenant_id: str, revocations: Sequence[Revocation]) -> None:
+        for revocation in revocations:
+            key = (tenant_id, revocation.invitation.id)
+            self.state.invitations[key] = replace(
+                self.state.invitations[key], status=InvitationStatus.REVOKED, closed_by=revocation.by
+            )
+            del self.state.emails[(tenant_id, revocation.invitation.email)]
+            self.state.move(tenant_id, pending=-1)
+            self.state.published.append(revocation.event)
+
+    def change_role(
+        self, member: Membership, role: Role, event: Envelope, revocations: Sequence[Revocation] = ()
+    ) -> None:
         if member.role is Role.OWNER and role is not Role.OWNER:
             if not ANOTHER_OWNER.holds(self.state.seats[member.tenant_id].counters):
                 raise LastOwner("last owner")
             self.state.move(member.tenant_id, owners=-1)
         elif role is Role.OWNER and member.role is not Role.OWNER:
             self.state.move(member.tenant_id, owners=1)
-        self.state.members[(member.tenant_id, member.user_id)] = member.with_role(role)
+        self._revoke(member.tenant_id, revocations)
+        revoked = {r.invitation.id for r in revocations}
+        self.state.members[(member.tenant_id, member.user_id)] = member.with_role(role).without_sent(revoked)
         self.state.wrote(event)
 
-    def remove(self, member: Membership, event: Envelope) -> None:
+    def remove(self, member: Membership, event: Envelope, revocations: Sequence[Revocation] = ()) -> None:
         owner = member.role is Role.OWNER
         if owner and not ANOTHER_OWNER.holds(self.state.seats[member.tenant_id].counters):
             raise LastOwner("last owner")
+        self._revoke(member.tenant_id, revocations)
         del self.state.members[(member.tenant_id, member.user_id)]
         del self.state.emails[(member.tenant_id, member.email)]
         self.state.move(member.tenant_id, members=-1, owners=-int(owner))
@@ -141,7 +159,7 @@ class FakeMembers(_Acting):
 
 
 class FakeInvitations(_Acting):
-    def add(self, invitation: Invitation, event: Envelope) -> None:
+    def add(self, invitation: Invitation, event: Envelope, *, sender: Membership | None = None) -> None:
         tenant_id = invitation.tenant_id
         if not SEAT_FOR_INVITATION.holds(self.state.seats[tenant_id].counters):
             raise SeatLimitReached("no seat")
@@ -149,6 +167,9 @@ class FakeInvitations(_Acting):
             raise AlreadyMemberOrInvited("already")
         self.state.emails[(tenant_id, invitation.email)] = invitation.id
         self.state.invitations[(tenant_id, invitation.id)] = invitation
+        if sender is not None:
+            key = (tenant_id, sender.user_id)
+            self.state.members[key] = replace(sender, sent=(*sender.sent, invitation.as_sent()))
         self.state.move(tenant_id, pending=1)
         self.state.wrote(event)
 
@@ -170,6 +191,9 @@ class FakeInvitations(_Acting):
         if stored.version != closed.version:
             raise InvitationNotPending("changed meanwhile")
         self.state.invitations[(closed.tenant_id, closed.id)] = replace(closed, version=closed.version + 1)
+        sender = self.state.members.get((closed.tenant_id, closed.invited_by))
+        if sender is not None:
+            self.state.members[(closed.tenant_id, closed.invited_by)] = sender.without_sent({closed.id})
 
     def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
         if not SEAT_FOR_MEMBER.holds(self.state.seats[member.tenant_id].counters):
@@ -181,11 +205,11 @@ class FakeInvitations(_Acting):
         self.state.move(member.tenant_id, members=1, pending=-1, owners=int(member.role is Role.OWNER))
         self.state.wrote(event)
 
-    def close(self, closed: Invitation) -> None:
+    def close(self, closed: Invitation, event: Envelope | None = None) -> None:
         self._close(closed)
         del self.state.emails[(closed.tenant_id, closed.email)]
         self.state.move(closed.tenant_id, pending=-1)
-        self.state.wrote()
+        self.state.wrote(*([event] if event else []))
 
 
 class FakeExpiry:

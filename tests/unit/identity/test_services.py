@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from functions.identity.domain.api_key import MAX_ACTIVE_API_KEYS, hash_secret
 from functions.identity.domain.api_keys import ApiKeyService
 from functions.identity.domain.entitlements import EntitlementsService
 from functions.identity.domain.errors import (
+    AccessChanged,
     ApiKeyLimitReached,
     ApiKeyNotFound,
     InvitationExpired,
@@ -18,11 +20,13 @@ from functions.identity.domain.errors import (
     MemberNotFound,
     OwnerRequired,
     TenantNotFound,
+    TooManyPendingInvitations,
     VerifiedEmailRequired,
 )
 from functions.identity.domain.invitation import InvitationStatus, hash_token
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.members import MemberService
+from functions.identity.domain.membership import MAX_PENDING_SENT
 from functions.identity.domain.tenant import Seats
 from functions.identity.domain.tenants import TenantService
 from functions.identity.domain.user import Person, user_id_for
@@ -289,3 +293,65 @@ def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(
     assert service.apply("ten_01JD0000000000000000000000", entitlements("ten_01JD0000000000000000000000", NOW)) is False
     assert service.apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is False
     assert copy.replaced == []
+
+
+# -- offboarding ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bob(invitations: InvitationService, acme: TenantContext, state: Identity) -> TenantContext:
+    """Bob, an owner of Acme (on a plan without a seat limit)."""
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], seat_limit=None)
+    invitation = invitations.invite(acme, "bob@example.com", Role.OWNER)
+    invitations.accept(person("bob"), token_of(state, invitation.id))
+    return TenantContext(tenant_id=acme.tenant_id, user_id=person("bob").user_id, role=Role.OWNER, plan="free")
+
+
+def test_a_persons_invitation_is_recorded_on_their_membership(
+    invitations: InvitationService, bob: TenantContext, state: Identity
+) -> None:
+    invitation = invitations.invite(bob, "x@example.com", Role.ADMIN)
+    assert [s.id for s in state.members[(bob.tenant_id, bob.user_id)].sent] == [invitation.id]
+
+
+def test_removing_a_member_revokes_every_invitation_they_sent(
+    invitations: InvitationService, acme: TenantContext, bob: TenantContext, state: Identity
+) -> None:
+    sent = invitations.invite(bob, "x@example.com", Role.MEMBER)
+    MemberService(FakeMembers(state), clock=FixedClock(NOW)).remove(acme, bob.user_id)
+    assert state.invitations[(acme.tenant_id, sent.id)].status is InvitationStatus.REVOKED
+    [revoked] = [e.payload for e in state.published if e.type == "identity.invitation.revoked.v1"]
+    assert (revoked["invitation_id"], revoked["reason"], revoked["revoked_by"]) == (
+        sent.id,
+        "sender_removed",
+        acme.user_id,
+    )
+
+
+def test_demoting_revokes_only_the_invitations_above_the_new_role(
+    invitations: InvitationService, acme: TenantContext, bob: TenantContext, state: Identity
+) -> None:
+    owner = invitations.invite(bob, "o@example.com", Role.OWNER)
+    admin = invitations.invite(bob, "a@example.com", Role.ADMIN)
+    demoted = MemberService(FakeMembers(state)).change_role(acme, bob.user_id, Role.ADMIN)
+    assert [s.id for s in demoted.sent] == [admin.id]
+    assert state.invitations[(acme.tenant_id, owner.id)].status is InvitationStatus.REVOKED
+    assert state.invitations[(acme.tenant_id, admin.id)].status is InvitationStatus.PENDING
+
+
+def test_a_member_with_the_most_pending_invitations_sends_no_more(
+    invitations: InvitationService, acme: TenantContext, state: Identity
+) -> None:
+    state.seats[acme.tenant_id] = Seats(plan="big", seat_limit=None, members=1, pending=0, owners=1)
+    for n in range(MAX_PENDING_SENT):
+        invitations.invite(acme, f"p{n}@example.com", Role.MEMBER)
+    with pytest.raises(TooManyPendingInvitations):
+        invitations.invite(acme, "more@example.com", Role.MEMBER)
+
+
+def test_an_inviter_whose_role_dropped_since_the_cached_answer_cannot_invite(
+    invitations: InvitationService, acme: TenantContext, bob: TenantContext, state: Identity
+) -> None:
+    MemberService(FakeMembers(state)).change_role(acme, bob.user_id, Role.MEMBER)
+    with pytest.raises(AccessChanged):
+        invitations.invite(bob, "x@example.com", Role.OWNER)

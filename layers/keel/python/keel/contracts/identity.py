@@ -60,6 +60,20 @@ class UserInvited(Contract):
 
 
 @contract
+class InvitationRevoked(Contract):
+    """A pending invitation was revoked: by an admin, or because whoever sent it was removed or
+    demoted below its role. Its seat is free again and its link opens nothing."""
+
+    TYPE = "identity.invitation.revoked.v1"
+
+    invitation_id: str
+    email: str
+    role: RoleName
+    revoked_by: str = Field(description="user id (or API key id) of whoever revoked it or removed the sender")
+    reason: Literal["revoked", "sender_removed", "sender_demoted"]
+
+
+@contract
 class MemberJoined(Contract):
     """A user became a member of the tenant (its creator, or an invitee who accepted)."""
 
