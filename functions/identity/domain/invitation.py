@@ -2,10 +2,11 @@
 
 States: pending -> accepted | revoked | expired. A pending invitation past its expiry *is*
 expired (``status_at``) even before the hourly job records it; the job exists to give its seat
-back. Only the signed-in user whose verified email is the invited one (compared case-insensitively)
-may accept, and only while whoever sent it could still grant its role: a sender who is removed or
-demoted takes their pending invitations (those above their new role) with them, and accepting
-re-checks the sender in its own transaction.
+back. Only the signed-in user whose verified email is the invited one may accept (both in the one
+normalized form of ``keel.text.normalize_email``: ``A-Z`` lower-cased, nothing else folded), and
+only while whoever sent it could still grant its role: a sender who is removed or demoted takes
+their pending invitations (those above their new role) with them, and accepting re-checks the
+sender in its own transaction.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from functions.identity.domain.errors import (
     InvitationNotPending,
 )
 from functions.identity.domain.membership import SentInvitation
-from functions.identity.domain.user import normalize_email
 from keel.tenancy import Role
+from keel.text import normalize_email
 
 if TYPE_CHECKING:
     from keel.events import Envelope

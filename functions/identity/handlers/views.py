@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from functions.identity.domain.invitation import InvitationStatus
 from functions.identity.domain.tenant import SLUG_PATTERN
-from functions.identity.domain.user import is_email, normalize_email
 from keel.tenancy import Role
+from keel.text import is_email, normalize_email
 
 if TYPE_CHECKING:
     from functions.identity.domain.api_key import ApiKey

@@ -216,3 +216,16 @@ def test_the_hourly_job_records_lapsed_invitations_and_frees_their_seats(
     assert invite(gateway, tenant, "old@example.com").status == 201
     # And a second run finds nothing more to do
     assert jobs.handler({"id": "evt-2"}, FakeLambdaContext()) == {"expired": 0}  # type: ignore[arg-type]
+
+
+def test_an_address_with_a_kelvin_sign_does_not_match_an_invitation_for_the_ascii_one(gateway: Gateway) -> None:
+    # Given an invitation for kate@ (str.lower() would turn U+212A KELVIN SIGN into that "k")
+    tenant = gateway.sign_up("ada", "Acme")
+    token = invitation_token(invite(gateway, tenant, "kate@example.com").body["id"])
+    # When someone whose IdP verified "\u212aate@example.com" accepts it
+    reply = accept(gateway, "kelvin", token, "\u212aate@example.com")
+    # Then it is refused and the seat is still the invitation's
+    assert reply.status == 403
+    assert seats(gateway, tenant) == (1, 1, 2)
+    # and such an address cannot be invited either: addresses are ASCII
+    assert invite(gateway, tenant, "\u212aate@example.com").status == 422

@@ -65,6 +65,13 @@ def test_only_the_invited_email_accepts_and_only_in_time(email: str, offset: tim
         )
 
 
+def test_a_kelvin_sign_address_does_not_match_the_ascii_one() -> None:
+    # str.lower() maps U+212A KELVIN SIGN to "k": compared that way, this address would match
+    pending, _ = invitation("kate@example.com")
+    with pytest.raises(InvitationForSomeoneElse):
+        pending.accept(user_id="usr_kelvin", email="\u212aate@example.com", now=SENT)
+
+
 actions = st.lists(st.sampled_from(["accept", "revoke", "expire"]), min_size=1, max_size=5)
 
 
