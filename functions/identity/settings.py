@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER
 
 
 class IdentitySettings(BaseSettings):
@@ -26,6 +29,9 @@ class IdentitySettings(BaseSettings):
     #: ``METHOD /path`` of the routes served by the token-only authorizer (the topology's
     #: ``tenantless_routes``, comma-separated): there the authorizer ignores ``X-Tenant-Id``.
     tenantless_routes: str = ""
+    #: Tenants one user may create (403 ``tenant_limit`` past it); an operator lifts it for one user
+    #: by setting ``limit`` on that user's ``USER#<id>`` / ``TENANTS`` item.
+    max_tenants_per_user: int = Field(default=DEFAULT_TENANTS_PER_USER, ge=0)
 
     @property
     def audiences(self) -> list[str]:

@@ -110,7 +110,9 @@ def tenants() -> TenantService:
     from functions.identity.domain.tenants import TenantService
 
     cfg = config()
-    return TenantService(_tenants(cfg), _members(cfg), issuer=cfg.oidc_issuer)
+    return TenantService(
+        _tenants(cfg), _members(cfg), issuer=cfg.oidc_issuer, tenants_per_user=cfg.max_tenants_per_user
+    )
 
 
 def members() -> MemberService:

@@ -18,6 +18,8 @@ Global lookups, written in the same transaction as their owner item:
     SLUG#<slug>            / SLUG                      -> tenant id (slugs are unique)
     USER#<user id>         / PROFILE                   the user: issuer, subject, email
     USER#<user id>         / TENANT#<tenant id>        membership index (``GET /v1/me`` is one Query)
+    USER#<user id>         / TENANTS                   tenants the user created (``created``) and the
+                                                       operator's ``limit`` for them, if any
     INVITE#<sha256(token)> / INVITE                    the pending invitation (gone once closed)
     APIKEY#<sha256(secret)>/ APIKEY                    tenant, role, plan (gone once revoked)
     EXPIRES#<yyyy-mm-ddThh>/ INVITATION#<tenant>#<id>  pending invitations by hour of expiry
@@ -83,6 +85,10 @@ def profile_key(user_id: str) -> Key:
 
 def user_membership_key(user_id: str, tenant_id: str) -> Key:
     return key(user_pk(user_id), f"{USER_TENANT_PREFIX}{tenant_id}")
+
+
+def tenant_allowance_key(user_id: str) -> Key:
+    return key(user_pk(user_id), "TENANTS")
 
 
 def invite_lookup_key(token_hash: str) -> Key:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from functions.identity.adapters.keys import Key, api_key_key, member_key, seats_key
 from functions.identity.domain.errors import AccessChanged
-from functions.identity.domain.limits import Above, Limit
+from functions.identity.domain.limits import Above, Below, Limit
 from functions.identity.domain.ports import Page
 from keel import aws, ids
 from keel.errors import KeelError
@@ -199,6 +199,19 @@ class IdentityTable:
             condition=condition.expression,
             names={"#version": "version", **{f"#{name}": name for name in moves}, **condition.names},
             values={":one": 1, **{f":d_{name}": delta for name, delta in moves.items()}, **condition.values},
+            on_condition_failed=on_condition_failed,
+        )
+
+    @staticmethod
+    def _count(tx: Transaction, key: Key, limit: Below, *, on_condition_failed: KeelError) -> None:
+        """Add one to ``limit``'s counter on the item at ``key`` (made on first use), if the limit holds."""
+        condition = limit_condition(limit) or Condition("")
+        tx.update(
+            key,
+            f"ADD #{limit.counter} :one",
+            condition=condition.expression or None,
+            names={f"#{limit.counter}": limit.counter, **condition.names},
+            values={":one": 1, **condition.values},
             on_condition_failed=on_condition_failed,
         )
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from functions.identity.adapters import items
-from functions.identity.adapters.keys import email_key, member_key, seats_key, slug_key, tenant_key
+from functions.identity.adapters.keys import (
+    email_key,
+    member_key,
+    seats_key,
+    slug_key,
+    tenant_allowance_key,
+    tenant_key,
+)
 from functions.identity.adapters.store import IdentityTable
-from functions.identity.domain.errors import SlugTaken
+from functions.identity.domain.errors import SlugTaken, TenantLimitReached
+from functions.identity.domain.limits import Below
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.tenant import Seats, Tenant
 from functions.identity.domain.user import UserProfile
@@ -18,9 +26,25 @@ class TenantRepository(IdentityTable):
     """Implements ``TenantStore``, ``TenantReader`` and ``SeatsReader``."""
 
     def add(
-        self, tenant: Tenant, seats: Seats, owner: Membership, profile: UserProfile, events: Sequence[Envelope]
+        self,
+        tenant: Tenant,
+        seats: Seats,
+        owner: Membership,
+        profile: UserProfile,
+        events: Sequence[Envelope],
+        *,
+        allowance: Below,
     ) -> None:
         tx = self._tx()
+        # First, so that past the allowance the refusal says so (rather than a taken slug).
+        self._count(
+            tx,
+            tenant_allowance_key(owner.user_id),
+            allowance,
+            on_condition_failed=TenantLimitReached(
+                "you created as many tenants as you may; ask an operator to lift your limit"
+            ),
+        )
         tx.put_new(slug_key(tenant.slug) | {"tenant_id": tenant.id}, on_condition_failed=SlugTaken("slug taken"))
         tx.put_versioned(items.tenant_item(tenant), expected_version=None)
         tx.put_versioned(items.seats_item(tenant.id, seats), expected_version=None)

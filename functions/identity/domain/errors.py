@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from keel.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 
 
 class LastOwner(Conflict):
@@ -36,6 +36,16 @@ class AlreadyMember(Conflict):
 
 class SlugTaken(Conflict):
     code = "slug_taken"
+
+
+class SlugReserved(Unprocessable):
+    code = "slug_reserved"
+
+
+class TenantLimitReached(Forbidden):
+    """The user created as many tenants as they may (an operator can lift it for them)."""
+
+    code = "tenant_limit"
 
 
 class InvitationNotPending(Conflict):

@@ -9,6 +9,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
 from functions.identity.domain.invitation import Invitation, Revocation
+from functions.identity.domain.limits import Below
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.tenant import Seats, Tenant
 from functions.identity.domain.user import UserProfile
@@ -70,9 +71,17 @@ class TenantStore(Protocol):
     def acting_as(self, actor: TenantContext) -> Self: ...
 
     def add(
-        self, tenant: Tenant, seats: Seats, owner: Membership, profile: UserProfile, events: Sequence[Envelope]
+        self,
+        tenant: Tenant,
+        seats: Seats,
+        owner: Membership,
+        profile: UserProfile,
+        events: Sequence[Envelope],
+        *,
+        allowance: Below,
     ) -> None:
-        """The tenant, its slug, its ledger, its owner's membership and profile, and ``events``."""
+        """The tenant, its slug, its ledger, its owner's membership and profile, and ``events``; it
+        counts against the owner's ``allowance`` of tenants created (403 ``tenant_limit`` past it)."""
         ...
 
     def with_seats(self, tenant_id: str) -> tuple[Tenant, Seats] | None: ...

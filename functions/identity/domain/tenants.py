@@ -5,10 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from functions.identity.domain import instants
-from functions.identity.domain.errors import SlugTaken, TenantNotFound
+from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import MembershipIndex, Page, TenantStore
-from functions.identity.domain.tenant import Seats, Tenant, TenantStatus, slugify, with_suffix
+from functions.identity.domain.tenant import (
+    DEFAULT_TENANTS_PER_USER,
+    Seats,
+    Tenant,
+    TenantStatus,
+    is_reserved,
+    slugify,
+    with_suffix,
+)
+from functions.identity.domain.tenant import tenants_per_user as allowance_of
 from functions.identity.domain.user import Person, UserProfile
 from keel import ids
 from keel.clock import Clock, SystemClock
@@ -19,17 +28,26 @@ from keel.tenancy import Role, TenantContext
 
 class TenantService:
     def __init__(
-        self, tenants: TenantStore, memberships: MembershipIndex, *, issuer: str, clock: Clock | None = None
+        self,
+        tenants: TenantStore,
+        memberships: MembershipIndex,
+        *,
+        issuer: str,
+        tenants_per_user: int = DEFAULT_TENANTS_PER_USER,
+        clock: Clock | None = None,
     ) -> None:
         self._tenants = tenants
         self._memberships = memberships
         self._issuer = issuer
+        self._allowance = allowance_of(tenants_per_user)
         self._clock = clock or SystemClock()
 
     def create(self, person: Person, name: str) -> tuple[Tenant, Seats]:
         """Create a tenant named ``name`` with ``person`` as its owner, on the free plan until billing
-        says otherwise. The slug comes from the name; if it is taken, a short random suffix is added
-        (once). Publishes ``identity.tenant.created.v1`` and ``identity.member.joined.v1``.
+        says otherwise. The slug comes from the name; if it is reserved or taken, a short random
+        suffix is added (once). A person creates at most ``tenants_per_user`` tenants, unless an
+        operator lifted their allowance (403 ``tenant_limit``). Publishes ``identity.tenant.created.v1``
+        and ``identity.member.joined.v1``.
         """
         email = person.verified_email()
         now = instants.now(self._clock)
@@ -47,10 +65,10 @@ class TenantService:
             user_id=person.user_id, email=email, issuer=self._issuer, subject=person.subject, updated_at=now
         )
         try:
-            self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner))
+            self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
         except SlugTaken:
             tenant = replace(tenant, slug=with_suffix(tenant.slug))
-            self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner))
+            self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
         return tenant, seats
 
     def _created(self, tenant: Tenant, owner: Membership) -> list[Envelope]:
@@ -75,7 +93,9 @@ class TenantService:
         return found
 
     def update(self, ctx: TenantContext, *, name: str | None, slug: str | None) -> tuple[Tenant, Seats]:
-        """Rename the tenant and/or change its slug (a taken slug is a 409)."""
+        """Rename the tenant and/or change its slug (a taken slug is a 409, a reserved one a 422)."""
+        if slug is not None and is_reserved(slug):
+            raise SlugReserved(f"the slug {slug!r} is reserved; choose another")
         tenant, seats = self.get(ctx)
         changed = tenant.renamed(name=name, slug=slug)
         if changed == tenant:

@@ -18,8 +18,10 @@ from functions.identity.domain.errors import (
     LastOwner,
     SeatLimitReached,
     SlugTaken,
+    TenantLimitReached,
 )
 from functions.identity.domain.invitation import Invitation, InvitationStatus, Revocation
+from functions.identity.domain.limits import Below
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import Page
 from functions.identity.domain.tenant import ANOTHER_OWNER, SEAT_FOR_INVITATION, SEAT_FOR_MEMBER, Seats, Tenant
@@ -46,6 +48,8 @@ class Identity:
     invitations: dict[tuple[str, str], Invitation] = field(default_factory=dict)
     keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     profiles: dict[str, UserProfile] = field(default_factory=dict)
+    created: dict[str, int] = field(default_factory=dict)
+    lifted: dict[str, int] = field(default_factory=dict)
     published: list[Envelope] = field(default_factory=list)
     writes: int = 0
     actors: list[TenantContext] = field(default_factory=list)
@@ -76,8 +80,18 @@ class _Acting:
 
 class FakeTenants(_Acting):
     def add(
-        self, tenant: Tenant, seats: Seats, owner: Membership, profile: UserProfile, events: Sequence[Envelope]
+        self,
+        tenant: Tenant,
+        seats: Seats,
+        owner: Membership,
+        profile: UserProfile,
+        events: Sequence[Envelope],
+        *,
+        allowance: Below,
     ) -> None:
+        created = self.state.created.get(owner.user_id, 0)
+        if not allowance.holds({"created": created, "limit": self.state.lifted.get(owner.user_id)}):
+            raise TenantLimitReached("limit")
         if tenant.slug in self.state.slugs:
             raise SlugTaken("slug taken")
         self.state.slugs[tenant.slug] = tenant.id
@@ -86,6 +100,7 @@ class FakeTenants(_Acting):
         self.state.members[(tenant.id, owner.user_id)] = owner
         self.state.emails[(tenant.id, owner.email)] = owner.user_id
         self.state.profiles[profile.user_id] = profile
+        self.state.created[owner.user_id] = created + 1
         self.state.wrote(*events)
 
     def get(self, tenant_id: str) -> Tenant | None:

@@ -19,6 +19,8 @@ from functions.identity.domain.errors import (
     InvitationNotFound,
     MemberNotFound,
     OwnerRequired,
+    SlugReserved,
+    TenantLimitReached,
     TenantNotFound,
     TooManyPendingInvitations,
     VerifiedEmailRequired,
@@ -27,7 +29,7 @@ from functions.identity.domain.invitation import InvitationStatus, hash_token
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.members import MemberService
 from functions.identity.domain.membership import MAX_PENDING_SENT
-from functions.identity.domain.tenant import Seats
+from functions.identity.domain.tenant import RESERVED_SLUGS, Seats
 from functions.identity.domain.tenants import TenantService
 from functions.identity.domain.user import Person, user_id_for
 from keel.clock import FixedClock
@@ -355,3 +357,31 @@ def test_an_inviter_whose_role_dropped_since_the_cached_answer_cannot_invite(
     MemberService(FakeMembers(state)).change_role(acme, bob.user_id, Role.MEMBER)
     with pytest.raises(AccessChanged):
         invitations.invite(bob, "x@example.com", Role.OWNER)
+
+
+# -- bounded self-service -------------------------------------------------------------------------
+
+
+def test_a_person_creates_at_most_so_many_tenants_unless_an_operator_lifts_it(state: Identity) -> None:
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER, tenants_per_user=2)
+    tenants.create(person("ada"), "One")
+    tenants.create(person("ada"), "Two")
+    with pytest.raises(TenantLimitReached):
+        tenants.create(person("ada"), "Three")
+    tenants.create(person("bob"), "Bob's")
+    state.lifted[person("ada").user_id] = 3
+    tenants.create(person("ada"), "Three")
+    assert state.created == {person("ada").user_id: 3, person("bob").user_id: 1}
+
+
+def test_a_name_whose_slug_is_reserved_gets_a_suffix(tenants: TenantService) -> None:
+    tenant, _ = tenants.create(person("ada"), "Admin")
+    assert tenant.slug.startswith("admin-")
+    assert tenant.slug not in RESERVED_SLUGS
+
+
+def test_a_reserved_slug_is_refused(acme: TenantContext, state: Identity) -> None:
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER)
+    with pytest.raises(SlugReserved):
+        tenants.update(acme, name=None, slug="billing")
+    assert state.tenants[acme.tenant_id].slug == "acme"
