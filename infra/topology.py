@@ -83,6 +83,10 @@ class Context:
     jobs: tuple[Job, ...] = ()
     #: Extra plain settings the context reads, as ``KEEL_<CONTEXT>_<NAME>`` -> value.
     settings: dict[str, str] = field(default_factory=dict)
+    #: Secrets the context reads once per container, by name (``invitation-key``): in the cloud a
+    #: generated Secrets Manager secret only this context's functions may read, its ARN in
+    #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
+    secrets: tuple[str, ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -105,6 +109,10 @@ class Context:
     def setting_name(self, name: str) -> str:
         """``KEEL_<CONTEXT>_<NAME>`` for a bare name; a full name is kept as it is."""
         return name if name.startswith(self.setting_prefix) else f"{self.setting_prefix}{name.upper()}"
+
+    def secret_setting(self, name: str) -> str:
+        """``KEEL_<CONTEXT>_<NAME>`` of a secret (its ARN's setting adds ``_ARN``)."""
+        return self.setting_name(name.replace("-", "_"))
 
     @property
     def environment(self) -> dict[str, str]:
@@ -199,6 +207,8 @@ IDENTITY = Context(
     jobs=(
         Job(name="identity-expire-invitations", handler="functions.identity.handlers.jobs", schedule="rate(1 hour)"),
     ),
+    # Signs invitation links (keel.contracts.identity): the mailer, when it exists, is granted it too.
+    secrets=("invitation-key",),
     # The OIDC issuer, audience (app client id) and JWKS URL depend on the user pool: the renderers
     # set KEEL_IDENTITY_OIDC_ISSUER / _OIDC_AUDIENCE / _JWKS_URL (and _INVITE_URL_TEMPLATE) per deployment.
     settings={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER
@@ -24,8 +24,12 @@ class IdentitySettings(BaseSettings):
     token_use: str = "id,access"  # noqa: S105 - claim values, not a secret
     clock_skew_seconds: int = 60
     jwks_cache_seconds: int = 3600
-    #: The link an invitation email carries; ``{token}`` becomes the one-time token.
+    #: The link an invitation email carries; ``{token}`` is where the mailer puts the invitation's token.
     invite_url_template: str = "https://app.keel.local/invitations/accept?token={token}"
+    #: The key invitation links are signed with (``keel.contracts.identity``): a Secrets Manager secret
+    #: in the cloud (its ARN here), or the key itself (local runtime, tests). At least 32 characters.
+    invitation_key_arn: str = ""
+    invitation_key: SecretStr = SecretStr("")
     #: ``METHOD /path`` of the routes served by the token-only authorizer (the topology's
     #: ``tenantless_routes``, comma-separated): there the authorizer ignores ``X-Tenant-Id``.
     tenantless_routes: str = ""

@@ -14,6 +14,7 @@ from keel import settings
 if TYPE_CHECKING:
     from functions.identity.adapters.api_keys import ApiKeyRepository
     from functions.identity.adapters.expiry import ExpiryRepository
+    from functions.identity.adapters.invitation_links import SignedInvitationLinks
     from functions.identity.adapters.invitations import InvitationRepository
     from functions.identity.adapters.jwt_verifier import JwtVerifier
     from functions.identity.adapters.members import MemberRepository
@@ -121,6 +122,17 @@ def members() -> MemberService:
     return MemberService(_members(config()))
 
 
+@cache
+def _links(cfg: IdentitySettings) -> SignedInvitationLinks:
+    # The key is read on the first accept, not when inviting (which no longer needs it) or at import.
+    from functions.identity.adapters.invitation_links import SignedInvitationLinks, read_secret
+
+    def key() -> str:
+        return read_secret(cfg.invitation_key_arn) if cfg.invitation_key_arn else cfg.invitation_key.get_secret_value()
+
+    return SignedInvitationLinks(key)
+
+
 def invitations() -> InvitationService:
     from functions.identity.domain.invitations import InvitationService
 
@@ -129,6 +141,7 @@ def invitations() -> InvitationService:
         _invitations(cfg),
         _tenants(cfg),
         _expiry(cfg),
+        _links(cfg),
         issuer=cfg.oidc_issuer,
         accept_url_template=cfg.invite_url_template,
     )

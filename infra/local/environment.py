@@ -30,6 +30,11 @@ def identity_provider_settings(*, issuer: str, audience: str, jwks_url: str) -> 
     }
 
 
+def local_secret(context: str, name: str) -> str:
+    """The value of a context's secret in the local runtime: fixed and public, as nothing local is deployed."""
+    return f"local-only-{context}-{name}-not-a-secret"
+
+
 def local_environment(
     topology: Topology,
     *,
@@ -56,7 +61,8 @@ def local_environment(
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
-        for env_name, value in ctx.environment.items():
+        secrets = {ctx.secret_setting(name): local_secret(ctx.name, name) for name in ctx.secrets}
+        for env_name, value in (ctx.environment | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"
                 raise SettingConflict(f"{env_name} is set to {first} and to {value!r} by {ctx.name}")

@@ -1,6 +1,6 @@
-"""Invitations (``INVITATION#``), their seat-holding ``EMAIL#`` item, their ``INVITE#`` lookup by token
-hash (gone once closed), their place in the ``EXPIRES#`` index, and their entry on the sender's
-member item (``sent_<id>``, kept exactly while the invitation is pending)."""
+"""Invitations (``INVITATION#``), their seat-holding ``EMAIL#`` item, their place in the ``EXPIRES#``
+index, and their entry on the sender's member item (``sent_<id>``, kept exactly while the invitation
+is pending). Nothing here holds the token of an invitation's link: it is derived, not stored."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from functions.identity.adapters.keys import (
     email_key,
     expiry_key,
     invitation_key,
-    invite_lookup_key,
     member_key,
 )
 from functions.identity.adapters.store import EXISTS, Condition, IdentityTable, access_changed, roles_at_least
@@ -41,8 +40,8 @@ def _changed_meanwhile() -> InvitationNotPending:
 
 def revoke_sent(tx: Transaction, tenant_id: str, revocation: Revocation) -> None:
     """Revoke a pending invitation without reading it, in ``tx`` (its sender's removal or demotion):
-    the invitation, its lookups, its email and its event; the caller gives its seat back and writes
-    the sender's member item."""
+    the invitation, its expiry entry, its email and its event; the caller gives its seat back and
+    writes the sender's member item."""
     sent = revocation.invitation
     tx.update(
         invitation_key(tenant_id, sent.id),
@@ -58,7 +57,6 @@ def revoke_sent(tx: Transaction, tenant_id: str, revocation: Revocation) -> None
         },
         on_condition_failed=_changed_meanwhile(),
     )
-    tx.delete(invite_lookup_key(sent.token_hash))
     tx.delete(expiry_key(tenant_id, sent.id, sent.expires_at))
     tx.delete(
         email_key(tenant_id, sent.email), condition="invitation_id = :invitation", values={":invitation": sent.id}
@@ -91,7 +89,6 @@ class InvitationRepository(IdentityTable):
             on_condition_failed=AlreadyMemberOrInvited(f"{invitation.email} is already a member or invited"),
         )
         tx.put_versioned(invitation_key(invitation.tenant_id, invitation.id) | fields, expected_version=None)
-        tx.put_new(invite_lookup_key(invitation.token_hash) | fields | {"version": invitation.version})
         tx.put_new(
             expiry_key(invitation.tenant_id, invitation.id, invitation.expires_at)
             | {"tenant_id": invitation.tenant_id, "invitation_id": invitation.id}
@@ -116,9 +113,9 @@ class InvitationRepository(IdentityTable):
     def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[Invitation]:
         return self._page(tenant_pk(tenant_id), entity_sk(INVITATION), items.to_invitation, limit=limit, cursor=cursor)
 
-    def pending(self, token_hash: str) -> Invitation | None:
-        item = self._get(invite_lookup_key(token_hash))
-        return items.to_invitation(item) if item else None
+    def pending(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        invitation = self.get(tenant_id, invitation_id)
+        return invitation if invitation is not None and invitation.status is InvitationStatus.PENDING else None
 
     def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
         tx = self._tx()
@@ -179,13 +176,12 @@ class InvitationRepository(IdentityTable):
 
     @staticmethod
     def _close(tx: Transaction, closed: Invitation) -> None:
-        """The writes every closing shares: the invitation (if still the version read), its lookups."""
+        """The writes every closing shares: the invitation (if still the version read), its expiry entry."""
         tx.put_versioned(
             invitation_key(closed.tenant_id, closed.id) | items.invitation_fields(closed),
             expected_version=closed.version,
             on_condition_failed=_changed_meanwhile(),
         )
-        tx.delete(invite_lookup_key(closed.token_hash))
         tx.delete(expiry_key(closed.tenant_id, closed.id, closed.expires_at))
 
     def _sender_still_grants(self, tx: Transaction, invitation: Invitation) -> None:

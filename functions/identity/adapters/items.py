@@ -97,7 +97,6 @@ def sent_entry(sent: SentInvitation) -> Item:
         "email": sent.email,
         "role": sent.role.value,
         "expires_at": iso(sent.expires_at),
-        "token_hash": sent.token_hash,
     }
 
 
@@ -121,7 +120,6 @@ def to_member(item: Mapping[str, Any]) -> Membership:
             email=entry["email"],
             role=Role(entry["role"]),
             expires_at=time_of(entry["expires_at"]),
-            token_hash=entry["token_hash"],
         )
         for name, entry in sorted(item.items())
         if name.startswith(SENT_PREFIX)
@@ -170,7 +168,6 @@ def invitation_fields(invitation: Invitation) -> Item:
         "invited_by": invitation.invited_by,
         "created_at": iso(invitation.created_at),
         "expires_at": iso(invitation.expires_at),
-        "token_hash": invitation.token_hash,
         "accepted_by": invitation.accepted_by,
         "closed_at": iso(invitation.closed_at) if invitation.closed_at else None,
         "closed_by": invitation.closed_by,
@@ -187,7 +184,6 @@ def to_invitation(item: Mapping[str, Any]) -> Invitation:
         invited_by=item["invited_by"],
         created_at=time_of(item["created_at"]),
         expires_at=time_of(item["expires_at"]),
-        token_hash=item["token_hash"],
         accepted_by=item.get("accepted_by"),
         closed_at=maybe_time_of(item.get("closed_at")),
         closed_by=item.get("closed_by"),

@@ -9,7 +9,8 @@ Tenant partition ``pk = TENANT#<tenant id>``:
     MEMBER#<user id>       a membership: email, role, joined_at, and ``sent_<inv id>`` for each
                            pending invitation the member sent (revoked with the member)
     EMAIL#<email>          who holds a seat under an email: a member or a pending invitation
-    INVITATION#<inv id>    an invitation: email, role, status, expiry, token hash
+    INVITATION#<inv id>    an invitation: email, role, status, expiry (read by its accept link's
+                           token, which holds the tenant and invitation ids: one GetItem)
     APIKEY#<key id>        an API key: name, visible prefix, role, creator, revoked, secret hash
     OUTBOX#... / INBOX#... the kernel's outbox and inbox
 
@@ -20,7 +21,6 @@ Global lookups, written in the same transaction as their owner item:
     USER#<user id>         / TENANT#<tenant id>        membership index (``GET /v1/me`` is one Query)
     USER#<user id>         / TENANTS                   tenants the user created (``created``) and the
                                                        operator's ``limit`` for them, if any
-    INVITE#<sha256(token)> / INVITE                    the pending invitation (gone once closed)
     APIKEY#<sha256(secret)>/ APIKEY                    tenant, role, plan (gone once revoked)
     EXPIRES#<yyyy-mm-ddThh>/ INVITATION#<tenant>#<id>  pending invitations by hour of expiry
     JOB#expire-invitations / CURSOR                    the expiry sweep's progress
@@ -89,10 +89,6 @@ def user_membership_key(user_id: str, tenant_id: str) -> Key:
 
 def tenant_allowance_key(user_id: str) -> Key:
     return key(user_pk(user_id), "TENANTS")
-
-
-def invite_lookup_key(token_hash: str) -> Key:
-    return key(f"INVITE#{token_hash}", "INVITE")
 
 
 def api_key_lookup_key(secret_hash: str) -> Key:

@@ -1,4 +1,5 @@
-"""Invitations: an email, a role, a hashed one-time token and a 7-day life.
+"""Invitations: an email, a role and a 7-day life; the link that opens one is derived from its ids
+and identity's invitation key (``keel.contracts.identity``), never stored.
 
 States: pending -> accepted | revoked | expired. A pending invitation past its expiry *is*
 expired (``status_at``) even before the hourly job records it; the job exists to give its seat
@@ -11,8 +12,6 @@ sender in its own transaction.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from keel.events import Envelope
 
 INVITATION_TTL = timedelta(days=7)
-TOKEN_BYTES = 32
 
 
 class InvitationStatus(StrEnum):
@@ -39,16 +37,6 @@ class InvitationStatus(StrEnum):
     ACCEPTED = "accepted"
     REVOKED = "revoked"
     EXPIRED = "expired"
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh one-time token and its hash: ``(raw, sha256 hex)``. Only the hash is stored."""
-    raw = secrets.token_urlsafe(TOKEN_BYTES)
-    return raw, hash_token(raw)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,6 @@ class Invitation:
     invited_by: str
     created_at: datetime
     expires_at: datetime
-    token_hash: str
     accepted_by: str | None = None
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -70,10 +57,9 @@ class Invitation:
     @classmethod
     def issue(
         cls, *, invitation_id: str, tenant_id: str, email: str, role: Role, invited_by: str, now: datetime
-    ) -> tuple[Invitation, str]:
-        """A new pending invitation and its raw token (which leaves only by the invitee's email)."""
-        raw, token_hash = new_token()
-        invitation = cls(
+    ) -> Invitation:
+        """A new pending invitation."""
+        return cls(
             id=invitation_id,
             tenant_id=tenant_id,
             email=normalize_email(email),
@@ -82,9 +68,7 @@ class Invitation:
             invited_by=invited_by,
             created_at=now,
             expires_at=now + INVITATION_TTL,
-            token_hash=token_hash,
         )
-        return invitation, raw
 
     def status_at(self, now: datetime) -> InvitationStatus:
         """The status as the business sees it at ``now`` (a lapsed pending invitation is expired)."""
@@ -94,9 +78,7 @@ class Invitation:
 
     def as_sent(self) -> SentInvitation:
         """What its sender's membership records of it while it is pending."""
-        return SentInvitation(
-            id=self.id, email=self.email, role=self.role, expires_at=self.expires_at, token_hash=self.token_hash
-        )
+        return SentInvitation(id=self.id, email=self.email, role=self.role, expires_at=self.expires_at)
 
     def as_seen_at(self, now: datetime) -> Invitation:
         """The invitation as the business shows it at ``now``: a lapsed pending one is expired."""

@@ -12,9 +12,9 @@ from functions.identity.domain.errors import (
     TenantNotFound,
     TooManyPendingInvitations,
 )
-from functions.identity.domain.invitation import INVITATION_TTL, Invitation, InvitationStatus, hash_token
+from functions.identity.domain.invitation import INVITATION_TTL, Invitation, InvitationStatus
 from functions.identity.domain.membership import MAX_PENDING_SENT, Membership
-from functions.identity.domain.ports import ExpiryIndex, InvitationStore, Page, TenantReader
+from functions.identity.domain.ports import ExpiryIndex, InvitationLinks, InvitationStore, Page, TenantReader
 from functions.identity.domain.roles import check_grant
 from functions.identity.domain.tenant import Tenant
 from functions.identity.domain.user import Person, UserProfile
@@ -37,6 +37,7 @@ class InvitationService:
         invitations: InvitationStore,
         tenants: TenantReader,
         expiry: ExpiryIndex,
+        links: InvitationLinks,
         *,
         issuer: str,
         accept_url_template: str,
@@ -45,6 +46,7 @@ class InvitationService:
         self._invitations = invitations
         self._tenants = tenants
         self._expiry = expiry
+        self._links = links
         self._issuer = issuer
         self._accept_url_template = accept_url_template
         self._clock = clock or SystemClock()
@@ -55,15 +57,16 @@ class InvitationService:
         a member having ``MAX_PENDING_SENT`` invitations out already. A person's invitation is recorded
         on their membership: it is revoked if they are removed, or demoted below its role.
 
-        Publishes ``identity.user.invited.v1`` whose ``accept_url`` carries the one-time token (see
-        ``keel.contracts.identity``); the token is returned to nobody else and stored only hashed.
+        Publishes ``identity.user.invited.v2``: what the invitation email needs, its link's template
+        included, but not the link's token, which the mailer derives at send time and nobody stores
+        (see ``keel.contracts.identity``).
         """
         check_grant(actor=ctx.role, role=role)
         tenant, sender = self._sender(ctx)
         if tenant is None:
             raise TenantNotFound("no such tenant")
         now = instants.now(self._clock)
-        invitation, token = Invitation.issue(
+        invitation = Invitation.issue(
             invitation_id=ids.new_id("inv", now),
             tenant_id=ctx.tenant_id,
             email=email,
@@ -78,7 +81,7 @@ class InvitationService:
             invited_by=ctx.user_id,
             tenant_name=tenant.name,
             expires_at=invitation.expires_at,
-            accept_url=self._accept_url_template.replace("{token}", token),
+            accept_url_template=self._accept_url_template,
         )
         self._invitations.acting_as(ctx).add(
             invitation,
@@ -133,7 +136,8 @@ class InvitationService:
         Needs a seat under the current limit: of two accepts for the last seat, one wins and the other
         is a 409. Publishes ``identity.member.joined.v1``."""
         email = person.verified_email()
-        invitation = self._invitations.pending(hash_token(token))
+        opened = self._links.opened_by(token)
+        invitation = self._invitations.pending(*opened) if opened and self._addresses(*opened) else None
         if invitation is None:
             raise InvitationNotFound("no such invitation, or it was already used or revoked")
         now = instants.now(self._clock)
@@ -153,6 +157,10 @@ class InvitationService:
         event = envelope(joined, tenant_id=invitation.tenant_id, aggregate_id=person.user_id, clock=self._clock)
         self._invitations.accept(accepted, member, profile, event)
         return member
+
+    @staticmethod
+    def _addresses(tenant_id: str, invitation_id: str) -> bool:
+        return ids.is_id("ten", tenant_id) and ids.is_id("inv", invitation_id)
 
     def expire_lapsed(self) -> int:
         """Record as expired every pending invitation whose hour of expiry has passed, giving its seat

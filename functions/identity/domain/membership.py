@@ -14,9 +14,9 @@ from datetime import datetime
 
 from keel.tenancy import Role
 
-#: Pending invitations one member may have out at once: each costs 5 items of the transaction that
+#: Pending invitations one member may have out at once: each costs 4 items of the transaction that
 #: removes or demotes the member (revoking it), which also needs 6 of its own; DynamoDB allows 100.
-MAX_PENDING_SENT = 15
+MAX_PENDING_SENT = 20
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class SentInvitation:
     email: str
     role: Role
     expires_at: datetime
-    token_hash: str
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,9 @@ class InvitationStore(Protocol):
 
     def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[Invitation]: ...
 
-    def pending(self, token_hash: str) -> Invitation | None: ...
+    def pending(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        """The invitation if it is stored as pending (a lapsed one too: it is the caller's to judge)."""
+        ...
 
     def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
         """The new member, if whoever sent the invitation can still grant its role (else 403)."""
@@ -141,6 +143,14 @@ class InvitationStore(Protocol):
 
     def close(self, closed: Invitation, event: Envelope | None = None) -> None:
         """Revoke or expire: the invitation's seat and email go back to the tenant."""
+        ...
+
+
+class InvitationLinks(Protocol):
+    """Verifies the token of an invitation's accept link (``keel.contracts.identity``)."""
+
+    def opened_by(self, token: str) -> tuple[str, str] | None:
+        """``(tenant id, invitation id)`` the token was made for, or ``None`` if identity did not make it."""
         ...
 
 

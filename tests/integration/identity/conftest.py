@@ -13,6 +13,8 @@ from tests.integration.identity.gateway import Gateway
 from tests.support.moto import create_context_table, create_idempotency_table
 from tests.unit.identity.idp import AUDIENCE, ISSUER, LocalIdp, running_idp
 
+INVITATION_KEY = "test-invitation-key-" + "k" * 32
+
 
 @pytest.fixture
 def idp() -> Iterator[LocalIdp]:
@@ -28,6 +30,7 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("KEEL_IDENTITY_OIDC_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("KEEL_IDENTITY_JWKS_URL", idp.jwks_url)
     monkeypatch.setenv("KEEL_IDENTITY_INVITE_URL_TEMPLATE", "https://app.test/accept?token={token}")
+    monkeypatch.setenv("KEEL_IDENTITY_INVITATION_KEY", INVITATION_KEY)
     monkeypatch.setenv("KEEL_IDENTITY_TENANTLESS_ROUTES", TOPOLOGY.context("identity").settings["TENANTLESS_ROUTES"])
     settings.reset()
     stream = create_context_table("keel-identity")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.identity.adapters.expiry import ExpiryRepository
+from functions.identity.adapters.invitation_links import SignedInvitationLinks
 from functions.identity.adapters.invitations import InvitationRepository
 from functions.identity.adapters.tenants import TenantRepository
 from functions.identity.domain.errors import InvitationNotPending, SeatLimitReached
@@ -22,6 +23,7 @@ from functions.identity.handlers import on_entitlements_changed
 from keel import aws
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import envelope
+from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, user_id
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
 from tests.unit.identity.idp import ISSUER
@@ -52,6 +54,7 @@ def racing_invitations(racers: int) -> InvitationService:
         InvitationRepository(table, client=lambda: client),  # type: ignore[arg-type,return-value]
         TenantRepository(table),
         ExpiryRepository(table),
+        SignedInvitationLinks(lambda: INVITATION_KEY),
         issuer=ISSUER,
         accept_url_template="{token}",
     )

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 
 from functions.identity.adapters.expiry import ExpiryRepository
+from functions.identity.adapters.invitation_links import SignedInvitationLinks
 from functions.identity.adapters.invitations import InvitationRepository
 from functions.identity.adapters.members import MemberRepository
 from functions.identity.adapters.tenants import TenantRepository
@@ -16,6 +17,7 @@ from functions.identity.domain.members import MemberService
 from functions.identity.domain.membership import MAX_PENDING_SENT
 from keel.store import tenant_pk, to_attributes
 from keel.tenancy import Role, TenantContext
+from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, events_of, invitation_token, user_id
 from tests.integration.identity.test_concurrency import RacingClient, race
 from tests.integration.identity.test_entitlements import T0, deliver, entitlements
@@ -174,6 +176,7 @@ def test_an_invitation_racing_its_senders_removal_never_outlives_the_sender(gate
         InvitationRepository(table, client=lambda: client),  # type: ignore[arg-type,return-value]
         TenantRepository(table),
         ExpiryRepository(table),
+        SignedInvitationLinks(lambda: INVITATION_KEY),
         issuer=ISSUER,
         accept_url_template="{token}",
     )

@@ -195,11 +195,9 @@ class FakeInvitations(_Acting):
         found = [i for (t, _), i in sorted(self.state.invitations.items()) if t == tenant_id]
         return page_of(found, limit, cursor)
 
-    def pending(self, token_hash: str) -> Invitation | None:
-        return next(
-            (i for i in self.state.invitations.values() if i.token_hash == token_hash and i.status == "pending"),
-            None,
-        )
+    def pending(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        found = self.state.invitations.get((tenant_id, invitation_id))
+        return found if found is not None and found.status is InvitationStatus.PENDING else None
 
     def _close(self, closed: Invitation) -> None:
         stored = self.state.invitations[(closed.tenant_id, closed.id)]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from functions.identity.adapters.invitation_links import SignedInvitationLinks
 from functions.identity.domain.api_key import MAX_ACTIVE_API_KEYS, hash_secret
 from functions.identity.domain.api_keys import ApiKeyService
 from functions.identity.domain.entitlements import EntitlementsService
@@ -25,7 +26,7 @@ from functions.identity.domain.errors import (
     TooManyPendingInvitations,
     VerifiedEmailRequired,
 )
-from functions.identity.domain.invitation import InvitationStatus, hash_token
+from functions.identity.domain.invitation import InvitationStatus
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.members import MemberService
 from functions.identity.domain.membership import MAX_PENDING_SENT
@@ -34,6 +35,7 @@ from functions.identity.domain.tenants import TenantService
 from functions.identity.domain.user import Person, user_id_for
 from keel.clock import FixedClock
 from keel.contracts.billing import EntitlementsChanged
+from keel.contracts.identity import UserInvited, invitation_token
 from keel.tenancy import Role, TenantContext
 from tests.unit.identity.fakes import (
     FakeApiKeys,
@@ -48,6 +50,7 @@ from tests.unit.identity.fakes import (
 ISSUER = "https://idp.example"
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 TEMPLATE = "https://app.example/accept?token={token}"
+KEY = "unit-test-invitation-key-" + "k" * 32
 
 
 def person(subject: str, email: str | None = None) -> Person:
@@ -71,9 +74,10 @@ def tenants(state: Identity, clock: FixedClock) -> TenantService:
 
 @pytest.fixture
 def invitations(state: Identity, clock: FixedClock) -> InvitationService:
+    links = SignedInvitationLinks(lambda: KEY)
     return InvitationService(
-        FakeInvitations(state), FakeTenants(state), FakeExpiry(state), issuer=ISSUER, accept_url_template=TEMPLATE,
-        clock=clock,
+        FakeInvitations(state), FakeTenants(state), FakeExpiry(state), links, issuer=ISSUER,
+        accept_url_template=TEMPLATE, clock=clock,
     )  # fmt: skip
 
 
@@ -85,10 +89,12 @@ def acme(tenants: TenantService) -> TenantContext:
 
 
 def token_of(state: Identity, invitation_id: str) -> str:
+    """The token of the invitation's link, as the mailer derives it from the event and the key."""
     [invited] = [
-        e for e in state.published if e.payload.get("invitation_id") == invitation_id and "accept_url" in e.payload
+        e for e in state.published if e.type == UserInvited.TYPE and e.payload["invitation_id"] == invitation_id
     ]
-    return str(invited.payload["accept_url"]).split("token=")[1]
+    assert invited.payload["accept_url_template"] == TEMPLATE
+    return invitation_token(KEY.encode(), tenant_id=invited.tenant_id, invitation_id=invitation_id)
 
 
 # -- tenants --------------------------------------------------------------------------------------
@@ -189,14 +195,24 @@ def test_a_malformed_member_id_is_a_404_without_a_read(acme: TenantContext, stat
 # -- invitations ----------------------------------------------------------------------------------
 
 
-def test_an_invitation_is_announced_with_its_link_and_stored_without_its_token(
+def test_an_invitation_is_announced_with_its_link_template_but_no_token(
     invitations: InvitationService, acme: TenantContext, state: Identity
 ) -> None:
     invitation = invitations.invite(acme, "Grace@Example.com", Role.ADMIN)
     token = token_of(state, invitation.id)
     assert (invitation.email, invitation.status) == ("grace@example.com", InvitationStatus.PENDING)
-    assert invitation.token_hash == hash_token(token) != token
-    assert token not in repr(state.invitations)
+    assert token not in repr(state.invitations) + repr(state.published) + repr(state.members)
+
+
+def test_a_token_made_with_another_key_or_tampered_with_opens_nothing(
+    invitations: InvitationService, acme: TenantContext, state: Identity
+) -> None:
+    invitation = invitations.invite(acme, "grace@example.com", Role.MEMBER)
+    forged = invitation_token(b"x" * 40, tenant_id=acme.tenant_id, invitation_id=invitation.id)
+    tampered = token_of(state, invitation.id)[:-2] + "AA"
+    for token in (forged, tampered, f"{acme.tenant_id}.{invitation.id}", "garbage"):
+        with pytest.raises(InvitationNotFound):
+            invitations.accept(person("grace"), token)
 
 
 def test_only_the_invited_email_accepts(invitations: InvitationService, acme: TenantContext, state: Identity) -> None:
