@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
-from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
-from functions.identity.domain.invitation import Invitation, Revocation
-from functions.identity.domain.limits import Below
-from functions.identity.domain.membership import Membership
-from functions.identity.domain.tenant import Seats, Tenant
-from functions.identity.domain.user import UserProfile
-from keel.events import Envelope
-from keel.tenancy import Role, TenantContext
+from keel.tenancy import Role
+
+if TYPE_CHECKING:  # the authorizer imports these ports: none of the domain's objects, nor pydantic
+    from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
+    from functions.identity.domain.invitation import Invitation, Revocation
+    from functions.identity.domain.limits import Below
+    from functions.identity.domain.membership import Membership
+    from functions.identity.domain.tenant import Seats, Tenant
+    from functions.identity.domain.user import UserProfile
+    from keel.events import Envelope
+    from keel.tenancy import TenantContext
 
 T = TypeVar("T")
 

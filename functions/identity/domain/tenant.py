@@ -10,19 +10,11 @@ table adapter turns the same objects into the conditions of the writes that move
 
 from __future__ import annotations
 
-import re
-import secrets
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from functions.identity.domain.limits import Above, Below, Counters
-
-SLUG_MAX_LENGTH = 48
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_SUFFIX_ALPHABET = "abcdefghjkmnpqrstvwxyz23456789"
 
 
 class TenantStatus(StrEnum):
@@ -42,21 +34,6 @@ FREE_PLAN = Plan(name="free", seat_limit=3)
 
 #: Tenants one user may create unless an operator lifts it for them (``KEEL_IDENTITY_MAX_TENANTS_PER_USER``).
 DEFAULT_TENANTS_PER_USER = 10
-
-#: Slugs a tenant never gets: they name (or will name) the product's own pages, hosts and mailboxes.
-RESERVED_SLUGS = frozenset(
-    {
-        "about", "abuse", "account", "accounts", "admin", "administrator", "api", "api-keys", "app", "apps",
-        "assets", "auth", "billing", "blog", "cdn", "checkout", "console", "contact", "dashboard", "dev", "docs",
-        "email", "events", "ftp", "graphql", "health", "help", "hostmaster", "identity", "imap", "info",
-        "internal", "invitations", "invoices", "keel", "legal", "localhost", "login", "logout", "mail", "me",
-        "members", "mx", "new", "no-reply", "noreply", "notifications", "oauth", "operator", "operators",
-        "payments", "platform", "pop", "portal", "postmaster", "pricing", "privacy", "projects", "reporting",
-        "root", "sales", "security", "settings", "signin", "signup", "smtp", "sso", "staging", "static",
-        "status", "support", "system", "tenants", "terms", "test", "v1", "webhooks", "webmail",
-        "webmaster", "www",
-    }
-)  # fmt: skip
 
 #: Inviting needs a free seat: members and pending invitations together stay below the seat limit.
 SEAT_FOR_INVITATION = Below("taken", limit="seat_limit")
@@ -128,21 +105,3 @@ def tenants_per_user(default: int = DEFAULT_TENANTS_PER_USER) -> Below:
     """A user's tenant allowance: at most ``default`` tenants created, unless an operator set a
     ``limit`` of their own on the user's allowance."""
     return Below("created", limit="limit", default=default)
-
-
-def is_reserved(slug: str) -> bool:
-    return slug in RESERVED_SLUGS
-
-
-def slugify(name: str) -> str:
-    """A URL-safe slug from a tenant name: ASCII lower case, words joined by dashes; a reserved one
-    gets a short random suffix."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")[:SLUG_MAX_LENGTH].strip("-") or "tenant"
-    return with_suffix(slug) if is_reserved(slug) else slug
-
-
-def with_suffix(slug: str) -> str:
-    """``slug`` plus a short random suffix, for when the plain slug is taken."""
-    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
-    return f"{slug[: SLUG_MAX_LENGTH - len(suffix) - 1].rstrip('-')}-{suffix}"

@@ -8,15 +8,8 @@ from functions.identity.domain import instants
 from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import MembershipIndex, Page, TenantStore
-from functions.identity.domain.tenant import (
-    DEFAULT_TENANTS_PER_USER,
-    Seats,
-    Tenant,
-    TenantStatus,
-    is_reserved,
-    slugify,
-    with_suffix,
-)
+from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
+from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER, Seats, Tenant, TenantStatus
 from functions.identity.domain.tenant import tenants_per_user as allowance_of
 from functions.identity.domain.user import Person, UserProfile
 from keel import ids

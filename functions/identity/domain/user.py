@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ulid import ULID
-
 from functions.identity.domain.errors import PersonRequired, VerifiedEmailRequired
 from keel import ids
 from keel.tenancy import Caller
@@ -36,6 +34,8 @@ USER_PREFIX = "usr"
 
 def user_id_for(issuer: str, subject: str) -> str:
     """The stable user id of ``subject`` at ``issuer`` (see the module docstring)."""
+    from ulid import ULID  # noqa: PLC0415 - python-ulid costs the authorizer's cold start; first use pays
+
     if not issuer or not subject:
         raise ValueError("an issuer and a subject are required")
     digest = hashlib.sha256(f"{issuer}\x00{subject}".encode()).digest()

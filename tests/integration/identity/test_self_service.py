@@ -8,7 +8,7 @@ import pytest
 from functions.identity.adapters.members import MemberRepository
 from functions.identity.adapters.tenants import TenantRepository
 from functions.identity.domain.errors import TenantLimitReached
-from functions.identity.domain.tenant import RESERVED_SLUGS
+from functions.identity.domain.slugs import RESERVED_SLUGS
 from functions.identity.domain.tenants import TenantService
 from functions.identity.settings import IdentitySettings
 from keel import settings

@@ -30,7 +30,8 @@ from functions.identity.domain.invitation import InvitationStatus
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.members import MemberService
 from functions.identity.domain.membership import MAX_PENDING_SENT
-from functions.identity.domain.tenant import RESERVED_SLUGS, Seats
+from functions.identity.domain.slugs import RESERVED_SLUGS
+from functions.identity.domain.tenant import Seats
 from functions.identity.domain.tenants import TenantService
 from functions.identity.domain.user import Person, user_id_for
 from keel.clock import FixedClock

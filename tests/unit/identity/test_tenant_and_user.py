@@ -12,7 +12,8 @@ from ulid import ULID
 
 from functions.identity.domain.api_key import ApiKey, hash_secret, looks_like_api_key
 from functions.identity.domain.errors import VerifiedEmailRequired
-from functions.identity.domain.tenant import FREE_PLAN, SLUG_PATTERN, Seats, slugify, with_suffix
+from functions.identity.domain.slugs import RESERVED_SLUGS, SLUG_PATTERN, slugify, with_suffix
+from functions.identity.domain.tenant import FREE_PLAN, Seats
 from functions.identity.domain.user import Person, user_id_for
 from keel import ids
 from keel.tenancy import Role
@@ -97,3 +98,12 @@ def test_an_api_key_secret_is_random_prefixed_and_kept_only_as_a_hash() -> None:
         api_key_id="key_2", tenant_id="ten_1", name="ci", role=Role.MEMBER, created_by="usr_1", now=datetime.now(UTC)
     )
     assert other != secret
+
+
+@given(st.text(max_size=60))
+def test_no_name_gives_a_reserved_slug(name: str) -> None:
+    assert slugify(name) not in RESERVED_SLUGS
+
+
+def test_every_reserved_slug_is_a_valid_slug_so_that_refusing_it_is_the_domains_call() -> None:
+    assert all(re.fullmatch(SLUG_PATTERN, slug) for slug in RESERVED_SLUGS)
