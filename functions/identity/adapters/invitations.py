@@ -13,7 +13,14 @@ from functions.identity.adapters.keys import (
     invitation_key,
     member_key,
 )
-from functions.identity.adapters.store import EXISTS, Condition, IdentityTable, access_changed, roles_at_least
+from functions.identity.adapters.store import (
+    EXISTS,
+    KEY_ACTIVE,
+    Condition,
+    IdentityTable,
+    access_changed,
+    roles_at_least,
+)
 from functions.identity.domain.errors import (
     AlreadyMember,
     AlreadyMemberOrInvited,
@@ -93,11 +100,11 @@ class InvitationRepository(IdentityTable):
             expiry_key(invitation.tenant_id, invitation.id, invitation.expires_at)
             | {"tenant_id": invitation.tenant_id, "invitation_id": invitation.id}
         )
-        if sender is not None and sender_key is not None:
+        if sender is not None:
             # The sender's item as read (its role checked by the service): bumping its version makes a
             # concurrent removal or demotion of the sender, which revokes what it read, retry and see this one.
             tx.update(
-                sender_key,
+                member_key(invitation.tenant_id, sender.user_id),
                 "SET #sent = :sent ADD #version :one",
                 condition="#version = :read",
                 names={"#sent": items.sent_attribute(invitation.id), "#version": "version"},
@@ -190,8 +197,7 @@ class InvitationRepository(IdentityTable):
         grants = roles_at_least(invitation.role, placeholder="g")
         withdrawn = InvitationWithdrawn("whoever invited you can no longer grant this role; ask for a new invitation")
         if ids.is_id("key", invitation.invited_by):
-            active = Condition("attribute_exists(pk) AND #revoked = :no", {"#revoked": "revoked"}, {":no": False})
-            condition = active & grants
+            condition = KEY_ACTIVE & grants
             tx.check(
                 api_key_key(invitation.tenant_id, invitation.invited_by),
                 condition.expression,

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
-SEAT_COUNTERS = ("members", "pending", "taken", "owners", "api_keys")
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,8 @@ def _group(expression: str) -> str:
 
 
 EXISTS = Condition("attribute_exists(pk)")
+#: An API key item that exists and is not revoked.
+KEY_ACTIVE = Condition("attribute_exists(pk) AND #revoked = :no", {"#revoked": "revoked"}, {":no": False})
 
 
 def _below(counter: str, bound: str, *, bound_positive: bool | None) -> str:
@@ -111,8 +112,7 @@ def actor_condition(actor: TenantContext) -> tuple[Key, Condition]:
     """The item that proves ``actor``'s access now, and the condition it must meet: an API key not
     revoked, or a member whose role is at least the one the (possibly cached) authorization carried."""
     if ids.is_id("key", actor.user_id):
-        condition = Condition("attribute_exists(pk) AND #revoked = :no", {"#revoked": "revoked"}, {":no": False})
-        return api_key_key(actor.tenant_id, actor.user_id), condition
+        return api_key_key(actor.tenant_id, actor.user_id), KEY_ACTIVE
     return member_key(actor.tenant_id, actor.user_id), roles_at_least(actor.role)
 
 
@@ -184,8 +184,8 @@ class IdentityTable:
         """Move the seat ledger's counters (and its version) in ``tx``; ``taken`` follows members +
         pending. The write holds only if the tenant exists, each limit of ``require`` holds on the
         stored ledger, and ``also``."""
-        deltas = {"members": members, "pending": pending, "taken": members + pending, "owners": owners}
-        deltas["api_keys"] = api_keys
+        taken = members + pending
+        deltas = {"members": members, "pending": pending, "taken": taken, "owners": owners, "api_keys": api_keys}
         moves = {name: delta for name, delta in deltas.items() if delta}
         expression = "ADD #version :one" + "".join(f", #{name} :d_{name}" for name in moves)
         condition = EXISTS
@@ -205,13 +205,13 @@ class IdentityTable:
     @staticmethod
     def _count(tx: Transaction, key: Key, limit: Below, *, on_condition_failed: KeelError) -> None:
         """Add one to ``limit``'s counter on the item at ``key`` (made on first use), if the limit holds."""
-        condition = limit_condition(limit) or Condition("")
+        condition = limit_condition(limit)
         tx.update(
             key,
             f"ADD #{limit.counter} :one",
-            condition=condition.expression or None,
-            names={f"#{limit.counter}": limit.counter, **condition.names},
-            values={":one": 1, **condition.values},
+            condition=condition.expression if condition else None,
+            names={f"#{limit.counter}": limit.counter, **(condition.names if condition else {})},
+            values={":one": 1, **(condition.values if condition else {})},
             on_condition_failed=on_condition_failed,
         )
 

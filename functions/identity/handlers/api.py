@@ -31,14 +31,10 @@ from functions.identity.handlers.views import (
     RoleChange,
     TenantChanges,
     TenantView,
-    accepted_invitation,
     api_key_page,
     invitation_page,
-    invitation_view,
     me_view,
     member_page,
-    member_view,
-    new_api_key_view,
     tenant_view,
 )
 from keel.http import KeelResolver
@@ -94,7 +90,7 @@ def list_members(limit: Limit = 50, cursor: Cursor = None) -> MemberPage:
 
 @app.patch("/v1/members/<user_id>", access=Access.ADMIN, tags=["identity"], summary="Change a member's role")
 def change_role(user_id: str, body: RoleChange) -> MemberView:
-    return member_view(wiring.members().change_role(app.tenant(), user_id, body.role))
+    return MemberView(**vars(wiring.members().change_role(app.tenant(), user_id, body.role)))
 
 
 @app.delete(
@@ -115,7 +111,7 @@ def remove_member(user_id: str) -> Response[None]:
 @app.post("/v1/invitations", access=Access.ADMIN, status_code=201, tags=["identity"], summary="Invite by email")
 @idempotent(app)
 def invite(body: NewInvitation) -> InvitationView:
-    return invitation_view(wiring.invitations().invite(app.tenant(), body.email, body.role))
+    return InvitationView(**vars(wiring.invitations().invite(app.tenant(), body.email, body.role)))
 
 
 @app.get("/v1/invitations", access=Access.ADMIN, tags=["identity"], summary="The tenant's invitations")
@@ -144,7 +140,7 @@ def revoke_invitation(invitation_id: str) -> Response[None]:
 )
 @idempotent(app)
 def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
-    return accepted_invitation(wiring.invitations().accept(_person(), body.token))
+    return AcceptedInvitation(**vars(wiring.invitations().accept(_person(), body.token)))
 
 
 # -- API keys -----------------------------------------------------------------------------------------
@@ -158,7 +154,8 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
     summary="Create an API key (the secret is in this response only)",
 )
 def create_api_key(body: NewApiKey) -> NewApiKeyView:
-    return new_api_key_view(*wiring.api_keys().create(app.tenant(), body.name, Role(body.role)))
+    key, secret = wiring.api_keys().create(app.tenant(), body.name, Role(body.role))
+    return NewApiKeyView(**vars(key), secret=secret)
 
 
 @app.get("/v1/api-keys", access=Access.ADMIN, tags=["identity"], summary="The tenant's API keys")

@@ -152,82 +152,32 @@ class ApiKeyPage(_View):
     cursor: str | None
 
 
-# -- the domain's objects as the API answers them -------------------------------------------------
+# -- the domain's objects as the API answers them (a view takes its own fields, nothing else) ------------
 
 
 def tenant_view(tenant: Tenant, seats: Seats) -> TenantView:
     return TenantView(
-        id=tenant.id,
-        name=tenant.name,
-        slug=tenant.slug,
-        status=tenant.status.value,
+        **vars(tenant) | {"status": tenant.status.value},
         plan=seats.plan,
         seat_limit=seats.seat_limit,
         seats_taken=seats.taken,
         members=seats.members,
         pending_invitations=seats.pending,
-        created_at=tenant.created_at,
-        version=tenant.version,
     )
 
 
-def me_view(person: Person, memberships: Page[Membership]) -> MeView:
-    return MeView(
-        user_id=person.user_id,
-        email=person.email,
-        memberships=[
-            MembershipView(tenant_id=m.tenant_id, role=m.role, joined_at=m.joined_at) for m in memberships.items
-        ],
-        cursor=memberships.cursor,
-    )
-
-
-def member_view(member: Membership) -> MemberView:
-    return MemberView(user_id=member.user_id, email=member.email, role=member.role, joined_at=member.joined_at)
+def me_view(person: Person, page: Page[Membership]) -> MeView:
+    memberships = [MembershipView(**vars(m)) for m in page.items]
+    return MeView(user_id=person.user_id, email=person.email, memberships=memberships, cursor=page.cursor)
 
 
 def member_page(page: Page[Membership]) -> MemberPage:
-    return MemberPage(items=[member_view(m) for m in page.items], cursor=page.cursor)
-
-
-def invitation_view(invitation: Invitation) -> InvitationView:
-    """The invitation without its token hash (the service hands it over as seen now)."""
-    return InvitationView(
-        id=invitation.id,
-        email=invitation.email,
-        role=invitation.role,
-        status=invitation.status,
-        invited_by=invitation.invited_by,
-        created_at=invitation.created_at,
-        expires_at=invitation.expires_at,
-    )
+    return MemberPage(items=[MemberView(**vars(m)) for m in page.items], cursor=page.cursor)
 
 
 def invitation_page(page: Page[Invitation]) -> InvitationPage:
-    return InvitationPage(items=[invitation_view(i) for i in page.items], cursor=page.cursor)
-
-
-def accepted_invitation(member: Membership) -> AcceptedInvitation:
-    return AcceptedInvitation(tenant_id=member.tenant_id, user_id=member.user_id, role=member.role)
-
-
-def api_key_view(key: ApiKey) -> ApiKeyView:
-    """A key as lists show it: never its secret or hash."""
-    return ApiKeyView(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        role=key.role,
-        created_by=key.created_by,
-        created_at=key.created_at,
-        revoked=key.revoked,
-        revoked_at=key.revoked_at,
-    )
-
-
-def new_api_key_view(key: ApiKey, secret: str) -> NewApiKeyView:
-    return NewApiKeyView(**api_key_view(key).model_dump(), secret=secret)
+    return InvitationPage(items=[InvitationView(**vars(i)) for i in page.items], cursor=page.cursor)
 
 
 def api_key_page(page: Page[ApiKey]) -> ApiKeyPage:
-    return ApiKeyPage(items=[api_key_view(k) for k in page.items], cursor=page.cursor)
+    return ApiKeyPage(items=[ApiKeyView(**vars(k)) for k in page.items], cursor=page.cursor)

@@ -14,7 +14,8 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.events.models import events_backends
 
-from keel import outbox_relay
+from functions.identity.adapters.invitation_links import SignedInvitationLinks
+from keel import outbox_relay, settings
 from keel.contracts.identity import UserInvited, accept_url, invitation_of, invitation_token
 from tests.integration.identity.gateway import Gateway, invitation_key
 from tests.support.moto import all_items
@@ -89,3 +90,26 @@ def test_a_forged_or_tampered_token_opens_nothing(gateway: Gateway) -> None:
         reply = gateway.call("POST", "/v1/invitations/accept", as_="g", body={"token": token})
         assert reply.status == 404, token
     assert gateway.call("POST", "/v1/invitations/accept", as_="g", body={"token": genuine}).status == 201
+
+
+def test_in_the_cloud_the_key_is_read_from_secrets_manager(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the key in a Secrets Manager secret, as the identity stack generates it, and no plain key
+    cloud_key = "generated-by-secrets-manager-" + "s" * 35
+    arn = boto3.client("secretsmanager").create_secret(Name="keel-identity-invitation-key", SecretString=cloud_key)[
+        "ARN"
+    ]
+    monkeypatch.setenv("KEEL_IDENTITY_INVITATION_KEY_ARN", arn)
+    monkeypatch.delenv("KEEL_IDENTITY_INVITATION_KEY")
+    settings.reset()
+    tenant = gateway.sign_up("ada", "Acme")
+    invitation = gateway.call("POST", "/v1/invitations", as_="ada", tenant=tenant, body={"email": "g@example.com"})
+    # Then a link made with that key accepts, and one made with another key does not
+    signed = invitation_token(cloud_key.encode(), tenant_id=tenant, invitation_id=invitation.body["id"])
+    other = invitation_token(b"k" * 40, tenant_id=tenant, invitation_id=invitation.body["id"])
+    assert gateway.call("POST", "/v1/invitations/accept", as_="g", body={"token": other}).status == 404
+    assert gateway.call("POST", "/v1/invitations/accept", as_="g", body={"token": signed}).status == 201
+
+
+def test_a_key_too_short_to_sign_with_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="at least 32"):
+        SignedInvitationLinks(lambda: "short").opened_by("ten_1.inv_1.mac")

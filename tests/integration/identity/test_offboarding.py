@@ -198,3 +198,19 @@ def test_an_invitation_racing_its_senders_removal_never_outlives_the_sender(gate
         assert gateway.call("DELETE", f"/v1/members/{user_id('bob')}", as_="ada", tenant=tenant).status == 204
     assert statuses(gateway, tenant).get("carol@example.com") in (None, "revoked")
     assert tenant_view(gateway, tenant)["pending_invitations"] == 0
+
+
+def test_an_invitation_whose_senders_record_is_gone_can_still_be_revoked(gateway: Gateway) -> None:
+    # Given a pending invitation whose sender's member item is missing (data from before the rule)
+    tenant = gateway.sign_up("ada", "Acme")
+    gateway.join(tenant, "bob", "admin")
+    invitation = invite(gateway, tenant, "bob", "g@example.com").body
+    boto3.client("dynamodb").delete_item(
+        TableName="keel-identity", Key=to_attributes({"pk": tenant_pk(tenant), "sk": f"MEMBER#{user_id('bob')}"})
+    )
+    # When an admin revokes it, then it is revoked, its seat freed, and no member item is made up for bob
+    assert gateway.call("DELETE", f"/v1/invitations/{invitation['id']}", as_="ada", tenant=tenant).status == 204
+    assert statuses(gateway, tenant)["g@example.com"] == "revoked"
+    assert tenant_view(gateway, tenant)["pending_invitations"] == 0
+    members = gateway.call("GET", "/v1/members", as_="ada", tenant=tenant).body["items"]
+    assert user_id("bob") not in [m["user_id"] for m in members]
