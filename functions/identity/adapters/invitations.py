@@ -28,7 +28,8 @@ from functions.identity.domain.errors import (
     InvitationWithdrawn,
     SeatLimitReached,
 )
-from functions.identity.domain.invitation import Invitation, InvitationStatus, Revocation
+from functions.identity.domain.invitation import Invitation, Revocation
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import Page
 from functions.identity.domain.tenant import SEAT_FOR_INVITATION, SEAT_FOR_MEMBER

@@ -16,7 +16,8 @@ from functions.identity.adapters.keys import (
     user_membership_key,
 )
 from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
-from functions.identity.domain.invitation import Invitation, InvitationStatus
+from functions.identity.domain.invitation import Invitation
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.membership import Membership, SentInvitation
 from functions.identity.domain.tenant import Seats, Tenant, TenantStatus
 from functions.identity.domain.user import UserProfile

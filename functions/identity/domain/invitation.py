@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from functions.identity.domain.errors import (
@@ -22,6 +21,7 @@ from functions.identity.domain.errors import (
     InvitationForSomeoneElse,
     InvitationNotPending,
 )
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.membership import SentInvitation
 from keel.tenancy import Role
 from keel.text import normalize_email
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
     from keel.events import Envelope
 
 INVITATION_TTL = timedelta(days=7)
-
-
-class InvitationStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)

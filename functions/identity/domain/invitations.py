@@ -12,7 +12,8 @@ from functions.identity.domain.errors import (
     TenantNotFound,
     TooManyPendingInvitations,
 )
-from functions.identity.domain.invitation import INVITATION_TTL, Invitation, InvitationStatus
+from functions.identity.domain.invitation import INVITATION_TTL, Invitation
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.membership import MAX_PENDING_SENT, Membership
 from functions.identity.domain.ports import ExpiryIndex, InvitationLinks, InvitationStore, Page, TenantReader
 from functions.identity.domain.roles import check_grant

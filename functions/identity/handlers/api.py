@@ -7,14 +7,13 @@ secret, which must not be kept (the idempotency table would store it to replay i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.identity import wiring
-from functions.identity.domain.user import Person
 from functions.identity.handlers.views import (
     AcceptedInvitation,
     AcceptInvitation,
@@ -41,6 +40,9 @@ from keel.http import KeelResolver
 from keel.idempotency import idempotent
 from keel.tenancy import Access, Role
 
+if TYPE_CHECKING:
+    from functions.identity.domain.user import Person
+
 app = KeelResolver(service="identity")
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -48,6 +50,9 @@ Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 def _person() -> Person:
+    # Imported on the first tenant-less request: the domain's objects are not this module's cold start.
+    from functions.identity.domain.user import Person  # noqa: PLC0415
+
     return Person.from_authorizer(app.current_event.request_context.authorizer.raw_event)
 
 

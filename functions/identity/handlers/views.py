@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.identity.domain.invitation import InvitationStatus
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.slugs import SLUG_PATTERN
 from keel.tenancy import Role
 from keel.text import is_email, normalize_email

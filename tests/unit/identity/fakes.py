@@ -20,7 +20,8 @@ from functions.identity.domain.errors import (
     SlugTaken,
     TenantLimitReached,
 )
-from functions.identity.domain.invitation import Invitation, InvitationStatus, Revocation
+from functions.identity.domain.invitation import Invitation, Revocation
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.limits import Below
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import Page

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.identity.domain.errors import InvitationExpired, InvitationForSomeoneElse, InvitationNotPending
-from functions.identity.domain.invitation import INVITATION_TTL, Invitation, InvitationStatus
+from functions.identity.domain.invitation import INVITATION_TTL, Invitation
+from functions.identity.domain.invitation_status import InvitationStatus
 from keel.errors import KeelError
 from keel.tenancy import Role
 

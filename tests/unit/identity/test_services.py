@@ -26,7 +26,7 @@ from functions.identity.domain.errors import (
     TooManyPendingInvitations,
     VerifiedEmailRequired,
 )
-from functions.identity.domain.invitation import InvitationStatus
+from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.members import MemberService
 from functions.identity.domain.membership import MAX_PENDING_SENT
