@@ -24,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
@@ -196,6 +197,8 @@ class ContextStack(cdk.Stack):
             **user_pool,
             **{k: v for k, v in deployment_settings.items() if k.startswith(ctx.setting_prefix)},
         }
+        self.secrets = {name: self._secret(name) for name in ctx.secrets}
+        self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
         self._code = bundling.local_asset(self, self._sources())
         self.table: ContextTable | None = None
         if ctx.table:
@@ -228,6 +231,15 @@ class ContextStack(cdk.Stack):
                 function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
             )
 
+    def _secret(self, name: str) -> secretsmanager.Secret:
+        return secretsmanager.Secret(
+            self,
+            f"Secret-{name}",
+            secret_name=self.ctx.resource_name(name),
+            description=f"Keel {self.ctx.name}: {name}, generated at deploy; read by this context's functions only",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+
     def _sources(self) -> bundling.SourceCopy:
         files = [(f, bundling.REPO_ROOT / f.source) for f in self.ctx.asset_files]
         if self.bundling_required:
@@ -252,6 +264,8 @@ class ContextStack(cdk.Stack):
         )
         if table and self.table:
             self.table.grant_read_write_data(function.function)
+        for secret in self.secrets.values():
+            secret.grant_read(function.function)
         return function
 
 

@@ -1,17 +1,26 @@
 """What the identity API reads and answers: request bodies (``extra="forbid"``, so a tenant id,
-role or plan slipped into a body where it does not belong is a 422) and response models."""
+role or plan slipped into a body where it does not belong is a 422), response models, and the small
+functions that shape the domain's objects into those responses."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.identity.domain.invitation import InvitationStatus
-from functions.identity.domain.tenant import SLUG_PATTERN
+from functions.identity.domain.invitation_status import InvitationStatus
+from functions.identity.domain.slugs import SLUG_PATTERN
 from keel.tenancy import Role
 from keel.text import EmailAddress, HumanText
+
+if TYPE_CHECKING:
+    from functions.identity.domain.api_key import ApiKey
+    from functions.identity.domain.invitation import Invitation
+    from functions.identity.domain.membership import Membership
+    from functions.identity.domain.ports import Page
+    from functions.identity.domain.tenant import Seats, Tenant
+    from functions.identity.domain.user import Person
 
 #: Invitation tokens travel in a URL: unreserved characters only.
 URL_UNRESERVED = r"^[A-Za-z0-9._~-]+$"
@@ -155,3 +164,34 @@ class NewApiKeyView(ApiKeyView):
 class ApiKeyPage(_View):
     items: list[ApiKeyView]
     cursor: str | None
+
+
+# -- the domain's objects as the API answers them (a view takes its own fields, nothing else) ------------
+
+
+def tenant_view(tenant: Tenant, seats: Seats) -> TenantView:
+    return TenantView(
+        **vars(tenant) | {"status": tenant.status.value},
+        plan=seats.plan,
+        seat_limit=seats.seat_limit,
+        seats_taken=seats.taken,
+        members=seats.members,
+        pending_invitations=seats.pending,
+    )
+
+
+def me_view(person: Person, page: Page[Membership]) -> MeView:
+    memberships = [MembershipView(**vars(m)) for m in page.items]
+    return MeView(user_id=person.user_id, email=person.email, memberships=memberships, cursor=page.cursor)
+
+
+def member_page(page: Page[Membership]) -> MemberPage:
+    return MemberPage(items=[MemberView(**vars(m)) for m in page.items], cursor=page.cursor)
+
+
+def invitation_page(page: Page[Invitation]) -> InvitationPage:
+    return InvitationPage(items=[InvitationView(**vars(i)) for i in page.items], cursor=page.cursor)
+
+
+def api_key_page(page: Page[ApiKey]) -> ApiKeyPage:
+    return ApiKeyPage(items=[ApiKeyView(**vars(k)) for k in page.items], cursor=page.cursor)
