@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from keel.tenancy import ADMIN_PREFIX, DEFAULT_OPERATORS_GROUP, is_admin_path
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -29,6 +32,11 @@ CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 OPENAPI_DOCUMENT = "docs/openapi.json"
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
 IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
+#: The setting (bare name) of the authorizer's context naming the SSM parameter that holds the REST
+#: API's id, so that it can flush API Gateway's cache of its answers (the API stack writes it).
+API_ID_PARAMETER = "API_ID_PARAMETER"
+#: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
+OPERATORS_GROUP = "OPERATORS_GROUP"
 
 
 def dead_letter_queue_name(queue: str) -> str:
@@ -114,7 +122,9 @@ class Context:
 
     name: str
     api_handler: str | None = None
-    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``).
+    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``). A
+    #: prefix under ``ADMIN_PREFIX`` (``/v1/admin/<area>``, one area per context) holds operator routes:
+    #: both renderers serve it with the authorizer cached on ``Authorization`` alone.
     api_prefixes: tuple[str, ...] = ()
     #: Routes served without the authorizer. Everything else under the prefixes is authorized.
     public_routes: tuple[Route, ...] = ()
@@ -140,6 +150,12 @@ class Context:
     def __post_init__(self) -> None:
         if not is_context_name(self.name):
             raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
+        for prefix in self.api_prefixes:
+            if prefix.rstrip("/") == ADMIN_PREFIX:
+                raise ValueError(f"{self.name}: route an area of its own under {ADMIN_PREFIX} ({ADMIN_PREFIX}/<area>)")
+        for route in self.public_routes:
+            if is_admin_path(route.path):
+                raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
         named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
@@ -201,6 +217,11 @@ class Context:
     def api_prefix_for(self, path: str) -> str | None:
         """The longest of its API prefixes that routes ``path``, if any."""
         return max((p for p in self.api_prefixes if is_under(path, p)), key=len, default=None)
+
+    @property
+    def operator_prefixes(self) -> tuple[str, ...]:
+        """Its prefixes under ``ADMIN_PREFIX``: operator routes, authorized on the token alone."""
+        return tuple(p for p in self.api_prefixes if is_admin_path(p))
 
     # -- settings -----------------------------------------------------------------------------------
 
@@ -303,6 +324,23 @@ class Topology:
         """The context that owns the authorizer, and so reads the identity provider's settings."""
         return self.owner_of(self.authorizer_handler) if self.authorizer_handler else None
 
+    def api_id_parameter(self, stage: str) -> str:
+        """The SSM parameter the API stack writes its REST API's id to (per stage)."""
+        return f"/{NAME_PREFIX}/{stage}/api-id"
+
+    def authorizer_cache_settings(self, stage: str) -> dict[str, str]:
+        """Where the authorizer's context finds the API whose cache of authorizer answers it flushes
+        (on suspending or reactivating a tenant), under its context's setting name."""
+        ctx = self.authorizer_context
+        return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)} if ctx else {}
+
+    def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
+        """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another
+        under the authorizer context's ``OPERATORS_GROUP`` setting."""
+        ctx = self.authorizer_context
+        named = deployment_settings.get(ctx.setting_name(OPERATORS_GROUP)) if ctx else None
+        return named or DEFAULT_OPERATORS_GROUP
+
     def identity_provider_settings(self, *, issuer: str, audience: str, jwks_url: str | None = None) -> dict[str, str]:
         """The issuer the authorizer trusts, under its context's setting names; without ``jwks_url``
         the authorizer finds the keys at ``<issuer>/.well-known/jwks.json``."""
@@ -325,4 +363,6 @@ class Topology:
         return any(r.method == method and r.path == path for r in self.public_routes)
 
     def is_tenantless(self, method: str, path: str) -> bool:
-        return any(r.method == method and r.path == path for r in self.tenantless_routes)
+        """Whether the route is authorized on the token alone: a tenant-less route, or any route under
+        ``ADMIN_PREFIX`` (operators act in no tenant)."""
+        return is_admin_path(path) or any(r.method == method and r.path == path for r in self.tenantless_routes)

@@ -29,7 +29,13 @@ def build_app(
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = cdk.Environment(account=account, region=region)
     settings = deployment_settings(app, topology)
-    foundation = FoundationStack(app, topology.foundation_stack_name, topology=topology, env=env)
+    foundation = FoundationStack(
+        app,
+        topology.foundation_stack_name,
+        topology=topology,
+        operators_group=topology.operators_group(settings),
+        env=env,
+    )
     contexts = [
         ContextStack(
             app,

@@ -15,6 +15,8 @@ from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+#: The local runtime's stage (``KEEL_STAGE``), also the stage of the API that stands for its gateway.
+STAGE = "local"
 
 
 class SettingConflict(ValueError):
@@ -38,7 +40,8 @@ def local_environment(
 
     ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment("local"),
+        **topology.platform_environment(STAGE),
+        **topology.authorizer_cache_settings(STAGE),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

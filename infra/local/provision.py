@@ -1,13 +1,18 @@
 """Creates on the moto server what the topology says exists: tables with streams, the bus and its
-archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, and a Cognito
-user pool that stands in for the OIDC identity provider."""
+archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, a Cognito user
+pool (with its group of operators) that stands in for the OIDC identity provider, and a REST API
+standing for the local gateway where API calls name it (its id in the SSM parameter the cloud's API
+stack writes, so that flushing its authorizer cache reaches the local gateway)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from infra.local.environment import STAGE
+from infra.local.moto_apigateway import create_local_api
+from infra.model import NAME_PREFIX
 from infra.topology import MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
 if TYPE_CHECKING:
@@ -47,6 +52,8 @@ class IdentityProvider:
     user_pool_id: str
     client_id: str
     region: str
+    #: The group whose members are operators (``GET /_local/token?operator=1`` puts a user in it).
+    operators_group: str
 
     @property
     def issuer(self) -> str:
@@ -64,6 +71,8 @@ class Provisioned:
     streams: dict[str, str]
     queues: tuple[QueueResources, ...]
     identity_provider: IdentityProvider
+    #: The REST API standing for the local gateway (``moto_apigateway.create_local_api``).
+    api_id: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class AwsClients:
     sqs: SQSClient
     ses: SESClient
     cognito: CognitoIdentityProviderClient
+    apigateway: Any  # no type stubs are installed for these two
+    ssm: Any
 
 
 def create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
@@ -146,7 +157,9 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
     )
 
 
-def _create_identity_provider(cognito: CognitoIdentityProviderClient, region: str) -> IdentityProvider:
+def _create_identity_provider(
+    cognito: CognitoIdentityProviderClient, region: str, operators_group: str
+) -> IdentityProvider:
     # Email as the username puts ``email`` into moto's ID tokens, as a Cognito pool set up so does.
     pool = cognito.create_user_pool(
         PoolName="keel-local", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
@@ -161,7 +174,8 @@ def _create_identity_provider(cognito: CognitoIdentityProviderClient, region: st
             "ALLOW_REFRESH_TOKEN_AUTH",
         ],
     )["UserPoolClient"]["ClientId"]
-    return IdentityProvider(user_pool_id=pool, client_id=client, region=region)
+    cognito.create_group(GroupName=operators_group, UserPoolId=pool, Description="Operators of this Keel deployment")
+    return IdentityProvider(user_pool_id=pool, client_id=client, region=region, operators_group=operators_group)
 
 
 def _sender_domains(topology: Topology) -> set[str]:
@@ -189,10 +203,13 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
     queues = tuple(_create_consumer_feed(clients, bus, ctx, sub) for ctx, sub in topology.subscriptions)
     for domain in sorted(_sender_domains(topology)):
         clients.ses.verify_domain_identity(Domain=domain)
+    api_id = create_local_api(clients.apigateway, name=NAME_PREFIX, stage=STAGE)
+    clients.ssm.put_parameter(Name=topology.api_id_parameter(STAGE), Value=api_id, Type="String")
     return Provisioned(
         bus_arn=bus_arn,
         archive_arn=archive_arn,
         streams=streams,
         queues=queues,
-        identity_provider=_create_identity_provider(clients.cognito, region),
+        identity_provider=_create_identity_provider(clients.cognito, region, topology.operators_group({})),
+        api_id=api_id,
     )

@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from infra.local import dlq, moto_patches, moto_state
+from infra.local import dlq, moto_apigateway, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
 from infra.local.environment import REGION, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
@@ -137,6 +137,8 @@ def aws_clients(endpoint: str, region: str = REGION) -> AwsClients:
         sqs=session.client("sqs", endpoint_url=endpoint, config=config),
         ses=session.client("ses", endpoint_url=endpoint, config=config),
         cognito=session.client("cognito-idp", endpoint_url=endpoint, config=config),
+        apigateway=session.client("apigateway", endpoint_url=endpoint, config=config),
+        ssm=session.client("ssm", endpoint_url=endpoint, config=config),
     )
 
 
@@ -217,6 +219,7 @@ class LocalRuntime:
         self._environment: EnvironmentOverlay | None = None
         self._identity_provider: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
+        self._stop_flushing: Callable[[], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -269,6 +272,7 @@ class LocalRuntime:
         moto_port = self.moto_port or free_port(self.host)
         _ensure_free(self.host, moto_port, "for moto")
         moto_patches.install()  # linear transactions, a trimmed stream, ClientRequestToken (see its docstring)
+        moto_apigateway.install()  # FlushStageAuthorizersCache, which moto lacks
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()
@@ -278,6 +282,12 @@ class LocalRuntime:
 
         self.clients = aws_clients(self.moto_endpoint, self.region)
         self.provisioned = provision(self.topology, self.clients, self.region)
+        if authorizer is not None:
+            # Identity flushes "API Gateway's" authorizer cache when it suspends a tenant: here, this gateway's.
+            api_id = self.provisioned.api_id
+            self._stop_flushing = moto_apigateway.on_flush(
+                lambda api, _stage: authorizer.flush() if api == api_id else None
+            )
         idp = self.provisioned.identity_provider
         self._identity_provider = self.topology.identity_provider_settings(
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
@@ -361,6 +371,9 @@ class LocalRuntime:
     def stop(self) -> None:
         """Stop pollers, scheduler, gateway and moto, and put the environment back. Idempotent."""
         stop_all(self.loops, timeout=10)
+        if self._stop_flushing is not None:
+            self._stop_flushing()
+            self._stop_flushing = None
         if self.gateway is not None:
             self.gateway.stop()
         if self.moto is not None:
@@ -449,8 +462,9 @@ class LocalRuntime:
             )
         return queues
 
-    def token(self, email: str) -> dict[str, Any]:
-        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it."""
+    def token(self, email: str, *, operator: bool = False) -> dict[str, Any]:
+        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it.
+        ``operator``: put the user in the operators' group first, so that the tokens say so."""
         assert self.clients is not None
         assert self.provisioned is not None
         cognito, idp = self.clients.cognito, self.provisioned.identity_provider
@@ -471,6 +485,8 @@ class LocalRuntime:
         cognito.admin_set_user_password(
             UserPoolId=idp.user_pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
         )
+        if operator:
+            cognito.admin_add_user_to_group(UserPoolId=idp.user_pool_id, Username=email, GroupName=idp.operators_group)
         signed_in = cognito.admin_initiate_auth(
             UserPoolId=idp.user_pool_id,
             ClientId=idp.client_id,

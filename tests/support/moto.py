@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from infra.local import provision
+from infra.local import moto_apigateway, provision
 from infra.topology import TOPOLOGY
 
 
@@ -30,3 +30,11 @@ def all_items(table: str) -> list[dict[str, Any]]:
     from keel.store import from_attributes
 
     return [from_attributes(i) for i in boto3.client("dynamodb").scan(TableName=table)["Items"]]
+
+
+def create_api(stage: str) -> str:
+    """The REST API whose authorizer cache identity flushes, its id in the parameter the cloud's API
+    stack writes (as ``keel dev`` provisions it). Returns its id."""
+    api_id = moto_apigateway.create_local_api(boto3.client("apigateway"), name="keel", stage=stage)
+    boto3.client("ssm").put_parameter(Name=TOPOLOGY.api_id_parameter(stage), Value=api_id, Type="String")
+    return api_id

@@ -10,7 +10,7 @@ import pytest
 from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import Gateway
-from tests.support.moto import create_context_table, create_idempotency_table
+from tests.support.moto import create_api, create_context_table, create_idempotency_table
 from tests.unit.identity.idp import AUDIENCE, ISSUER, LocalIdp, running_idp
 
 INVITATION_KEY = "test-invitation-key-" + "k" * 32
@@ -27,8 +27,11 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     """Identity's settings as the topology sets them, pointed at the local IdP, and its tables.
     Returns the stream ARN."""
     ctx = TOPOLOGY.context("identity")
-    given = ctx.environment | TOPOLOGY.identity_provider_settings(
-        issuer=ISSUER, audience=AUDIENCE, jwks_url=idp.jwks_url
+    stage = settings.platform().stage
+    given = (
+        ctx.environment
+        | TOPOLOGY.identity_provider_settings(issuer=ISSUER, audience=AUDIENCE, jwks_url=idp.jwks_url)
+        | TOPOLOGY.authorizer_cache_settings(stage)
     )
     for name, value in given.items():
         monkeypatch.setenv(name, value)
@@ -37,6 +40,7 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     settings.reset()
     stream = create_context_table(ctx.table_name)
     create_idempotency_table()
+    create_api(stage)
     return stream
 
 
