@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 
 from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.local.environment import STAGE
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, api_functions
 from infra.topology import TOPOLOGY, Context, Route, Topology
-from infra.local.environment import STAGE
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, Caller, Role
 from tests.integration.local.app import authorizer
 from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
