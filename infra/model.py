@@ -32,9 +32,10 @@ CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 OPENAPI_DOCUMENT = "docs/openapi.json"
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
 IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
-#: The setting (bare name) of the authorizer's context naming the SSM parameter that holds the REST
-#: API's id, so that it can flush API Gateway's cache of its answers (the API stack writes it).
-API_ID_PARAMETER = "API_ID_PARAMETER"
+#: The settings (bare names) of the authorizer's context that name the REST API whose cache of its
+#: answers it flushes: the SSM parameter holding the API's id (the cloud: the API stack writes it), or
+#: the id itself (the local runtime, whose gateway stands behind an API on moto).
+API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
 
@@ -328,11 +329,16 @@ class Topology:
         """The SSM parameter the API stack writes its REST API's id to (per stage)."""
         return f"/{NAME_PREFIX}/{stage}/api-id"
 
-    def authorizer_cache_settings(self, stage: str) -> dict[str, str]:
+    def authorizer_cache_settings(self, stage: str, *, api_id: str | None = None) -> dict[str, str]:
         """Where the authorizer's context finds the API whose cache of authorizer answers it flushes
-        (on suspending or reactivating a tenant), under its context's setting name."""
+        (on suspending or reactivating a tenant), under its context's setting name: the parameter of
+        ``stage``, or ``api_id`` itself when given."""
         ctx = self.authorizer_context
-        return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)} if ctx else {}
+        if ctx is None:
+            return {}
+        if api_id is not None:
+            return {ctx.setting_name(API_ID): api_id}
+        return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
 
     def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
         """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another

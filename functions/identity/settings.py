@@ -42,9 +42,11 @@ class IdentitySettings(BaseSettings):
     #: The token claim that lists the user's groups: ``cognito:groups`` for Cognito, ``groups`` for many
     #: other OIDC providers (a list of names, or one space- or comma-separated string).
     groups_claim: str = Field(default="cognito:groups", min_length=1)
-    #: The SSM parameter holding the REST API's id, so that suspending a tenant can flush API Gateway's
-    #: cache of authorizer answers (the API stack writes it); empty: nothing to flush.
+    #: The REST API whose cache of authorizer answers suspending a tenant flushes: the SSM parameter
+    #: holding its id in the cloud (the API stack writes it), or the id itself (local runtime, tests).
+    #: Neither: nothing to flush (cached answers expire within the cache's TTL).
     api_id_parameter: str = ""
+    api_id: str = ""
 
     @property
     def audiences(self) -> list[str]:

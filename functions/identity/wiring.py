@@ -159,10 +159,10 @@ def api_keys() -> ApiKeyService:
 
 @cache
 def _authorizer_cache(cfg: IdentitySettings) -> StageAuthorizerCache:
-    # One per container: the API's id is read from SSM on the first flush, then kept.
+    # One per container: in the cloud the API's id is read from SSM on the first flush, then kept.
     from functions.identity.adapters.authorizer_cache import StageAuthorizerCache
 
-    return StageAuthorizerCache(parameter=cfg.api_id_parameter, stage=settings.platform().stage)
+    return StageAuthorizerCache(api_id=cfg.api_id, parameter=cfg.api_id_parameter, stage=settings.platform().stage)
 
 
 def operators() -> OperatorService:

@@ -35,13 +35,15 @@ def local_environment(
     repo_root: Path = REPO_ROOT,
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
+    authorizer_cache: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
 
-    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
+    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
+    ``authorizer_cache``: the API on moto that stands for the local gateway, as
+    ``Topology.authorizer_cache_settings`` names it."""
     values: dict[str, str] = {
         **topology.platform_environment(STAGE),
-        **topology.authorizer_cache_settings(STAGE),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -50,6 +52,7 @@ def local_environment(
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         **(identity_provider or {}),
+        **(authorizer_cache or {}),
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:

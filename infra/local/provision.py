@@ -1,18 +1,13 @@
 """Creates on the moto server what the topology says exists: tables with streams, the bus and its
-archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, a Cognito user
-pool (with its group of operators) that stands in for the OIDC identity provider, and a REST API
-standing for the local gateway where API calls name it (its id in the SSM parameter the cloud's API
-stack writes, so that flushing its authorizer cache reaches the local gateway)."""
+archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, and a Cognito
+user pool (with its group of operators) that stands in for the OIDC identity provider."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from infra.local.environment import STAGE
-from infra.local.moto_apigateway import create_local_api
-from infra.model import NAME_PREFIX
 from infra.topology import MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
 if TYPE_CHECKING:
@@ -71,8 +66,6 @@ class Provisioned:
     streams: dict[str, str]
     queues: tuple[QueueResources, ...]
     identity_provider: IdentityProvider
-    #: The REST API standing for the local gateway (``moto_apigateway.create_local_api``).
-    api_id: str
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,6 @@ class AwsClients:
     sqs: SQSClient
     ses: SESClient
     cognito: CognitoIdentityProviderClient
-    apigateway: Any  # no type stubs are installed for these two
-    ssm: Any
 
 
 def create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
@@ -203,13 +194,10 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
     queues = tuple(_create_consumer_feed(clients, bus, ctx, sub) for ctx, sub in topology.subscriptions)
     for domain in sorted(_sender_domains(topology)):
         clients.ses.verify_domain_identity(Domain=domain)
-    api_id = create_local_api(clients.apigateway, name=NAME_PREFIX, stage=STAGE)
-    clients.ssm.put_parameter(Name=topology.api_id_parameter(STAGE), Value=api_id, Type="String")
     return Provisioned(
         bus_arn=bus_arn,
         archive_arn=archive_arn,
         streams=streams,
         queues=queues,
         identity_provider=_create_identity_provider(clients.cognito, region, topology.operators_group({})),
-        api_id=api_id,
     )

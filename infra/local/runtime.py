@@ -27,13 +27,14 @@ from moto.server import ThreadedMotoServer
 
 from infra.local import dlq, moto_apigateway, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
-from infra.local.environment import REGION, EnvironmentOverlay, local_environment
+from infra.local.environment import REGION, STAGE, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
 from infra.local.provision import AwsClients, Provisioned, provision
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
+from infra.local.shapes import API_ID as LOCAL_API_ID
 from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
 
 if TYPE_CHECKING:
@@ -137,8 +138,6 @@ def aws_clients(endpoint: str, region: str = REGION) -> AwsClients:
         sqs=session.client("sqs", endpoint_url=endpoint, config=config),
         ses=session.client("ses", endpoint_url=endpoint, config=config),
         cognito=session.client("cognito-idp", endpoint_url=endpoint, config=config),
-        apigateway=session.client("apigateway", endpoint_url=endpoint, config=config),
-        ssm=session.client("ssm", endpoint_url=endpoint, config=config),
     )
 
 
@@ -154,11 +153,18 @@ class DevServerInfo:
     started_at: str
     #: The local IdP's settings, so that commands run handlers with the dev server's environment.
     identity_provider: dict[str, str] = field(default_factory=dict)
+    #: The API whose authorizer cache identity flushes (the one standing for the gateway), likewise.
+    authorizer_cache: dict[str, str] = field(default_factory=dict)
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
-        moto, idp = self.moto_endpoint, self.identity_provider
-        return local_environment(topology, moto_endpoint=moto, region=self.region, identity_provider=idp)
+        return local_environment(
+            topology,
+            moto_endpoint=self.moto_endpoint,
+            region=self.region,
+            identity_provider=self.identity_provider,
+            authorizer_cache=self.authorizer_cache,
+        )
 
     @classmethod
     def read(cls, state_dir: Path) -> DevServerInfo | None:
@@ -218,6 +224,7 @@ class LocalRuntime:
         self.clients: AwsClients | None = None
         self._environment: EnvironmentOverlay | None = None
         self._identity_provider: dict[str, str] = {}
+        self._authorizer_cache: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
         self._stop_flushing: Callable[[], None] | None = None
 
@@ -284,20 +291,19 @@ class LocalRuntime:
         self.provisioned = provision(self.topology, self.clients, self.region)
         if authorizer is not None:
             # Identity flushes "API Gateway's" authorizer cache when it suspends a tenant: here, this gateway's.
-            api_id = self.provisioned.api_id
-            self._stop_flushing = moto_apigateway.on_flush(
-                lambda api, _stage: authorizer.flush() if api == api_id else None
-            )
+            self._stop_flushing = moto_apigateway.on_flush(LOCAL_API_ID, STAGE, authorizer.flush)
         idp = self.provisioned.identity_provider
         self._identity_provider = self.topology.identity_provider_settings(
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
+        self._authorizer_cache = self.topology.authorizer_cache_settings(STAGE, api_id=LOCAL_API_ID)
         self._environment = EnvironmentOverlay(
             local_environment(
                 self.topology,
                 moto_endpoint=self.moto_endpoint,
                 region=self.region,
                 identity_provider=self._identity_provider,
+                authorizer_cache=self._authorizer_cache,
             )
         )
         self._environment.apply()  # once, before any handler runs
@@ -398,6 +404,7 @@ class LocalRuntime:
             topology=self.topology_ref,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             identity_provider=self._identity_provider,
+            authorizer_cache=self._authorizer_cache,
         )
         (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 

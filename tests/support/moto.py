@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from infra.local import moto_apigateway, provision
+from infra.local import provision
 from infra.topology import TOPOLOGY
 
 
@@ -33,8 +33,12 @@ def all_items(table: str) -> list[dict[str, Any]]:
 
 
 def create_api(stage: str) -> str:
-    """The REST API whose authorizer cache identity flushes, its id in the parameter the cloud's API
-    stack writes (as ``keel dev`` provisions it). Returns its id."""
-    api_id = moto_apigateway.create_local_api(boto3.client("apigateway"), name="keel", stage=stage)
-    boto3.client("ssm").put_parameter(Name=TOPOLOGY.api_id_parameter(stage), Value=api_id, Type="String")
+    """A REST API on moto with the stage ``stage`` (API Gateway deploys a stage only with a method on
+    it). Returns its id."""
+    apigateway = boto3.client("apigateway")
+    api_id = str(apigateway.create_rest_api(name="keel")["id"])
+    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName=stage)
     return api_id

@@ -5,8 +5,9 @@ The REST API lives in its own stack, deployed after identity's (its methods poin
 functions), so identity cannot be given the API's id at deploy time without a cycle: the API stack
 writes it to an SSM parameter whose name identity knows (``KEEL_IDENTITY_API_ID_PARAMETER``), and it
 is read on the first flush, once per container. IAM grants exactly this call on this stage
-(``apigateway:DELETE`` on ``/restapis/<id>/stages/<stage>/cache/authorizers``). Locally the call goes
-to moto, where the local runtime flushes its own gateway's cache (``infra/local/moto_apigateway.py``).
+(``apigateway:DELETE`` on ``/restapis/<id>/stages/<stage>/cache/authorizers``). The local runtime
+(and tests) give the id itself (``KEEL_IDENTITY_API_ID``): the call goes to moto, where the runtime
+flushes its own gateway's cache (``infra/local/moto_apigateway.py``).
 """
 
 from __future__ import annotations
@@ -31,21 +32,22 @@ class StageAuthorizerCache:
     def __init__(
         self,
         *,
-        parameter: str,
         stage: str,
+        api_id: str = "",
+        parameter: str = "",
         ssm: Callable[[], Any] = _ssm,
         apigateway: Callable[[], Any] = _apigateway,
     ) -> None:
-        self._parameter = parameter
         self._stage = stage
+        self._api_id = api_id or None
+        self._parameter = parameter
         self._ssm = ssm
         self._apigateway = apigateway
-        self._api_id: str | None = None
 
     def flush(self) -> None:
-        if not self._parameter:
-            # No API to flush (a deployment without one): cached answers expire on their own.
-            observability.for_service("identity").logger.warning("no API id parameter: authorizer cache not flushed")
+        if self._api_id is None and not self._parameter:
+            # No API to flush (none deployed): cached answers expire within the cache's TTL.
+            observability.for_service("identity").logger.warning("no API id configured: authorizer cache not flushed")
             return
         self._apigateway().flush_stage_authorizers_cache(restApiId=self.api_id(), stageName=self._stage)
 

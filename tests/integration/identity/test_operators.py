@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from functions.identity.handlers.api import app
-from infra.local import moto_apigateway
 from keel import settings
 from keel.tenancy import Access
+from tests.integration.identity.conftest import API_ID
 from tests.integration.identity.gateway import TABLE, Gateway, authorize, events_of, user_id
 from tests.integration.identity.test_stale_authorization import replay
 from tests.support.moto import all_items
@@ -35,6 +35,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/api-keys"): {"name": "ci", "role": "member"},
 }
 OPS = "ops"  # the operator's subject
+
+#: Suspensions flush an API's authorizer cache, as in the cloud and the local runtime
+pytestmark = pytest.mark.usefixtures("flushes")
 
 
 @dataclass
@@ -447,19 +450,13 @@ def test_nothing_of_a_suspended_tenant_is_deleted(gateway: Gateway, acme: Acme) 
 
 
 def test_suspending_and_reactivating_flush_the_authorizer_cache_also_when_nothing_changes(
-    gateway: Gateway, acme: Acme
+    gateway: Gateway, acme: Acme, flushes: list[tuple[str, str]]
 ) -> None:
-    flushed: list[tuple[str, str]] = []
-    stop = moto_apigateway.on_flush(lambda api, stage: flushed.append((api, stage)))
-    try:
-        suspend(gateway, acme.tenant)
-        suspend(gateway, acme.tenant)
-        reactivate(gateway, acme.tenant)
-    finally:
-        stop()
+    suspend(gateway, acme.tenant)
+    suspend(gateway, acme.tenant)
+    reactivate(gateway, acme.tenant)
 
-    assert len(flushed) == 3
-    assert {stage for _, stage in flushed} == {settings.platform().stage}
+    assert flushes == [(API_ID, settings.platform().stage)] * 3
 
 
 def test_a_tenants_keys_are_refused_once_suspended_also_when_issued_just_before(gateway: Gateway, acme: Acme) -> None:

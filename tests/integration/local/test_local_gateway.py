@@ -10,6 +10,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import boto3
 import jwt
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -22,11 +23,11 @@ from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.environment import STAGE
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, api_functions
+from infra.local.shapes import API_ID as LOCAL_API_ID
 from infra.topology import TOPOLOGY, Context, Route, Topology
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, Caller, Role
 from tests.integration.local.app import authorizer
 from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
-from tests.integration.local.app.topology import TOPOLOGY as TOPOLOGY_UNDER_TEST
 from tests.integration.local.conftest import Running
 from tests.support.events import sample
 
@@ -188,22 +189,23 @@ def test_flushing_the_stages_authorizer_cache_on_moto_empties_the_local_gateways
     for _ in range(2):
         assert running.request("GET", "/v1/probe/private", headers=token)[0] == 200
     assert len(authorizer.CALLS) == 1
-    # When a handler flushes the stage's authorizer cache of the API named in the SSM parameter, as
-    # identity does on a suspension (the API stands for the local gateway)
-    parameter = TOPOLOGY_UNDER_TEST.api_id_parameter(STAGE)
-    api_id = running.aws.ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-    running.aws.apigateway.flush_stage_authorizers_cache(restApiId=api_id, stageName=STAGE)
+    # When a handler flushes the authorizer cache of the local API's stage (on moto), as identity does
+    # on a suspension
+    apigateway_on_moto(running).flush_stage_authorizers_cache(restApiId=LOCAL_API_ID, stageName=STAGE)
     # Then the next request is authorized afresh
     assert running.request("GET", "/v1/probe/private", headers=token)[0] == 200
     assert len(authorizer.CALLS) == 2
 
 
-def test_flushing_a_stage_that_does_not_exist_is_404_as_api_gateway_answers(running: Running) -> None:
-    assert running.runtime.provisioned is not None
-    with pytest.raises(running.aws.apigateway.exceptions.NotFoundException):
-        running.aws.apigateway.flush_stage_authorizers_cache(
-            restApiId=running.runtime.provisioned.api_id, stageName="x"
-        )
+def test_flushing_another_apis_cache_is_404_as_api_gateway_answers(running: Running) -> None:
+    apigateway = apigateway_on_moto(running)
+    for api_id, stage in ((LOCAL_API_ID, "prod"), ("nope", STAGE)):
+        with pytest.raises(apigateway.exceptions.NotFoundException):
+            apigateway.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
+
+
+def apigateway_on_moto(running: Running) -> Any:
+    return boto3.client("apigateway", endpoint_url=running.runtime.moto_endpoint, region_name="us-east-1")
 
 
 def test_an_admin_route_is_authorized_on_the_token_alone_and_cached_apart(running: Running) -> None:
