@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from keel import observability
+from keel import cors, observability, settings
 from keel.errors import BadRequest, KeelError, NotFound, PayloadTooLarge, Unauthorized
 from keel.tenancy import Access, Caller, TenantContext
 
@@ -221,6 +221,8 @@ class KeelResolver(APIGatewayRestResolver):
             response["headers"]["X-Request-Id"] = request_id or ""
             if correlation_id:
                 response["headers"][CORRELATION_HEADER] = correlation_id
+            allowed = cors.origins(settings.platform().cors_origins)
+            response["headers"].update(cors.response_headers(cors.header(event.get("headers"), "Origin"), allowed))
         return response
 
     # -- errors ---------------------------------------------------------------------------------
