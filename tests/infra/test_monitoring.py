@@ -8,7 +8,12 @@ import json
 import re
 from typing import Any
 
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+
 from infra.cloud.constructs import DLQ_EXPIRY_WARNING_DAYS, DLQ_RETENTION
+from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics
 from infra.topology import MAX_RECEIVE_COUNT, Context
 from tests.infra.cfn import Resource, Stack, Synthesized, target
 
@@ -101,6 +106,25 @@ def test_each_apis_requests_are_counted_from_the_access_log_on_its_own_routes(sy
         # And slow requests and 5xx are what the objectives say
         for bad, condition, _ in OBJECTIVES.values():
             assert all(condition in pattern for pattern in filters[bad])
+
+
+def test_an_api_with_many_routes_is_counted_by_several_filters_within_cloudwatchs_limit() -> None:
+    # Given a context whose API serves more routes than one filter pattern can name (1024 characters)
+    stack = cdk.Stack(cdk.App(), "Api")
+    paths = [f"/v1/a-rather-long-resource-name-{n}/{{proxy+}}" for n in range(40)]
+    metrics = ApiMetrics(Context(name="busy"), "dev")
+    ApiMetricFilters(stack, "Sli", log_group=logs.LogGroup(stack, "Logs"), metrics=metrics, resource_paths=paths)
+    # When its filters are rendered
+    patterns: dict[str, list[str]] = {}
+    for metric_filter in Template.from_stack(stack).find_resources("AWS::Logs::MetricFilter").values():
+        props = metric_filter["Properties"]
+        patterns.setdefault(props["MetricTransformations"][0]["MetricName"], []).append(props["FilterPattern"])
+    # Then each count is split over several filters, each within the limit, naming every route once
+    for name, found in patterns.items():
+        assert len(found) > 1, name
+        assert all(len(pattern) <= 1024 for pattern in found), name
+        named = [p for pattern in found for p in re.findall(r'\$\.resourcePath = "([^"]+)"', pattern)]
+        assert sorted(named) == sorted(paths), name
 
 
 def test_burn_rate_windows_only_feed_their_composite_which_notifies(synthesized: Synthesized) -> None:
