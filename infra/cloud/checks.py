@@ -69,7 +69,8 @@ def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
     from cfnlint.api import ManualArgs, lint_file  # noqa: PLC0415 - slow import, only when linting
 
     config = ManualArgs(
-        regions=[region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")],
+        # The region the CDK CLI deploys to, else the caller's default, else us-east-1 (offline checks).
+        regions=[region or os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")],
         ignore_checks=list(CFN_LINT_IGNORED),
     )
     return [
