@@ -129,17 +129,13 @@ class DeadLetterQueue(Construct):
     def __init__(self, scope: Construct, id: str, *, queue_name: str | None = None) -> None:
         super().__init__(scope, id)
         self.queue = encrypted_queue(self, "Queue", queue_name=queue_name, retention_period=DLQ_RETENTION)
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = at_least_once(
             self,
             "Alarm",
-            alarm_description=f"Messages are waiting in the dead-letter queue {self.node.path}",
-            metric=self.queue.metric_approximate_number_of_messages_visible(
+            self.queue.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(1), statistic="Maximum"
             ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            f"Messages are waiting in the dead-letter queue {self.node.path}",
         )
         older_than(
             self,
