@@ -100,20 +100,20 @@ def test_authorizer_reads_the_token_and_tenant_headers_and_is_cached(sample: Syn
     )
 
 
-def test_private_routes_with_no_authorizer_fail_synth() -> None:
+def test_private_routes_with_no_authorizer_fail_synth(tmp_path: Path) -> None:
     # Given a context whose prefix has no public route, and no authorizer in the topology
     unguarded = dataclasses.replace(SAMPLE, authorizer_handler=None)
     # When it is rendered, then synth refuses rather than serving those routes to anyone
     with pytest.raises(ValueError, match="no authorizer"):
-        build_app(unguarded, outdir="unused", context=SKIP_BUNDLING)
+        build_app(unguarded, outdir=str(tmp_path), context=SKIP_BUNDLING)
 
 
-def test_an_authorizer_no_context_owns_fails_synth() -> None:
+def test_an_authorizer_no_context_owns_fails_synth(tmp_path: Path) -> None:
     # Given an authorizer handler in a context the topology does not have
     orphan = dataclasses.replace(SAMPLE, authorizer_handler="functions.nobody.handlers.authorizer")
     # When it is rendered, then synth says so
     with pytest.raises(ValueError, match="names no context"):
-        build_app(orphan, outdir="unused", context=SKIP_BUNDLING)
+        build_app(orphan, outdir=str(tmp_path), context=SKIP_BUNDLING)
 
 
 def test_tenantless_routes_use_the_authorizer_keyed_on_the_token_alone(sample: Synthesized) -> None:
