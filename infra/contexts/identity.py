@@ -25,6 +25,7 @@ CONTEXT = Context(
     ),
     public_routes=(),
     tenantless_routes=_TENANTLESS,
+    uses_idempotency=True,  # sign-up, invitations and API keys honour Idempotency-Key
     subscriptions=(
         Subscription(
             name="entitlements",

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def local_environment(
     ``authorizer_cache``: the API on moto that stands for the local gateway, as
     ``Topology.authorizer_cache_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment(STAGE),
+        **topology.platform_environment(STAGE, cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -13,6 +13,7 @@ IDENTITY = Context(
     api_prefixes=("/v1/tenants", "/v1/members", "/v1/signup", "/v1/admin/tenants"),
     public_routes=(Route("POST", "/v1/signup"),),
     tenantless_routes=(Route("POST", "/v1/tenants"), Route("GET", "/v1/members/me")),
+    uses_idempotency=True,
     subscriptions=(
         Subscription(
             name="seat_limit",
