@@ -43,6 +43,9 @@ IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_U
 #: answers it flushes: the SSM parameter holding the API's id (the cloud: the API stack writes it), or
 #: the id itself (the local runtime, whose gateway stands behind an API on moto).
 API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
+#: The setting (bare name) of the authorizer's context naming the SSM parameter that holds API Gateway's
+#: usage plans by rate tier (``{tier: id}``), where it keeps each tenant's key.
+USAGE_PLANS_PARAMETER = "USAGE_PLANS_PARAMETER"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
 
@@ -378,6 +381,22 @@ class Topology:
         if api_id is not None:
             return {ctx.setting_name(API_ID): api_id}
         return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
+
+    def usage_plans_parameter(self, stage: str) -> str:
+        """The SSM parameter the API stack writes its usage plans' ids to, by rate tier (per stage)."""
+        return f"/{NAME_PREFIX}/{stage}/usage-plans"
+
+    def usage_plan_settings(self, stage: str) -> dict[str, str]:
+        """Where the authorizer's context finds the usage plans it keeps tenants' keys in."""
+        ctx = self.authorizer_context
+        return {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter(stage)} if ctx else {}
+
+    @property
+    def abuse_prone_routes(self) -> list[Route]:
+        """The writes anyone may send without a tenant: public and tenant-less routes that are not
+        reads (sign-up, accepting an invitation, webhooks). The edge holds them to a tighter rate."""
+        routes = [*self.public_routes, *self.tenantless_routes]
+        return sorted({r for r in routes if r.method != "GET"}, key=lambda r: (r.path, r.method))
 
     def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
         """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another

@@ -47,6 +47,11 @@ class IdentitySettings(BaseSettings):
     #: Neither: nothing to flush (cached answers expire within the cache's TTL).
     api_id_parameter: str = ""
     api_id: str = ""
+    #: API Gateway's usage plans by rate tier, where each tenant's key is kept: the SSM parameter holding
+    #: ``{tier: usage plan id}`` in the cloud (the API stack writes it), or that JSON itself (tests).
+    #: Neither: no usage plans to keep keys in (the local gateway limits tenants by their plan itself).
+    usage_plans_parameter: str = ""
+    usage_plans: str = ""
 
     @property
     def audiences(self) -> list[str]:

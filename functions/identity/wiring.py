@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from functions.identity.adapters.jwt_verifier import JwtVerifier
     from functions.identity.adapters.members import MemberRepository
     from functions.identity.adapters.tenants import TenantRepository
+    from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
     from functions.identity.domain.access import AccessService
     from functions.identity.domain.api_keys import ApiKeyService
     from functions.identity.domain.entitlements import EntitlementsService
@@ -110,12 +111,24 @@ def _access(cfg: IdentitySettings) -> AccessService:
     return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table), operators_group=cfg.operators_group)
 
 
+@cache
+def _usage_plans(cfg: IdentitySettings) -> ApiGatewayUsagePlans:
+    # One per container: in the cloud the plans' ids are read from SSM on first use, then kept.
+    from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
+
+    return ApiGatewayUsagePlans(plans=cfg.usage_plans, parameter=cfg.usage_plans_parameter)
+
+
 def tenants() -> TenantService:
     from functions.identity.domain.tenants import TenantService
 
     cfg = config()
     return TenantService(
-        _tenants(cfg), _members(cfg), issuer=cfg.oidc_issuer, tenants_per_user=cfg.max_tenants_per_user
+        _tenants(cfg),
+        _members(cfg),
+        usage=_usage_plans(cfg),
+        issuer=cfg.oidc_issuer,
+        tenants_per_user=cfg.max_tenants_per_user,
     )
 
 
@@ -177,4 +190,5 @@ def entitlements(tx: Transaction) -> EntitlementsService:
     from functions.identity.adapters.entitlements import EntitlementsWriter
     from functions.identity.domain.entitlements import EntitlementsService
 
-    return EntitlementsService(EntitlementsWriter(config().table, tx))
+    cfg = config()
+    return EntitlementsService(EntitlementsWriter(cfg.table, tx), _usage_plans(cfg))

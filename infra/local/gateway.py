@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
 from infra.local.shapes import method_arn, proxy_event
+from infra.local.throttle import NO_KEY, TenantThrottle, Throttled
 from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
 from keel import cors
@@ -158,6 +159,7 @@ class LocalApi:
         region: str,
         console: DevConsole | None = None,
         cors_origins: Collection[str] = LOCAL_CORS_ORIGINS,
+        throttle: TenantThrottle | None = None,
     ) -> None:
         self.topology = topology
         self.api_functions = dict(api_functions)
@@ -165,6 +167,8 @@ class LocalApi:
         self.region = region
         self.console = console
         self.cors_origins = frozenset(cors_origins)
+        #: Each tenant's own rate, as API Gateway's usage plans apply it (``None``: unlimited).
+        self.throttle = throttle
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -230,22 +234,34 @@ class LocalApi:
             epoch_ms=int(time.time() * 1000),
         )
         refused = self._authorize(event, request.method, path)
+        if isinstance(refused, Throttled):
+            response = _error(refused.status, refused.code, refused.message, request_id)
+            response.headers.append(("Retry-After", str(refused.retry_after)))
+            return response
         if refused is None:
             refused = precheck_body(event)  # the same 400/413 the kernel's resolver gives
         if refused is not None:
             return _error(*refused, request_id)
         return self._invoke(function, event, request_id)
 
-    def _authorize(self, event: dict[str, Any], method: str, path: str) -> tuple[int, str, str] | None:
+    def _authorize(self, event: dict[str, Any], method: str, path: str) -> tuple[int, str, str] | Throttled | None:
         """Fill ``requestContext.authorizer``, or say why API Gateway would refuse the request."""
         if self.topology.is_public(method, path):
             return None
         if self.authorizer is None:
             return 401, "unauthorized", "this route needs credentials and no authorizer is configured"
-        sources = USER_SOURCES if self.topology.is_tenantless(method, path) else TENANT_SOURCES
+        tenantless = self.topology.is_tenantless(method, path)
+        sources = USER_SOURCES if tenantless else TENANT_SOURCES
         decision = self.authorizer.check(event, method_arn(self.region, method, path), sources)
         if not isinstance(decision, Allowed):
             return decision.status, decision.code, decision.message
+        if self.throttle is not None and not tenantless:
+            # Tenant routes require a key, as the cloud's methods do: the tenant's own budget is spent.
+            if decision.usage_key is None:
+                return NO_KEY
+            throttled = self.throttle.admit(decision.usage_key, str(decision.authorizer.get("plan", "")))
+            if throttled is not None:
+                return throttled
         event["requestContext"]["authorizer"] = decision.authorizer
         return None
 

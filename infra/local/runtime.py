@@ -35,6 +35,7 @@ from infra.local.provision import AwsClients, Provisioned, provision
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
 from infra.local.shapes import API_ID as LOCAL_API_ID
+from infra.local.throttle import TenantThrottle
 from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
 
 if TYPE_CHECKING:
@@ -269,6 +270,7 @@ class LocalRuntime:
             authorizer=authorizer,
             region=self.region,
             console=self,
+            throttle=TenantThrottle(),
         )
         try:
             self.gateway = GatewayServer(api, self.host, self.port)  # bind first: a taken port fails fast

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from functions.identity.domain.api_key import hash_secret, looks_like_api_key
 from functions.identity.domain.errors import InvalidCredentials, TenantSuspended
 from functions.identity.domain.ports import AccessStore, TokenVerifier
+from functions.identity.domain.usage import usage_key
 from functions.identity.domain.user import user_id_for
 from keel import ids
 from keel.errors import Forbidden
+from keel.rate_tiers import tier_of
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, OPERATOR_FLAG, VALID_UNTIL
 
 MAX_CREDENTIAL_LENGTH = 8192
@@ -35,6 +37,9 @@ class Allow:
     principal_id: str
     #: The authorizer context handlers read (API Gateway passes strings only).
     context: dict[str, str] = field(default_factory=dict)
+    #: The tenant's API Gateway key for its plan's tier (``usage.usage_key``): its requests count
+    #: against its own budget in that tier's usage plan.
+    usage_key: str | None = None
 
 
 #: What a denied caller is told, unless the tenant is suspended: nothing about why.
@@ -106,7 +111,8 @@ class AccessService:
             "role": grant.role.value,
             "plan": grant.plan,
         }
-        return Allow(principal_id=grant.api_key_id, context=context)
+        tier = tier_of(grant.plan).name
+        return Allow(principal_id=grant.api_key_id, context=context, usage_key=usage_key(grant.tenant_id, tier))
 
     def _jwt(self, token: str, wanted: str | None) -> Decision:
         claims = self._verifier.verify(token)
@@ -129,4 +135,4 @@ class AccessService:
         if grant.suspended:
             return suspended(user_id)
         context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
-        return Allow(principal_id=user_id, context=context)
+        return Allow(principal_id=user_id, context=context, usage_key=usage_key(wanted, tier_of(grant.plan).name))

@@ -130,6 +130,15 @@ class AuthorizerCache(Protocol):
         ...
 
 
+class UsagePlans(Protocol):
+    """API Gateway's usage plans, one per rate tier: where each tenant's key is counted."""
+
+    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> None:
+        """Make sure ``tenant_id``'s key for ``tier`` (``usage.usage_key``) exists in ``tier``'s usage
+        plan; ``new``: the tenant has no keys yet (sign-up), so none is looked for."""
+        ...
+
+
 class TenantReader(Protocol):
     def get(self, tenant_id: str) -> Tenant | None: ...
 

@@ -159,6 +159,16 @@ class FakeTenants(_Acting):
 
 
 @dataclass
+class FakeUsagePlans:
+    """``(tenant id, tier)`` of every key provided, in order."""
+
+    provided: list[tuple[str, str]] = field(default_factory=list)
+
+    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> None:
+        self.provided.append((tenant_id, tier))
+
+
+@dataclass
 class FakeAuthorizerCache:
     flushes: int = 0
 
