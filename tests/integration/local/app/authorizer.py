@@ -34,6 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event["methodArn"],
         principal_id=f"usr_{role}",
         context={"tenant_id": tenant, "user_id": f"usr_{role}", "role": role, "plan": "free", "seats": 3},
+        usage_identifier_key=f"usage-key-of-{tenant}",  # its own usage plan budget, as identity's names
     )
     policy.allow_all_routes()
     return policy.asdict()
