@@ -4,7 +4,7 @@ plan per rate tier behind the authorizer.
 - The web ACL (WAFv2, regional) blocks, per client IP, more than ``keel:api`` ``waf_rate_limit``
   requests in its window, and more than ``waf_public_write_rate_limit`` to the writes anyone may send
   without a tenant (the topology's ``abuse_prone_routes``: sign-up, accepting an invitation,
-  webhooks); AWS's common and known-bad-inputs rule sets block the rest. Its own refusals are in
+  webhooks); AWS's common and known-bad-inputs rule sets block the rest. Its rate refusals are in
   Keel's error shape: 429 with ``Retry-After`` for a rate.
 - A usage plan per rate tier (``keel.rate_tiers``) on the stage: API Gateway counts a tenant's
   requests against the key the authorizer names for it (``usageIdentifierKey``), so a tenant over its
@@ -35,11 +35,12 @@ from infra.cloud import permissions
 from infra.cloud.deployment import ApiSettings
 from infra.model import Route, Topology
 from keel.contracts.billing import EntitlementsChanged
-from keel.errors import Forbidden, TooManyRequests
+from keel.errors import TooManyRequests
 from keel.rate_tiers import RATE_TIERS, RateTier
 
-#: The names of the web ACL's custom answers (``CustomResponseBodies``).
-RATE_LIMITED_BODY, BLOCKED_BODY = "rate_limited", "blocked"
+#: The name of the web ACL's custom answer to a rate block (``CustomResponseBodies``). AWS's rule sets
+#: block with WAF's own 403: a managed group's override action cannot carry a custom response.
+RATE_LIMITED_BODY = "rate_limited"
 
 
 def _waf_error(code: str, message: str) -> str:
@@ -100,9 +101,6 @@ class EdgeProtection(Construct):
                 RATE_LIMITED_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON",
                     content=_waf_error(TooManyRequests.code, "too many requests from this address; retry later"),
-                ),
-                BLOCKED_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content_type="APPLICATION_JSON", content=_waf_error(Forbidden.code, "request blocked")
                 ),
             },
             visibility_config=_visibility(name),
