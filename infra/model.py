@@ -2,6 +2,11 @@
 
 Every convention both renderers share is defined here once: physical resource names, the path-prefix
 rule, the bus rule's pattern, a context's settings and the identity provider's setting names.
+
+Names belong to a stage: ``TOPOLOGY.for_stage("staging")`` renders every stack and physical name with
+the stage in it (``Keel-Staging-Identity``, ``keel-staging-identity``), so stages live side by side in
+one account. A topology that has no stage yet names nothing (``UnstagedName``): no name is ever
+spelled without its stage.
 ``infra/cloud`` (CDK), ``infra/local`` (moto), the bench and the tests use these, never a copy.
 This module imports no CDK and nothing from ``functions``: handlers are named by module path.
 """
@@ -11,7 +16,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -24,6 +29,16 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
 NAME_PREFIX = "keel"
+#: A stage's name is the second word of every physical name (``keel-<stage>-...``) and a word of every
+#: stack name: lowercase letters and digits only, so that no two (stage, context, resource) triples can
+#: render the same name, and short, so that names stay within AWS's limits (an archive's is 48).
+STAGE_NAME = re.compile(r"[a-z][a-z0-9]{0,11}")
+#: The stage ``keel dev`` renders; no deployment may use it (``keel migrate`` without ``--stage`` is local).
+LOCAL_STAGE = "local"
+#: The words the platform's own resources take after the stage: no context may be named one of them.
+PLATFORM_WORDS = frozenset(
+    {"bus", "archive", "idempotency", "alarms", "users", "app", "smoke", "api", "authorizer", "traces"}
+)
 #: A context's name is a Python package under ``functions`` and a word in names and settings.
 CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: Where ``make openapi`` writes the merged OpenAPI document, relative to the repository root.
@@ -57,6 +72,20 @@ def dead_letter_queue_name(queue: str) -> str:
 def is_under(path: str, prefix: str) -> bool:
     """Whether ``prefix`` routes ``path``: itself or anything below it (``/v1/members/x``, not ``/v1/membersx``)."""
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def is_stage_name(name: str) -> bool:
+    """Whether ``name`` can name a stage (``STAGE_NAME``)."""
+    return bool(STAGE_NAME.fullmatch(name))
+
+
+class UnstagedName(LookupError):
+    """A name was asked of a topology (or context) that has no stage: every name belongs to one."""
+
+
+def _check_stage(stage: str | None) -> None:
+    if stage is not None and not is_stage_name(stage):
+        raise ValueError(f"stage {stage!r}: a lowercase letter, then up to 11 lowercase letters or digits")
 
 
 def is_context_name(name: str) -> bool:
@@ -161,18 +190,25 @@ class Context:
     #: generated Secrets Manager secret only this context's functions may read, its ARN in
     #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
     secrets: tuple[str, ...] = ()
+    #: The stage its names belong to; set by ``Topology.for_stage`` (or ``for_stage``), never by hand.
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if not is_context_name(self.name):
             raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
+        _check_stage(self.stage)
         named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
                 short = item.name[len(self.name) + 1 :] or "another name"
                 raise ValueError(
-                    f"{self.name}: {item.name!r} repeats the context in its name ({self.resource_name(item.name)}); "
-                    f"call it {short!r}"
+                    f"{self.name}: {item.name!r} repeats the context in its name "
+                    f"({NAME_PREFIX}-<stage>-{self.name}-{item.name}); call it {short!r}"
                 )
+
+    def for_stage(self, stage: str) -> Context:
+        """This context with every name rendered for ``stage``."""
+        return replace(self, stage=stage)
 
     # -- code ---------------------------------------------------------------------------------------
 
@@ -186,21 +222,41 @@ class Context:
 
     # -- names --------------------------------------------------------------------------------------
 
+    @property
+    def _stage(self) -> str:
+        if self.stage is None:
+            raise UnstagedName(f"the {self.name} context names nothing until it has a stage: topology.for_stage(...)")
+        return self.stage
+
     def resource_name(self, name: str) -> str:
         """The physical name of one of this context's resources, the same in the cloud and locally."""
-        return f"{NAME_PREFIX}-{self.name}-{name}"
+        return f"{self.table_name}-{name}"
 
     @property
     def table_name(self) -> str:
-        return f"{NAME_PREFIX}-{self.name}"
+        return f"{NAME_PREFIX}-{self._stage}-{self.name}"
 
     @property
     def stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-{_title(self.name)}"
+        return f"{_title(NAME_PREFIX)}-{_title(self._stage)}-{_title(self.name)}"
 
     @property
     def api_function_name(self) -> str:
         return self.resource_name("api")
+
+    def function_name(self, item: Subscription | Job) -> str:
+        """The function of a consumer or a job (named as its queue or its schedule)."""
+        return self.resource_name(item.name)
+
+    @property
+    def migrations_function_name(self) -> str:
+        """The function that runs this context's data migrations (``keel.migrations``)."""
+        return self.resource_name("migrate")
+
+    @property
+    def migrations_package(self) -> str:
+        """Where its data migrations are: ``functions/<context>/migrations/NNNN_name.py``."""
+        return f"{self.package}.migrations"
 
     @property
     def event_source(self) -> str:
@@ -259,19 +315,30 @@ class Context:
         return values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Topology:
-    bus_name: str
-    archive_retention_days: int
-    idempotency_table: str
+    """What Keel deploys; ``for_stage`` renders it for one stage, whose names it then gives."""
+
     authorizer_handler: str | None
     outbox_relay_handler: str
     contexts: tuple[Context, ...]
+    #: The stage its names belong to (``for_stage``); ``None`` for the catalog itself.
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         names = [ctx.name for ctx in self.contexts]
         if len(set(names)) != len(names):
             raise ValueError(f"context names must be unique: {', '.join(names)}")
+        taken = sorted(PLATFORM_WORDS.intersection(names))
+        if taken:
+            raise ValueError(f"context {', '.join(taken)}: the platform's own resources are named so")
+        _check_stage(self.stage)
+        if self.stage is not None:  # a staged topology's contexts name things for its stage too
+            object.__setattr__(self, "contexts", tuple(ctx.for_stage(self.stage) for ctx in self.contexts))
+
+    def for_stage(self, stage: str) -> Topology:
+        """This topology with every stack and physical name rendered for ``stage``."""
+        return replace(self, stage=stage)
 
     def context(self, name: str) -> Context:
         for ctx in self.contexts:
@@ -282,35 +349,95 @@ class Topology:
     # -- names --------------------------------------------------------------------------------------
 
     @property
+    def _stage(self) -> str:
+        if self.stage is None:
+            raise UnstagedName("a topology names nothing until it has a stage: topology.for_stage(...)")
+        return self.stage
+
+    def resource_name(self, name: str) -> str:
+        """The physical name of one of the platform's own resources: ``keel-<stage>-<name>``."""
+        return f"{NAME_PREFIX}-{self._stage}-{name}"
+
+    def _stack(self, name: str) -> str:
+        return f"{_title(NAME_PREFIX)}-{_title(self._stage)}-{name}"
+
+    @property
+    def bus_name(self) -> str:
+        return self.resource_name("bus")
+
+    @property
     def archive_name(self) -> str:
-        return f"{self.bus_name}-archive"
+        return self.resource_name("archive")
+
+    @property
+    def idempotency_table(self) -> str:
+        return self.resource_name("idempotency")
 
     @property
     def alarm_topic_name(self) -> str:
-        return f"{NAME_PREFIX}-alarms"
+        return self.resource_name("alarms")
 
     @property
     def authorizer_name(self) -> str:
-        return f"{NAME_PREFIX}-authorizer"
+        return self.resource_name("authorizer")
+
+    @property
+    def user_pool_name(self) -> str:
+        return self.resource_name("users")
+
+    @property
+    def app_client_name(self) -> str:
+        return self.resource_name("app")
+
+    @property
+    def smoke_client_name(self) -> str:
+        """The user pool client ``keel smoke`` signs its throwaway users in with (admin flow only)."""
+        return self.resource_name("smoke")
+
+    @property
+    def rest_api_name(self) -> str:
+        return self.resource_name("api")
+
+    @property
+    def sampling_rule_name(self) -> str:
+        """The X-Ray sampling rule of the stage (at most 32 characters: the stage name is short)."""
+        return self.resource_name("traces")
+
+    def parameter_name(self, name: str) -> str:
+        """An SSM parameter of the stage: ``/keel/<stage>/<name>``."""
+        return f"/{NAME_PREFIX}/{self._stage}/{name}"
+
+    def log_group_name(self, function_name: str) -> str:
+        """Where a function of the stage logs (Lambda's own convention, for the console and the CLI)."""
+        return f"/aws/lambda/{function_name}"
+
+    @property
+    def access_log_group_name(self) -> str:
+        return f"/aws/apigateway/{self.rest_api_name}/access"
 
     @property
     def foundation_stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-Foundation"
+        return self._stack("Foundation")
 
     @property
     def api_stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-Api"
+        return self._stack("Api")
+
+    @property
+    def stack_names(self) -> tuple[str, ...]:
+        """Every stack of the stage, in deploy order (the account's stack is no stage's)."""
+        return (self.foundation_stack_name, *(ctx.stack_name for ctx in self.contexts), self.api_stack_name)
 
     @property
     def account_stack_name(self) -> str:
         """Settings of the account and region, not of a stage: every stage shares this one stack."""
         return f"{_title(NAME_PREFIX)}-Account"
 
-    def platform_environment(self, stage: str, *, cors_origins: Sequence[str] = ()) -> dict[str, str]:
+    def platform_environment(self, *, cors_origins: Sequence[str] = ()) -> dict[str, str]:
         """The settings every function reads whatever its context (the kernel's ``PlatformSettings``);
         ``cors_origins`` are the browser origins the API answers (``keel.cors``)."""
         return {
-            "KEEL_STAGE": stage,
+            "KEEL_STAGE": self._stage,
             "KEEL_BUS_NAME": self.bus_name,
             "KEEL_IDEMPOTENCY_TABLE": self.idempotency_table,
             "POWERTOOLS_METRICS_NAMESPACE": _title(NAME_PREFIX),

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from infra.model import Context
+from tests.support.staged import STAGED, TEST_STAGE
 
 #: The test-only context of tests/support/things.py, its settings named as every context's are.
-THINGS = Context(name="things")
+THINGS = Context(name="things").for_stage(TEST_STAGE)
 
 # Set before anything imports boto3 or Powertools; never real credentials in tests.
 os.environ.update(
@@ -26,11 +27,9 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Keel",
         "POWERTOOLS_DEV": "false",
-        "KEEL_STAGE": "test",
-        "KEEL_BUS_NAME": "keel",
-        "KEEL_IDEMPOTENCY_TABLE": "keel-idempotency",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    | STAGED.platform_environment()
     | THINGS.environment
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

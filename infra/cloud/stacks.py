@@ -14,6 +14,7 @@ imported export cannot change: "Cannot update export ... as it is in use").
 from __future__ import annotations
 
 import json
+import re
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -30,6 +32,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from infra.cloud import bundling, permissions
@@ -42,11 +45,13 @@ from infra.cloud.constructs import (
     ContextTable,
     Job,
     OutboxRelay,
+    Rollout,
+    set_retention,
 )
-from infra.cloud.deployment import CognitoSettings, Deployment
+from infra.cloud.deployment import Deployment
 from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
 from infra.model import is_under
-from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Topology
+from infra.topology import Context, Topology
 from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
 from keel.http import NO_ROUTE_MESSAGE, default_headers
@@ -77,13 +82,28 @@ MIN_COMPRESSION_BYTES = 1024
 TASK_ROOT = "/var/task"
 
 _MFA = {"off": cognito.Mfa.OFF, "optional": cognito.Mfa.OPTIONAL, "required": cognito.Mfa.REQUIRED}
+#: The X-Ray sampling rule of a stage outranks the default rule (10000) and leaves room for the team's.
+SAMPLING_RULE_PRIORITY = 1000
+
+
+def removal(deployment: Deployment) -> cdk.RemovalPolicy:
+    """What deleting the stage does to its data: kept (``retain``) or deleted with it."""
+    return cdk.RemovalPolicy.RETAIN if deployment.retains_data else cdk.RemovalPolicy.DESTROY
+
+
+def deploy_config(deployment: Deployment) -> codedeploy.ILambdaDeploymentConfig:
+    """CodeDeploy's predefined config named by the stage's ``deploy`` strategy (``Canary10Percent5Minutes``
+    is ``CANARY_10_PERCENT_5_MINUTES``)."""
+    words = re.findall(r"[A-Z][a-z]*|[0-9]+", deployment.run.deploy)
+    config: codedeploy.ILambdaDeploymentConfig = getattr(codedeploy.LambdaDeploymentConfig, "_".join(words).upper())
+    return config
 
 
 def context_environment(topology: Topology, ctx: Context, deployment: Deployment) -> dict[str, str]:
     """What every function of ``ctx`` reads: the platform's settings, its own context's and the
     deployment's values of them, no other context's."""
-    environment = topology.platform_environment(deployment.stage, cors_origins=deployment.api.cors_origins)
-    environment |= {"POWERTOOLS_SERVICE_NAME": ctx.name}
+    environment = topology.platform_environment(cors_origins=deployment.api.cors_origins)
+    environment |= {"POWERTOOLS_SERVICE_NAME": ctx.name, "POWERTOOLS_LOG_LEVEL": deployment.run.log_level}
     environment |= {ctx.setting_name(f.setting): f"{TASK_ROOT}/{f.name}" for f in ctx.asset_files}
     environment |= ctx.environment
     environment |= {k: v for k, v in deployment.settings.items() if k.startswith(ctx.setting_prefix)}
@@ -115,13 +135,13 @@ class FoundationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, id: str, *, topology: Topology, deployment: Deployment, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, alarms", **kwargs)
-        self.alarm_topic = self._alarm_topic(topology.alarm_topic_name)
+        self.alarm_topic = self._alarm_topic(topology.alarm_topic_name, removal(deployment))
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name)
         archive = self.bus.archive(
             "Archive",
             archive_name=topology.archive_name,
             event_pattern=events.EventPattern(account=[self.account]),
-            retention=cdk.Duration.days(topology.archive_retention_days),
+            retention=cdk.Duration.days(deployment.run.archive_retention_days),
         )
         # CDK writes an empty KmsKeyIdentifier (aws/aws-cdk#37847); the archive uses the AWS-owned key.
         typing.cast("events.CfnArchive", archive.node.default_child).add_property_deletion_override("KmsKeyIdentifier")
@@ -134,11 +154,12 @@ class FoundationStack(cdk.Stack):
             time_to_live_attribute="expiration",
             removal_policy=cdk.RemovalPolicy.DESTROY,  # records live for a day; nothing to keep
         )
-        self._users(deployment.cognito, deployment.stage)
+        self._users(topology, deployment)
 
-    def _users(self, settings: CognitoSettings, stage: str) -> None:
+    def _users(self, topology: Topology, deployment: Deployment) -> None:
         """The user pool and its app client, ready for production when ``keel:cognito`` says how:
         SES sends its email, sign-in is the authorization-code flow to the configured URLs only."""
+        settings = deployment.cognito
         email = (
             cognito.UserPoolEmail.with_ses(
                 from_email=settings.from_email,
@@ -160,6 +181,7 @@ class FoundationStack(cdk.Stack):
         self.user_pool = cognito.UserPool(
             self,
             "Users",
+            user_pool_name=topology.user_pool_name,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             # A changed email is used only once its owner confirms it: until then sign-in keeps the old one.
@@ -177,12 +199,13 @@ class FoundationStack(cdk.Stack):
             mfa=mfa,
             mfa_second_factor=None if mfa is cognito.Mfa.OFF else cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            deletion_protection=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            deletion_protection=deployment.retains_data,
+            removal_policy=removal(deployment),
         )
         code_flow = bool(settings.callback_urls)
         self.user_pool_client = self.user_pool.add_client(
             "App",
+            user_pool_client_name=topology.app_client_name,
             generate_secret=False,  # a browser or mobile app cannot keep one: PKCE protects the code instead
             # SRP for apps with their own sign-in form (the password never leaves the device); never plain passwords.
             auth_flows=cognito.AuthFlow(user_srp=True),
@@ -202,18 +225,40 @@ class FoundationStack(cdk.Stack):
             domain = self.user_pool.add_domain(
                 "SignIn",
                 cognito_domain=cognito.CognitoDomainOptions(
-                    domain_prefix=settings.domain_prefix or f"keel-{stage.lower()}-{self.account}"
+                    domain_prefix=settings.domain_prefix or f"{topology.resource_name(self.account)}"
                 ),
             )
             cdk.CfnOutput(self, "SignInUrl", value=domain.base_url(), description="The hosted sign-in domain")
+        # `keel smoke` signs its throwaway users in here, server-side with IAM credentials (the admin flow
+        # needs cognito-idp:AdminInitiateAuth): no password flow is open to the internet.
+        self.smoke_client = self.user_pool.add_client(
+            "Smoke",
+            user_pool_client_name=topology.smoke_client_name,
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(admin_user_password=True),
+            prevent_user_existence_errors=True,
+            disable_o_auth=True,
+        )
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+        cdk.CfnOutput(self, "SmokeClientId", value=self.smoke_client.user_pool_client_id)
 
-    def _alarm_topic(self, name: str) -> sns.Topic:
+    @property
+    def audiences(self) -> str:
+        """The app clients whose tokens the authorizer accepts: the app's and ``keel smoke``'s."""
+        return cdk.Fn.join(",", [self.user_pool_client.user_pool_client_id, self.smoke_client.user_pool_client_id])
+
+    def _alarm_topic(self, name: str, removal_policy: cdk.RemovalPolicy) -> sns.Topic:
         """Every Keel alarm notifies this topic; subscribe an inbox, a pager or a chat to it."""
         from_this_account = {"StringEquals": {"aws:SourceAccount": self.account}}
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="Keel alarm notifications")
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="Keel alarm notifications",
+            removal_policy=removal_policy,
+        )
         # CloudWatch publishes to an encrypted topic only if the key lets it (the AWS-managed key does not).
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -249,13 +294,16 @@ class ContextStack(cdk.Stack):
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description=f"Keel context: {ctx.name}", **kwargs)
         self.ctx = ctx
+        self.topology = topology
+        self.deployment = deployment
+        self.rollout = Rollout(self, "Rollout", config=deploy_config(deployment))
         cdk.Aspects.of(self).add(NotifyOnAlarm(foundation.alarm_topic))
         own_authorizer = topology.authorizer_handler if topology.authorizer_context is ctx else None
         # The authorizer's context trusts Keel's user pool unless keel:settings names another issuer.
         user_pool = (
             topology.identity_provider_settings(
                 issuer=foundation.user_pool.user_pool_provider_url,
-                audience=foundation.user_pool_client.user_pool_client_id,
+                audience=foundation.audiences,
             )
             if own_authorizer
             else {}
@@ -274,7 +322,12 @@ class ContextStack(cdk.Stack):
         ]
         self.table: ContextTable | None = None
         if ctx.table:
-            self.table = ContextTable(self, "Table", table_name=ctx.table_name, publishes=True)
+            self.table = ContextTable(
+                self, "Table", table_name=ctx.table_name, publishes=True, retain=deployment.retains_data
+            )
+            relay = self._function(
+                "OutboxRelay", ctx.outbox_name, topology.outbox_relay_handler, RELAY_TIMEOUT, table_actions=()
+            )
             OutboxRelay(
                 self,
                 "Outbox",
@@ -282,18 +335,23 @@ class ContextStack(cdk.Stack):
                 table=self.table,
                 bus=foundation.bus,
                 source=ctx.event_source,
-                function=self._function("OutboxRelay", topology.outbox_relay_handler, RELAY_TIMEOUT, table_actions=()),
+                function=relay,
             )
 
         self.api_function: ContextFunction | None = None
         if ctx.api_handler:
-            self.api_function = self._function("Api", ctx.api_handler, API_TIMEOUT, API_MEMORY)
+            self.api_function = self._function("Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY)
             if ctx.uses_idempotency:
                 self._grant_idempotency(self.api_function, foundation.idempotency_table)
         self.authorizer_function: ContextFunction | None = None
         if own_authorizer:
             self.authorizer_function = self._function(
-                "Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY, table_actions=permissions.AUTHORIZER_TABLE
+                "Authorizer",
+                topology.authorizer_name,
+                own_authorizer,
+                API_TIMEOUT,
+                API_MEMORY,
+                table_actions=permissions.AUTHORIZER_TABLE,
             )
         for sub in ctx.subscriptions:
             Consumer(
@@ -302,7 +360,9 @@ class ContextStack(cdk.Stack):
                 name=ctx.queue_name(sub),
                 bus=foundation.bus,
                 subscription=sub,
-                function=self._function(f"Consume-{sub.name}", sub.handler, sub.timeout_seconds),
+                function=self._function(
+                    f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
+                ),
             )
         for job in ctx.jobs:
             Job(
@@ -310,11 +370,15 @@ class ContextStack(cdk.Stack):
                 f"Job-{job.name}",
                 name=ctx.rule_name(job),
                 job=job,
-                function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
+                function=self._function(f"Run-{job.name}", ctx.function_name(job), job.handler, job.timeout_seconds),
             )
         api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
-        if api_metrics is not None:
-            ApiSlo(self, "Slo", metrics=api_metrics)
+        if api_metrics is not None and self.api_function is not None:
+            slo = ApiSlo(self, "Slo", metrics=api_metrics)
+            # A new version that burns the error budget fast rolls back: the fast burn rate's short
+            # window reacts within a canary's minutes (its hour-long twin cannot move that soon).
+            for window in slo.rollback_windows:
+                self.api_function.add_rollback_alarm(window)
         ContextDashboard(self, "Health", ctx=ctx, api=api_metrics)
 
     def _layer(
@@ -336,6 +400,7 @@ class ContextStack(cdk.Stack):
             secret_name=self.ctx.resource_name(name),
             description=f"Keel {self.ctx.name}: {name}, generated at deploy; read by this context's functions only",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=removal(self.deployment),
         )
 
     def _sources(self) -> bundling.SourceCopy:
@@ -348,17 +413,23 @@ class ContextStack(cdk.Stack):
     def _function(
         self,
         id: str,
+        name: str,
         handler: str,
         timeout_seconds: int,
         memory_mb: int = 512,
         *,
         table_actions: Sequence[str] = permissions.CONTEXT_TABLE,
+        released: bool = True,
     ) -> ContextFunction:
         if not handler.startswith("keel.") and not self.ctx.owns(handler):
             raise ValueError(f"context {self.ctx.name} cannot run {handler}: it belongs to another context")
         function = ContextFunction(
             self,
             id,
+            name=name,
+            log_group_name=self.topology.log_group_name(name),
+            log_retention_days=self.deployment.run.log_retention_days,
+            rollout=self.rollout if released else None,
             handler=handler,
             code=self._code,
             layers=self._layers,
@@ -426,15 +497,18 @@ class ApiStack(cdk.Stack):
         contexts: Sequence[ContextStack], **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description="Keel REST API", **kwargs)
-        self.access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.DESTROY)
-        typing.cast(
-            "logs.CfnLogGroup", self.access_logs.node.default_child
-        ).retention_in_days = deployment.api.access_log_retention_days
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=topology.access_log_group_name,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        set_retention(self.access_logs, deployment.api.access_log_retention_days)
         origins = list(deployment.api.cors_origins)
         self.api = apigateway.RestApi(
             self,
             "Api",
-            rest_api_name="keel",
+            rest_api_name=topology.rest_api_name,
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=False,  # an account-wide setting: the account stack owns it
             min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
@@ -461,7 +535,8 @@ class ApiStack(cdk.Stack):
             ),
         )
         self._error_responses(origins)
-        authorizers = self._authorizers(topology, contexts)
+        self._sampling(topology, deployment)
+        authorizers = self._authorizers(topology, deployment, contexts)
         for stack in contexts:
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
@@ -474,15 +549,38 @@ class ApiStack(cdk.Stack):
                     resource_paths=paths,
                 )
 
+    def _sampling(self, topology: Topology, deployment: Deployment) -> None:
+        """The stage's share of traced requests: API Gateway decides for each request it receives, and
+        the functions it calls follow its decision."""
+        xray.CfnSamplingRule(
+            self,
+            "Sampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=topology.sampling_rule_name,
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=deployment.run.tracing_sample_rate,
+                reservoir_size=1,
+                service_name=f"{topology.rest_api_name}/{deployment.stage}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
+
     def _imported(self, function: ContextFunction, id: str) -> lambda_.IFunction:
-        # Imported so that the invoke permissions live here, next to the methods that need them.
+        # Imported so that the invoke permissions live here, next to the methods that need them; by its
+        # alias, so that API Gateway calls whichever version CodeDeploy has made live.
         return lambda_.Function.from_function_attributes(
-            self, id, function_arn=function.function.function_arn, same_environment=True
+            self, id, function_arn=function.live.function_arn, same_environment=True
         )
 
     def _authorizers(
         self,
         topology: Topology,
+        deployment: Deployment,
         contexts: Sequence[ContextStack],
     ) -> Authorizers | None:
         owner = next((c.authorizer_function for c in contexts if c.authorizer_function), None)
@@ -499,7 +597,7 @@ class ApiStack(cdk.Stack):
                 id,
                 handler=handler,
                 identity_sources=[*sources],
-                results_cache_ttl=cdk.Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+                results_cache_ttl=cdk.Duration.seconds(deployment.run.authorizer_cache_seconds),
             )
 
         # The cache key must hold everything the answer depends on: tenant routes key on the tenant too.

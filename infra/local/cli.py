@@ -28,7 +28,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
-from infra.topology import Topology
+from infra.topology import LOCAL_STAGE, Topology
 
 if TYPE_CHECKING:
     from infra.local.runtime import DevServerInfo
@@ -46,8 +46,8 @@ def _say(line: str = "") -> None:
     print(line, flush=True)
 
 
-def load_topology(ref: str) -> Topology:
-    """``package.module:ATTRIBUTE`` -> the ``Topology`` it names."""
+def load_topology(ref: str, stage: str = LOCAL_STAGE) -> Topology:
+    """``package.module:ATTRIBUTE`` -> the ``Topology`` it names, rendered for ``stage`` (``keel dev``'s)."""
     module_name, _, attribute = ref.partition(":")
     try:
         topology = getattr(importlib.import_module(module_name), attribute or "TOPOLOGY")
@@ -55,7 +55,7 @@ def load_topology(ref: str) -> Topology:
         raise UserError(f"cannot load the topology {ref!r}: {exc}") from None
     if not isinstance(topology, Topology):
         raise UserError(f"{ref!r} is a {type(topology).__name__}, not a Topology")
-    return topology
+    return topology.for_stage(stage)
 
 
 def _running(args: argparse.Namespace) -> DevServerInfo | None:
@@ -192,7 +192,7 @@ def _jobs_list(args: argparse.Namespace) -> int:
     from infra.local.runtime import scheduled_jobs
 
     info = _running(args)
-    jobs = scheduled_jobs(load_topology(info.topology if info else args.topology))
+    jobs = scheduled_jobs(load_topology(info.topology, info.stage) if info else load_topology(args.topology))
     if not jobs:
         _say("The topology has no jobs.")
     for job in jobs:
@@ -205,7 +205,7 @@ def _jobs_run(args: argparse.Namespace) -> int:
     from infra.local.schedule import run_job
 
     info = _running(args)
-    topology = load_topology(info.topology if info else args.topology)
+    topology = load_topology(info.topology, info.stage) if info else load_topology(args.topology)
     try:
         job = find_job(topology, args.name)
     except LookupError as exc:
@@ -239,7 +239,7 @@ def _dlq_list(args: argparse.Namespace) -> int:
 
     info = _require_running(args)
     sqs = aws_clients(info.moto_endpoint).sqs
-    queues = dead_letter_queues(load_topology(info.topology))
+    queues = dead_letter_queues(load_topology(info.topology, info.stage))
     if not queues:
         _say("The topology has no subscriptions, so no dead-letter queues.")
     for dlq in queues:
@@ -255,7 +255,7 @@ def _dlq_redrive(args: argparse.Namespace) -> int:
 
     info = _require_running(args)
     try:
-        dlq = find_dead_letter_queue(load_topology(info.topology), args.queue)
+        dlq = find_dead_letter_queue(load_topology(info.topology, info.stage), args.queue)
     except UnknownQueue as exc:
         raise UserError(str(exc.args[0])) from None
     moved = redrive(aws_clients(info.moto_endpoint).sqs, dlq)
@@ -282,7 +282,7 @@ def _events_replay(args: argparse.Namespace) -> int:
     if since >= until:
         raise UserError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
     info = _require_running(args)
-    topology = load_topology(info.topology)
+    topology = load_topology(info.topology, info.stage)
     events = aws_clients(info.moto_endpoint).events
     archive = events.describe_archive(ArchiveName=topology.archive_name)
     name = f"keel-replay-{int(time.time() * 1000)}"

@@ -35,11 +35,12 @@ def local_environment(
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
+    """Every variable the handlers of ``topology`` (rendered for its stage, ``LOCAL_STAGE`` for
+    ``keel dev``) read, pointing boto3 at ``moto_endpoint``.
 
     ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment("local", cors_origins=LOCAL_CORS_ORIGINS),
+        **topology.platform_environment(cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 #: Sender domain verified in SES so any ``...@keel.local`` address may send.
 LOCAL_EMAIL_DOMAIN = "keel.local"
 _DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+#: How long the local archive keeps events: a dev server lives hours, not days.
+LOCAL_ARCHIVE_RETENTION_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
     archive_arn = clients.events.create_archive(
         ArchiveName=topology.archive_name,
         EventSourceArn=bus_arn,
-        RetentionDays=topology.archive_retention_days,
+        RetentionDays=LOCAL_ARCHIVE_RETENTION_DAYS,
     )["ArchiveArn"]
     bus = topology.bus_name
     queues = tuple(_create_consumer_feed(clients, bus, ctx, sub) for ctx, sub in topology.subscriptions)

@@ -34,7 +34,7 @@ from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_
 from infra.local.provision import AwsClients, Provisioned, provision
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
-from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
+from infra.topology import AUTHORIZER_CACHE_SECONDS, LOCAL_STAGE, TOPOLOGY, Topology
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
@@ -152,11 +152,13 @@ class DevServerInfo:
     started_at: str
     #: The local IdP's settings, so that commands run handlers with the dev server's environment.
     identity_provider: dict[str, str] = field(default_factory=dict)
+    #: The stage its names are rendered for.
+    stage: str = LOCAL_STAGE
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
-        moto, idp = self.moto_endpoint, self.identity_provider
-        return local_environment(topology, moto_endpoint=moto, region=self.region, identity_provider=idp)
+        moto, idp, staged = self.moto_endpoint, self.identity_provider, topology.for_stage(self.stage)
+        return local_environment(staged, moto_endpoint=moto, region=self.region, identity_provider=idp)
 
     @classmethod
     def read(cls, state_dir: Path) -> DevServerInfo | None:
@@ -190,7 +192,8 @@ class LocalRuntime:
         say: Callable[[str], None] = lambda _line: None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.topology = topology
+        # Rendered for the local stage (unless a test gave it one): the same names the cloud renders.
+        self.topology = topology = topology.for_stage(topology.stage or LOCAL_STAGE)
         self.topology_ref = topology_ref
         self.host = host
         self.port = port
@@ -385,6 +388,7 @@ class LocalRuntime:
             topology=self.topology_ref,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             identity_provider=self._identity_provider,
+            stage=str(self.topology.stage),
         )
         (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 

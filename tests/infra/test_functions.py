@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match
 from infra.cloud.app import build_app
 from infra.model import IDP_AUDIENCE, IDP_ISSUER
 from tests.infra.cfn import Stack, Synthesized, target
-from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING
+from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING, STAGES
 
 OPENAPI_IN_ASSET = "/var/task/openapi.json"
 
@@ -52,8 +52,10 @@ def test_functions_read_platform_settings_and_only_their_own_contexts(synthesize
     # Given every function of every context
     for ctx in topology.contexts:
         for lid, env in _environments(synthesized.of(ctx)).items():
-            # Then it knows the stage, bus and idempotency table, and names its service and metrics
-            assert env["KEEL_STAGE"] == "dev"
+            # Then it knows the stage (and logs at its level), its bus and idempotency table, and names its
+            # service and metrics
+            assert env["KEEL_STAGE"] == topology.stage
+            assert env["POWERTOOLS_LOG_LEVEL"] == STAGES[str(topology.stage)]["log_level"]
             assert env["KEEL_BUS_NAME"] == topology.bus_name
             assert env["KEEL_IDEMPOTENCY_TABLE"] == topology.idempotency_table
             assert env["POWERTOOLS_SERVICE_NAME"] == ctx.name

@@ -9,6 +9,7 @@ from typing import Any
 
 from infra.topology import Context, Topology
 from tests.infra.cfn import Stack, Synthesized, target
+from tests.infra.conftest import STAGES
 
 
 def _handlers(topology: Topology, ctx: Context) -> set[str]:
@@ -42,7 +43,7 @@ def test_every_context_has_its_stack_and_the_foundation_its_bus_and_archive(synt
     assert {ctx.stack_name for ctx in topology.contexts} <= set(synthesized.stacks)
     foundation = synthesized.foundation.assertions
     foundation.has_resource_properties("AWS::Events::EventBus", {"Name": topology.bus_name})
-    retention = topology.archive_retention_days
+    retention = STAGES[str(topology.stage)]["archive_retention_days"]
     foundation.has_resource_properties("AWS::Events::Archive", {"RetentionDays": retention})
 
 
@@ -68,7 +69,7 @@ def test_every_job_runs_its_handler_on_its_schedule(synthesized: Synthesized) ->
         rule = _rules(stack)[ctx.rule_name(job)]
         assert rule["ScheduleExpression"] == job.schedule
         (rule_target,) = rule["Targets"]
-        assert stack.props(str(target(rule_target["Arn"])))["Handler"] == f"{job.handler}.handler"
+        assert stack.props(stack.function_behind(rule_target["Arn"]))["Handler"] == f"{job.handler}.handler"
 
 
 def test_every_table_and_api_prefix_exists(synthesized: Synthesized) -> None:
@@ -101,7 +102,7 @@ def test_every_queue_and_rule_belongs_to_a_subscription_job_or_outbox(synthesize
         assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*ctx.subscriptions, *ctx.jobs)}
     # And no other stack has queues or rules of its own
     context_stacks = {ctx.stack_name for ctx in synthesized.topology.contexts}
-    for name, stack in synthesized.stacks.items():
+    for name, stack in synthesized.stage_stacks().items():
         if name not in context_stacks:
             assert not stack.of_type("AWS::SQS::Queue"), name
             assert not stack.of_type("AWS::Events::Rule"), name
@@ -115,7 +116,7 @@ def test_every_function_runs_a_handler_the_topology_names(synthesized: Synthesiz
         # Given a context stack, then its functions are exactly the handlers the topology gives the context
         assert handlers == {f"{module}.handler" for module in _handlers(topology, ctx)}, ctx.name
     # And no stack has functions of its own beyond those
-    count = sum(len(s.of_type("AWS::Lambda::Function")) for s in synthesized.stacks.values())
+    count = sum(len(s.of_type("AWS::Lambda::Function")) for s in synthesized.stage_stacks().values())
     assert count == sum(len(_handlers(topology, ctx)) for ctx in topology.contexts)
 
 

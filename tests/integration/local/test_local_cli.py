@@ -15,7 +15,7 @@ import pytest
 from infra.local import cli
 from infra.local.environment import SettingConflict, local_environment
 from infra.local.runtime import LocalRuntime, PortInUse
-from infra.topology import Context, Topology
+from infra.topology import LOCAL_STAGE, Context, Topology
 from tests.integration.local.app import tick
 from tests.integration.local.app.topology import APP, REF, TOPOLOGY
 
@@ -149,25 +149,23 @@ def test_jobs_list_shows_schedules(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_a_context_setting_that_shadows_a_platform_setting_stops_the_start() -> None:
-    # A context called "bus" with a setting NAME would be KEEL_BUS_NAME, the bus every context uses
-    bus = Context(name="bus", table=False, settings={"NAME": "another-bus"})
+    # A context called "cors" with a setting ORIGINS would be KEEL_CORS_ORIGINS, which every context reads
+    cors = Context(name="cors", table=False, settings={"ORIGINS": "https://evil.example"})
     topology = Topology(
-        bus_name="keel",
-        archive_retention_days=1,
-        idempotency_table="keel-idempotency",
         authorizer_handler=None,
         outbox_relay_handler="keel.outbox_relay",
-        contexts=(bus,),
+        contexts=(cors,),
+        stage=LOCAL_STAGE,
     )
 
-    with pytest.raises(SettingConflict, match="KEEL_BUS_NAME"):
+    with pytest.raises(SettingConflict, match="KEEL_CORS_ORIGINS"):
         local_environment(topology, moto_endpoint="http://127.0.0.1:1")
 
 
 def test_context_settings_are_named_with_the_contexts_prefix() -> None:
-    values = local_environment(TOPOLOGY, moto_endpoint="http://127.0.0.1:1")
+    values = local_environment(TOPOLOGY.for_stage(LOCAL_STAGE), moto_endpoint="http://127.0.0.1:1")
 
-    assert values["KEEL_THINGS_TABLE"] == "keel-things"
+    assert values["KEEL_THINGS_TABLE"] == "keel-local-things"
     assert values["KEEL_PROBE_SENDER"] == "probe@probe.example"
     assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert "KEEL_PROBE_TABLE" not in values  # the probe context has no table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
 from infra.local.runtime import api_functions
-from infra.model import LOCAL_CORS_ORIGINS
+from infra.model import LOCAL_CORS_ORIGINS, LOCAL_STAGE
 from infra.topology import Context, Route, Topology
 
 ALLOWED = LOCAL_CORS_ORIGINS[0]
@@ -18,7 +18,9 @@ PROBE = Context(
     public_routes=(Route("GET", "/v1/probe/public"),),
     table=False,
 )
-TOPOLOGY = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (PLATFORM, PROBE))
+TOPOLOGY = Topology(
+    authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(PLATFORM, PROBE), stage=LOCAL_STAGE
+)
 API = LocalApi(TOPOLOGY, api_functions=api_functions(TOPOLOGY), authorizer=None, region="us-east-1")
 
 

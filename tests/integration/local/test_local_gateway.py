@@ -21,10 +21,10 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, api_functions
-from infra.topology import TOPOLOGY, Context, Route, Topology
+from infra.topology import LOCAL_STAGE, TOPOLOGY, Context, Route, Topology
 from keel.tenancy import Caller, Role
 from tests.integration.local.app import authorizer
-from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
+from tests.integration.local.app.topology import COUNT_THINGS, LOCAL_THINGS, SINK_QUEUE
 from tests.integration.local.conftest import Running
 from tests.support.events import sample
 
@@ -219,12 +219,10 @@ def test_without_an_authorizer_every_non_public_route_is_401() -> None:
         table=False,
     )
     topology = Topology(
-        bus_name="keel",
-        archive_retention_days=1,
-        idempotency_table="keel-idempotency",
         authorizer_handler=None,
         outbox_relay_handler="keel.outbox_relay",
         contexts=(PLATFORM, probe),
+        stage=LOCAL_STAGE,
     )
     api = LocalApi(topology, api_functions=api_functions(topology), authorizer=None, region="us-east-1")
 
@@ -384,9 +382,9 @@ def test_health_merges_the_platform_answer_with_every_local_component(running: R
     assert body["stage"] == "local"
     components = body["components"]
     assert {"moto", "gateway", "handlers", "scheduler:jobs"} <= set(components)
-    assert f"queue-poller:{THINGS.queue_name(COUNT_THINGS)}" in components
+    assert f"queue-poller:{LOCAL_THINGS.queue_name(COUNT_THINGS)}" in components
     assert f"queue-poller:{SINK_QUEUE}" in components
-    assert f"stream-poller:{THINGS.table_name}" in components
+    assert f"stream-poller:{LOCAL_THINGS.table_name}" in components
     assert all(c["status"] == "ok" for c in components.values()), components
     assert components["scheduler:jobs"]["jobs"]["probe/tick"]["next_run"]
 
@@ -483,7 +481,7 @@ def test_local_token_by_post_answers_400_for_a_refused_address(running: Running)
 def test_a_local_page_that_fails_answers_500_in_the_error_shape() -> None:
     # Given the local pages of a runtime that is not running (its identity provider is not there)
     runtime = LocalRuntime(TOPOLOGY)
-    api = LocalApi(TOPOLOGY, api_functions={}, authorizer=None, region="us-east-1", console=runtime)
+    api = LocalApi(runtime.topology, api_functions={}, authorizer=None, region="us-east-1", console=runtime)
     # When the token page is asked for a token
     response = api.handle(GatewayRequest("GET", "/_local/token", [], None, "127.0.0.1", "localhost"))
     # Then the answer is a 500 in the error shape, not a dropped connection
