@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
-from infra.cloud import bundling, permissions
+from infra.cloud import bundling, migrations, permissions
 from infra.cloud.constructs import (
     ARCHITECTURE,
     RUNTIME,
@@ -321,6 +321,7 @@ class ContextStack(cdk.Stack):
             ),
         ]
         self.table: ContextTable | None = None
+        self.migrations: ContextFunction | None = None
         if ctx.table:
             self.table = ContextTable(
                 self, "Table", table_name=ctx.table_name, publishes=True, retain=deployment.retains_data
@@ -336,6 +337,15 @@ class ContextStack(cdk.Stack):
                 bus=foundation.bus,
                 source=ctx.event_source,
                 function=relay,
+            )
+            self.migrations = self._function(
+                "Migrations",
+                ctx.migrations_function_name,
+                migrations.HANDLER,
+                migrations.TIMEOUT_SECONDS,
+                table_actions=permissions.MIGRATIONS,
+                released=False,  # only CloudFormation and `keel migrate` call it, never traffic
+                environment=migrations.environment(ctx),
             )
 
         self.api_function: ContextFunction | None = None
@@ -380,6 +390,9 @@ class ContextStack(cdk.Stack):
             for window in slo.rollback_windows:
                 self.api_function.add_rollback_alarm(window)
         ContextDashboard(self, "Health", ctx=ctx, api=api_metrics)
+        if self.table is not None and self.migrations is not None:
+            released = [c for c in self.node.find_all() if isinstance(c, ContextFunction) and c.alias is not None]
+            migrations.MigrateBeforeTraffic(self, "Migrate", ctx=ctx, function=self.migrations, released=released)
 
     def _layer(
         self, id: str, bundler: bundling.SourceCopy | bundling.DependencyLayer, description: str
@@ -420,6 +433,7 @@ class ContextStack(cdk.Stack):
         *,
         table_actions: Sequence[str] = permissions.CONTEXT_TABLE,
         released: bool = True,
+        environment: Mapping[str, str] | None = None,
     ) -> ContextFunction:
         if not handler.startswith("keel.") and not self.ctx.owns(handler):
             raise ValueError(f"context {self.ctx.name} cannot run {handler}: it belongs to another context")
@@ -433,7 +447,7 @@ class ContextStack(cdk.Stack):
             handler=handler,
             code=self._code,
             layers=self._layers,
-            environment=self._environment,
+            environment={**self._environment, **(environment or {})},
             timeout_seconds=timeout_seconds,
             memory_mb=memory_mb,
         )

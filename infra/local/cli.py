@@ -4,6 +4,7 @@
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
+    keel migrate [--stage S]          run pending data migrations, locally or in a deployed stage
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
@@ -20,12 +21,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
 from infra.topology import LOCAL_STAGE, Topology
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from infra.local.runtime import DevServerInfo
 
 DEFAULT_TOPOLOGY = "infra.topology:TOPOLOGY"
+Say = Callable[[str], None]
 DEFAULT_STATE_DIR = REPO_ROOT / ".keel"
 _REPLAY_WAIT_SECONDS = 60
 
@@ -165,7 +167,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _fresh_moto(topology: Topology) -> Iterator[None]:
+def _fresh_moto(topology: Topology) -> Iterator[str]:
     """A throwaway moto with the topology provisioned, for commands run without a dev server."""
     from moto.server import ThreadedMotoServer
 
@@ -183,7 +185,7 @@ def _fresh_moto(topology: Topology) -> Iterator[None]:
         reset_moto(endpoint)
         with applied(local_environment(topology, moto_endpoint=endpoint)):
             provision(topology, aws_clients(endpoint), REGION)
-            yield
+            yield endpoint
     finally:
         server.stop()
 
@@ -210,6 +212,7 @@ def _jobs_run(args: argparse.Namespace) -> int:
         job = find_job(topology, args.name)
     except LookupError as exc:
         raise UserError(str(exc.args[0])) from None
+    session: AbstractContextManager[object]
     if info is not None:
         _say(f"Running {job.name} against the dev server's moto ({info.moto_endpoint}) ...")
         session = applied(info.environment(topology))
@@ -306,6 +309,66 @@ def _events_replay(args: argparse.Namespace) -> int:
         "consumers are idempotent, so the extra deliveries are harmless."
     )
     return 0 if state == "COMPLETED" else 1
+
+
+# -- keel migrate -------------------------------------------------------------------------------
+
+
+def _progress_printer() -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """``say`` (a line that stays) and ``show`` (a progress line redrawn in place, on a terminal only)."""
+    live = sys.stdout.isatty()
+
+    def say(line: str) -> None:
+        _say(f"\r\033[K{line}" if live else line)
+
+    def show(line: str) -> None:
+        if live:
+            print(f"\r\033[K{line}", end="", flush=True)
+
+    return say, show
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from infra.local import migrate
+
+    say, show = _progress_printer()
+    try:
+        if args.stage:
+            topology = load_topology(args.topology, args.stage)
+            contexts = migrate.contexts_to_migrate(topology, args.context)
+            import boto3
+
+            _say(f"Migrating stage {args.stage} through its migration functions ...")
+            invoke = migrate.lambda_invoker(boto3.client("lambda"))
+            report = migrate.run_remote(contexts, invoke=invoke, dry_run=args.dry_run, say=say, show=show)
+        else:
+            report = _migrate_here(args, migrate, say, show)
+    except LookupError as exc:
+        raise UserError(str(exc.args[0])) from None
+    except migrate.MigrationFailed as exc:
+        _say(f"keel migrate: failed: {exc}")
+        _say("What it finished is recorded; run it again to resume once the cause is fixed.")
+        return 1
+    verb = "would touch" if args.dry_run else "touched"
+    _say(f"{len(report.runs)} migration(s) run, {report.touched:,} items {verb}.")
+    return 0
+
+
+def _migrate_here(args: argparse.Namespace, migrate: ModuleType, say: Say, show: Say) -> Any:
+    from infra.local.runtime import aws_clients
+
+    info = _running(args)
+    topology = load_topology(info.topology, info.stage) if info else load_topology(args.topology)
+    contexts = migrate.contexts_to_migrate(topology, args.context)
+    if info is not None:
+        _say(f"Migrating against the dev server's moto ({info.moto_endpoint}) ...")
+        with applied(info.environment(topology)):
+            client = aws_clients(info.moto_endpoint).dynamodb
+            return migrate.run_here(topology, contexts, client=client, dry_run=args.dry_run, say=say, show=show)
+    _say("No dev server is running: migrating a fresh, empty moto ...")
+    with _fresh_moto(topology) as endpoint:
+        client = aws_clients(endpoint).dynamodb
+        return migrate.run_here(topology, contexts, client=client, dry_run=args.dry_run, say=say, show=show)
 
 
 # -- keel new -----------------------------------------------------------------------------------
@@ -406,6 +469,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--since", required=True, help="ISO-8601 start, e.g. 2026-11-22T06:00:00Z")
     replay.add_argument("--until", help="ISO-8601 end (default: now)")
     replay.set_defaults(run=_events_replay)
+
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="run pending data migrations (functions/<context>/migrations), locally or in a deployed stage",
+        description="Run each context's pending data migrations in order, resuming any that stopped. Without "
+        "--stage: in this process, against the running 'keel dev' (or a fresh moto). With --stage: in the stage's "
+        "migration functions, one batch of pages per invocation (needs lambda:InvokeFunction only).",
+    )
+    migrate.add_argument("--stage", help="a deployed stage (its functions are keel-<stage>-<context>-migrate)")
+    migrate.add_argument("--context", help="only this context's migrations")
+    migrate.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
+    migrate.set_defaults(run=_migrate)
 
     new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
     new_commands = new.add_subparsers(dest="new_command", metavar="WHAT")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra.cloud import migrations
 from infra.topology import Context, Topology
 from tests.infra.cfn import Stack, Synthesized, target
 from tests.infra.conftest import STAGES
@@ -15,7 +16,8 @@ from tests.infra.conftest import STAGES
 def _handlers(topology: Topology, ctx: Context) -> set[str]:
     """Every Lambda handler module a context runs, as the topology names them."""
     modules = {ctx.api_handler, *(s.handler for s in ctx.subscriptions), *(j.handler for j in ctx.jobs)}
-    modules |= {topology.outbox_relay_handler} if ctx.table else set()
+    # A context with a table publishes through its outbox and migrates its data (the kernel's handlers)
+    modules |= {topology.outbox_relay_handler, migrations.HANDLER} if ctx.table else set()
     authorizer = topology.authorizer_handler
     modules |= {authorizer} if authorizer and topology.authorizer_context is ctx else set()
     return {m for m in modules if m}

@@ -169,3 +169,22 @@ def test_context_settings_are_named_with_the_contexts_prefix() -> None:
     assert values["KEEL_PROBE_SENDER"] == "probe@probe.example"
     assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert "KEEL_PROBE_TABLE" not in values  # the probe context has no table
+
+
+# -- keel migrate ------------------------------------------------------------------------------------
+
+
+def test_migrate_without_a_dev_server_runs_on_a_fresh_moto(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Given no dev server, when identity's migrations are run locally
+    code, out, _ = run(capsys, "migrate", "--context", "identity", "--state-dir", str(tmp_path))
+    # Then they run, in order, against a fresh and empty table, and say so
+    assert code == 0
+    assert "fresh, empty moto" in out
+    assert "identity/0001_tenant_schema_version" in out
+    assert "1 migration(s) run, 0 items touched." in out
+
+
+def test_migrate_names_the_contexts_it_knows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "migrate", "--context", "nobody", "--state-dir", str(tmp_path))
+    assert code == 2
+    assert "identity" in err
