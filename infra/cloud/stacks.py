@@ -548,6 +548,8 @@ class ApiStack(cdk.Stack):
                 throttling_burst_limit=THROTTLE_BURST,
             ),
         )
+        # `keel smoke --stage` finds the stage's API here.
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="The stage's API")
         self._error_responses(origins)
         self._sampling(topology, deployment)
         authorizers = self._authorizers(topology, deployment, contexts)

@@ -5,6 +5,7 @@
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
     keel migrate [--stage S]          run pending data migrations, locally or in a deployed stage
+    keel smoke --url URL | --stage S  black-box checks of a running stage: sign up, each context's path
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
@@ -371,6 +372,56 @@ def _migrate_here(args: argparse.Namespace, migrate: ModuleType, say: Say, show:
         return migrate.run_here(topology, contexts, client=client, dry_run=args.dry_run, say=say, show=show)
 
 
+# -- keel smoke ---------------------------------------------------------------------------------
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from infra import smoke
+
+    topology = load_topology(args.topology, args.stage or LOCAL_STAGE)
+    tokens: smoke.TokenSource
+    if args.stage:
+        url, tokens = _deployed_stage(topology)
+    else:
+        url, tokens = args.url, smoke.LocalTokens(smoke.Http(args.url))
+    if args.token_command:
+        tokens = smoke.CommandTokens(args.token_command)
+    session = smoke.Session(smoke.Http(url), tokens, topology)
+    _say(f"keel smoke: {url} (run {session.run_id})")
+    report = smoke.run(session, say=_say)
+    failed = [o for o in report.outcomes if o.error]
+    for left in report.left:
+        _say(f"  left behind: {left}")
+    if failed:
+        _say(f"keel smoke: FAILED: {len(failed)} of {len(report.outcomes)} steps")
+        for outcome in failed:
+            _say(f"  {outcome.context} / {outcome.step}: {outcome.error}")
+        return 1
+    _say(f"keel smoke: passed: {len(report.outcomes)} steps")
+    return 0
+
+
+def _deployed_stage(topology: Topology) -> tuple[str, Any]:
+    """The stage's API URL and a token source on its user pool's smoke client, from its stacks' outputs."""
+    import boto3
+
+    from infra import smoke
+
+    cloudformation = boto3.client("cloudformation")
+
+    def outputs(stack: str) -> dict[str, str]:
+        try:
+            (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        except cloudformation.exceptions.ClientError as exc:
+            raise UserError(f"cannot read the stack {stack}: {exc}") from None
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    (pool, client), (url,) = (
+        [outputs(stack)[key] for key in keys] for stack, keys in smoke.stack_outputs(topology).items()
+    )
+    return url, smoke.CognitoTokens(pool, client, boto3.client("cognito-idp"))
+
+
 # -- keel new -----------------------------------------------------------------------------------
 
 
@@ -482,6 +533,25 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--context", help="only this context's migrations")
     migrate.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
     migrate.set_defaults(run=_migrate)
+
+    smoke_test = commands.add_parser(
+        "smoke",
+        parents=[common],
+        help="black-box checks of a running stage: a throwaway tenant walks each context's main path",
+        description="Sign up a throwaway user and tenant, run each context's smoke steps (infra/smoke/steps) or "
+        "what the topology says about it, clean up, and exit non-zero with a report on any failure. "
+        "--url needs --token-command except against 'keel dev'; --stage finds the URL and signs users in "
+        "through the stage's smoke client (AWS credentials for CloudFormation and Cognito admin calls).",
+    )
+    target = smoke_test.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="the API, e.g. http://127.0.0.1:8080 or https://<id>.execute-api.<region>...")
+    target.add_argument("--stage", help="a deployed stage: its API and user pool from its stacks' outputs")
+    smoke_test.add_argument(
+        "--token-command",
+        help="prints an ID token for the address in KEEL_SMOKE_EMAIL (and deletes that user when "
+        "KEEL_SMOKE_FORGET=1 is also set)",
+    )
+    smoke_test.set_defaults(run=_smoke)
 
     new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
     new_commands = new.add_subparsers(dest="new_command", metavar="WHAT")

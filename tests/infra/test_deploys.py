@@ -14,6 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from infra import smoke
 from infra.cloud import bundling, checks, release
 from infra.cloud.deployment import Deployment, DeploymentError
 from tests.infra.cfn import Synthesized, target
@@ -263,3 +264,16 @@ def test_settings_given_as_text_on_the_command_line_are_read_as_json() -> None:
     )
     api = Deployment.of(app, SAMPLE).api
     assert (api.cors_origins, api.access_log_retention_days) == (("http://localhost:3000",), 7)
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_each_stage_publishes_what_keel_smoke_reads_to_find_it(keel: Synthesized, stage: str) -> None:
+    view = keel.stage(stage)
+    # Given the outputs `keel smoke --stage` reads from the stage's stacks
+    for stack, keys in smoke.stack_outputs(view.topology).items():
+        outputs = view.stacks[stack].template.get("Outputs", {})
+        # Then each stack has them
+        assert set(keys) <= set(outputs), stack
+    # And the API's URL is its own stage's deployment
+    url = json.dumps(view.stacks[view.topology.api_stack_name].template["Outputs"]["ApiUrl"]["Value"])
+    assert "execute-api" in url
