@@ -18,7 +18,7 @@ SMOKE ?= yes
 # Tests, bench and the offline synth check need a region; `make deploy` takes the caller's (profile or env).
 pytest bench synth: export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv dev test lint fmt typecheck imports pytest synth bench events openapi deploy clean
+.PHONY: help venv dev test lint fmt typecheck imports workflows pytest synth bench events openapi deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 dev: venv ## Run the whole platform locally (moto, local API on :8080, pollers, scheduler, Stripe emulator)
 	@$(BIN)/keel dev $(ARGS)
 
-test: venv lint typecheck imports pytest ## Lint, type-check, check import rules, run every test with coverage
+test: venv lint typecheck imports workflows pytest ## Lint, type-check, check import rules and workflows, run every test with coverage
 
 lint: venv ## ruff lint and format check
 	@echo "==> ruff"
@@ -56,6 +56,11 @@ typecheck: venv ## mypy --strict on functions, layers and infra
 imports: venv ## Import rules from the topology: arrows point inward, contexts stay apart, keel imports no functions
 	@echo "==> import-linter (rules derived from the topology)"
 	@$(BIN)/python -m infra.imports
+
+workflows: venv ## The GitHub workflows: valid against GitHub's schema, and zizmor (offline) finds nothing
+	@echo "==> workflows (check-jsonschema, zizmor)"
+	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@$(BIN)/zizmor --offline --quiet .github/workflows
 
 pytest: venv ## The test suite with branch coverage
 	@echo "==> pytest"
