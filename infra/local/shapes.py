@@ -1,7 +1,8 @@
 """The events AWS hands to Lambda, built locally with the keys and nesting of AWS's own samples.
 
-Each builder mirrors one file in ``shared/aws-events/``: the REST API proxy event, the REQUEST
-authorizer event, an SQS record, a DynamoDB stream record and an EventBridge scheduled event.
+Each builder mirrors one of AWS's published samples, kept in ``events/samples/aws/``: the REST API
+proxy event, the REQUEST authorizer event, an SQS record, a DynamoDB stream record and an
+EventBridge scheduled event.
 Handlers must not be able to tell these from AWS's, so the tests compare keys with those files.
 """
 
