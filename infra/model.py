@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from keel.events import event_source, producer_of
 from keel.tenancy import ADMIN_PREFIX, DEFAULT_OPERATORS_GROUP, is_admin_path
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -45,16 +46,6 @@ IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_U
 API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
-
-
-def event_source(producer: str) -> str:
-    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
-    return f"{NAME_PREFIX}.{producer}"
-
-
-def producer_of(event_type: str) -> str:
-    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
-    return event_type.split(".", 1)[0]
 
 
 def dead_letter_queue_name(queue: str) -> str:

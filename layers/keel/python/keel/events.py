@@ -18,6 +18,16 @@ from keel.clock import Clock, SystemClock, iso
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[0-9]+$"
 
 
+def producer_of(event_type: str) -> str:
+    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
+    return event_type.split(".", 1)[0]
+
+
+def event_source(producer: str) -> str:
+    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
+    return f"keel.{producer}"
+
+
 class Contract(BaseModel):
     """The payload of one event type. Subclasses set ``TYPE`` (``<context>.<entity>.<fact>.v<N>``)."""
 
@@ -28,11 +38,11 @@ class Contract(BaseModel):
 
     @classmethod
     def producer(cls) -> str:
-        return cls.TYPE.split(".", 1)[0]
+        return producer_of(cls.TYPE)
 
     @classmethod
     def source(cls) -> str:
-        return f"keel.{cls.producer()}"
+        return event_source(cls.producer())
 
 
 ContractT = TypeVar("ContractT", bound=Contract)
@@ -53,7 +63,7 @@ class Envelope(BaseModel):
 
     @property
     def source(self) -> str:
-        return f"keel.{self.type.split('.', 1)[0]}"
+        return event_source(producer_of(self.type))
 
 
 class Event(BaseModel, Generic[ContractT]):
