@@ -38,6 +38,7 @@ from functions.identity.handlers.views import (
 )
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
+from keel.observability import instrumented
 from keel.tenancy import Access, Role
 
 if TYPE_CHECKING:
@@ -189,5 +190,6 @@ def revoke_api_key(api_key_id: str) -> Response[None]:
     return _no_content()
 
 
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

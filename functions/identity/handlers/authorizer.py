@@ -65,9 +65,10 @@ def route_of(method_arn: str) -> str:
     return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"
 
 
+@observability.instrumented(SERVICE, "authorizer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
-    observability.bind(SERVICE, correlation_id=request_id, request_id=request_id)
+    observability.bind(SERVICE, correlation_id=observability.correlation_id_of(event), request_id=request_id)
     logger = observability.for_service(SERVICE).logger
     method_arn = str(event.get("methodArn", ""))
     # On a tenant-less route the answer is cached under the token alone: a tenant must not shape it.
