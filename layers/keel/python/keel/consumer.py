@@ -2,8 +2,9 @@
 
 Each message is an EventBridge event (as a rule delivers it to SQS) whose ``detail`` is a Keel
 envelope. The effect of an event adds its writes to a ``Transaction`` on the consumer's own table;
-the helper adds ``INBOX#<event id>`` with a must-not-exist condition to the same transaction, so
-an event delivered twice has its effect once. Failures are reported per message
+the helper adds ``INBOX#<consumer>#<event id>`` with a must-not-exist condition to the same
+transaction, so an event delivered twice has its effect once (for each consumer: two consumers of one
+table that take the same event each apply it). Failures are reported per message
 (``batchItemFailures``) so one bad message never holds back, or replays, the others.
 
 Each event is handled in its envelope's correlation id and trace (bound for its logs, a Tracer
@@ -45,8 +46,9 @@ class AlreadyApplied(Conflict):
     """The inbox already holds this event id: a redelivery."""
 
 
-def inbox_key(envelope: Envelope) -> dict[str, str]:
-    return {"pk": tenant_pk(envelope.tenant_id), "sk": f"INBOX#{envelope.id}"}
+def inbox_key(envelope: Envelope, consumer: str) -> dict[str, str]:
+    """The marker that ``consumer`` (its service name) applied ``envelope``."""
+    return {"pk": tenant_pk(envelope.tenant_id), "sk": f"INBOX#{consumer}#{envelope.id}"}
 
 
 class Consumer:
@@ -80,7 +82,7 @@ class Consumer:
         now = int(time.time())
         tx.put_new(
             {
-                **inbox_key(envelope),
+                **inbox_key(envelope, self.service),
                 "event_type": envelope.type,
                 "processed_at": now,
                 "expires_at": now + INBOX_TTL_SECONDS,
