@@ -83,8 +83,13 @@ def _follow_stdout() -> None:
 @pytest.fixture
 def printed(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
     """What the code under test prints from now on (log lines and EMF documents): a function that
-    returns all of it so far. Loggers made by earlier tests print here too."""
+    returns all of it so far. Loggers made by earlier tests print here too, at INFO (a local runtime
+    makes its handlers' loggers at WARNING unless verbose)."""
     _follow_stdout()
+    made = [lg for lg in logging.Logger.manager.loggerDict.values() if getattr(lg, "powertools_handler", None)]
+    levels = {logger: logger.level for logger in made if isinstance(logger, logging.Logger)}
+    for logger in levels:
+        logger.setLevel(logging.INFO)
     capsys.readouterr()
     seen: list[str] = []
 
@@ -96,6 +101,8 @@ def printed(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
         yield so_far
     finally:
         _follow_stdout()  # those made during the test, bound to this test's captured stdout
+        for logger, level in levels.items():
+            logger.setLevel(level)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
