@@ -14,12 +14,13 @@ It keeps the last ``capacity`` correlation ids (the oldest is forgotten first) a
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,13 @@ CAPACITY = 1000
 MAX_STEPS = 200
 #: Kernel request lines waiting for the gateway's answer to the same request.
 _PENDING_REQUESTS = 256
+#: What a terminal would act on: paths and correlation ids come from callers.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character written as its escape, so no caller drives the terminal."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -52,17 +60,18 @@ def _now() -> str:
 
 @dataclass
 class _Chain:
+    """What one correlation id caused so far."""
+
     correlation_id: str
     trace_id: str | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    events: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    emails: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
     truncated: bool = False
 
-    def __post_init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.events: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self.emails: list[dict[str, Any]] = []
-
     def room(self) -> bool:
+        """Whether one more step may be kept (counting it)."""
         if self.steps >= MAX_STEPS:
             self.truncated = True
             return False
@@ -229,7 +238,7 @@ class Traces:
 
     def _say(self, line: str) -> None:
         if self._show is not None:
-            self._show(f"{time.strftime('%H:%M:%S')}  {line}")
+            self._show(f"{time.strftime('%H:%M:%S')}  {printable(line)}")
 
 
 @contextmanager
@@ -275,7 +284,7 @@ def as_text(chain: Mapping[str, Any]) -> list[str]:
         out.append(f"  {m['at']}  email to {to}: {m.get('subject') or ''}".rstrip())
     if chain["truncated"]:
         out.append(f"  ... (more than {MAX_STEPS} steps: the rest was not kept)")
-    return out
+    return [printable(line) for line in out]
 
 
 def as_html(chain: Mapping[str, Any]) -> str:

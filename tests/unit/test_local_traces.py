@@ -110,3 +110,17 @@ def test_the_local_pages_are_neither_shown_nor_kept() -> None:
 
     assert shown == []
     assert traces.chain("req-9") is None
+
+
+def test_no_control_character_from_a_caller_reaches_the_terminal() -> None:
+    shown: list[str] = []
+    traces = Traces(TOPOLOGY, show=shown.append)
+
+    traces.request(RequestSeen("GET", "/v1/\x1b[2Jx", 404, 1.0, "req-1", "corr-\x07"))
+
+    assert "\x1b" not in shown[0]
+    assert "\x07" not in shown[0]
+    assert "/v1/\\x1b[2Jx" in shown[0]
+    chain = traces.chain("corr-\x07")
+    assert chain is not None
+    assert all("\x1b" not in line for line in as_text(chain))
