@@ -60,6 +60,35 @@ response = handler(event, FakeLambdaContext())
 print(json.dumps({"status": response["statusCode"], "sent": Recorder.sent}))
 """
 
+CONSUME_AN_EVENT = """
+import json
+from aws_xray_sdk.core import xray_recorder
+from moto import mock_aws
+from keel import trace_context
+from keel.events import envelope
+from tests.support import things
+from tests.support.moto import create_context_table
+from tests.support.pipeline import FakeLambdaContext, sqs_event
+
+class Recorder:
+    sent = []
+    def send_entity(self, entity):
+        self.sent.append(json.loads(entity.serialize()))
+    def set_daemon_address(self, address):
+        pass
+
+xray_recorder.configure(emitter=Recorder())
+with mock_aws():
+    create_context_table(things.table())
+    from keel import observability
+    observability.set_trace(trace_context.from_traceparent("00-6759e9880d862e3fe1be46a994272793-1111111111111111-01"))
+    event = envelope(things.ThingForwarded(thing_id="thg_1"), tenant_id="ten_1", aggregate_id="thg_1")
+    body = json.dumps({"detail-type": event.type, "source": "keel.things", "detail": event.model_dump()})
+    batch = sqs_event([{"MessageId": "m-1", "ReceiptHandle": "r", "Body": body, "MD5OfBody": ""}])
+    result = things.witness_handler(batch, FakeLambdaContext())
+print(json.dumps({"result": result, "sent": Recorder.sent}))
+"""
+
 
 def run(code: str, **env: str) -> str:
     environment = {
@@ -105,4 +134,21 @@ def test_in_lambda_the_tracer_captures_the_handler_with_tenant_and_route_but_not
     assert handler["annotations"]["tenant_id"] == "ten_01JDDDDDDDDDDDDDDDDDDDDDDD"
     assert handler["annotations"]["route"] == "GET /v1/secrets/{name}"
     assert handler["annotations"]["Service"] == "probe"
+    assert handler["annotations"]["trace_id"] == "5759e988bd862e3fe1be46a994272793"
     assert "s3cr3t-value" not in everything
+
+
+def test_in_lambda_a_consumer_handles_each_event_in_a_subsegment_naming_the_requests_trace() -> None:
+    lambdas_trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    environment = {
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "_X_AMZN_TRACE_ID": lambdas_trace,
+        "KEEL_THINGS_TABLE": "keel-things",
+    }
+
+    outcome = json.loads(run(CONSUME_AN_EVENT, **environment))
+
+    assert outcome["result"] == {"batchItemFailures": []}
+    [event] = [entity for entity in outcome["sent"] if entity.get("name") == "## event things.thing.forwarded.v1"]
+    assert event["annotations"]["trace_id"] == "6759e9880d862e3fe1be46a994272793"  # the request's, not Lambda's
+    assert event["annotations"]["tenant_id"] == "ten_1"

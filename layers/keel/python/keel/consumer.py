@@ -110,11 +110,13 @@ class Consumer:
                 tenant_id=envelope.tenant_id,
                 trace=_continued(envelope),
             )
+            trace = observability.trace()
             with observability.span(
                 f"event {envelope.type}",
                 event_type=envelope.type,
                 tenant_id=envelope.tenant_id,
                 correlation_id=envelope.correlation_id,
+                trace_id=trace.trace_id if trace else None,
             ):
                 outcome = self._apply(envelope)
         except Exception:

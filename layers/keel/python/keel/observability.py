@@ -7,7 +7,9 @@ id and trace that follow a request across the event path.
   ``function_memory_size``, ``function_arn``, ``function_request_id``) and, once ``bind`` has run,
   ``tenant_id``, ``user_id``, ``request_id``, ``correlation_id`` and ``trace_id``;
 - where tracing is on (in Lambda, unless ``POWERTOOLS_TRACE_DISABLED``), the Tracer captures the
-  handler (never its response: it may hold a secret) with ``tenant_id`` and ``route`` annotations.
+  handler (never its response: it may hold a secret) with ``tenant_id``, ``route``, ``correlation_id``
+  and ``trace_id`` annotations (a consumer adds a subsegment per event, annotated with the trace of
+  the request that caused it).
   Elsewhere no Tracer is made, so the X-Ray SDK is not even imported;
 - an API handler logs one ``request`` line per call: method, route template, status_code,
   duration_ms, tenant_id, user_id, request_id, correlation_id, trace_id. Never a header, a token or a
@@ -341,6 +343,8 @@ class _Runner:
                         tracer.put_annotation("route", f"{event.get('httpMethod', '')} {invocation.route}".strip())
                     if correlation := _correlation_id.get():
                         tracer.put_annotation("correlation_id", correlation)
+                    if current := _trace.get():  # the request's trace, W3C form: one search finds every hop
+                        tracer.put_annotation("trace_id", current.trace_id)
 
         annotated.__name__ = getattr(handler, "__name__", "handler")
         captured: LambdaHandler = tracer.capture_lambda_handler(annotated, capture_response=False)
