@@ -10,6 +10,10 @@ HTTP/1.1 server around it. Besides the topology's routes it serves, in local mod
   for a browser): developer conveniences that are never deployed.
 
 Each request it answers is told to the console (``DevConsole.requested``), which prints its line.
+
+Like API Gateway with CORS origins configured, it answers a browser's preflight (``OPTIONS`` with
+``Access-Control-Request-Method``) for an allowed origin and refuses any other, and its own answers
+carry ``Access-Control-Allow-Origin`` for an allowed origin (the handlers add it to theirs, ``keel.cors``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -32,7 +36,9 @@ from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, Author
 from infra.local.lambdas import FunctionBusy, LocalFunction
 from infra.local.shapes import method_arn, proxy_event, traced_headers
 from infra.local.traces import CAPACITY, RequestSeen, as_html
+from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
+from keel import cors
 from keel.errors import Forbidden
 from keel.http import MAX_BODY_BYTES, NO_ROUTE_MESSAGE, default_headers, error_payload, precheck_body
 from keel.observability import MAX_CORRELATION_ID
@@ -136,6 +142,12 @@ def _local(status: int, content_type: str, body: bytes) -> GatewayResponse:
     return GatewayResponse(status, [("Content-Type", content_type), *default_headers().items()], body)
 
 
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    # The last of repeated headers, as the proxy event's ``headers`` hands it to the handler.
+    wanted = name.lower()
+    return next((value for key, value in reversed(headers) if key.lower() == wanted), None)
+
+
 def _json(status: int, payload: Any) -> GatewayResponse:
     return _local(status, "application/json", json.dumps(payload, indent=2, default=str).encode())
 
@@ -159,24 +171,41 @@ class LocalApi:
         authorizer: AuthorizerGate | None,
         region: str,
         console: DevConsole | None = None,
+        cors_origins: Collection[str] = LOCAL_CORS_ORIGINS,
     ) -> None:
         self.topology = topology
         self.api_functions = dict(api_functions)
         self.authorizer = authorizer
         self.region = region
         self.console = console
+        self.cors_origins = frozenset(cors_origins)
 
     # -- entry points -----------------------------------------------------------------------
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
-        response = self._dispatch(request, request_id)
+        origin = _header(request.headers, "Origin")
+        response = self._preflight(request, origin, request_id) or self._dispatch(request, request_id)
+        present = {name.lower() for name, _ in response.headers}
+        for name, value in cors.response_headers(origin, self.cors_origins).items():
+            if name.lower() not in present:  # the handler's own CORS headers stand
+                response.headers.append((name, value))
         response.headers.append(("x-amzn-RequestId", request_id))
         if self.console is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.console.requested(_seen(request, response, request_id, elapsed_ms))
         return response
+
+    def _preflight(self, request: GatewayRequest, origin: str | None, request_id: str) -> GatewayResponse | None:
+        """A browser's CORS preflight: answered here for allowed origins, refused for any other."""
+        if request.method != "OPTIONS" or _header(request.headers, "Access-Control-Request-Method") is None:
+            return None
+        if origin is None or origin not in self.cors_origins:
+            return _error(403, "forbidden", "this origin may not call the API", request_id)
+        if self.topology.api_context_for(unquote(urlsplit(request.target).path)) is None:
+            return _error(404, "not_found", "no such route", request_id)
+        return GatewayResponse(204, list(cors.preflight_headers(origin).items()), b"")
 
     def refuse(self, status: int, code: str, message: str) -> GatewayResponse:
         """An error answered before the request is read (oversized or unsized bodies)."""
@@ -325,10 +354,6 @@ class LocalApi:
         if params.get("raw"):
             return _local(200, "text/plain", tokens["id_token"].encode())
         return _json(200, tokens)
-
-
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in reversed(headers) if key.lower() == name), None)
 
 
 def _seen(request: GatewayRequest, response: GatewayResponse, request_id: str, elapsed_ms: float) -> RequestSeen:
