@@ -63,8 +63,8 @@ class Harness:
         for count in self.counts.values():
             count.clear()
 
-    def token(self, email: str) -> str:
-        return str(self.runtime.token(email)["id_token"])
+    def token(self, email: str, *, operator: bool = False) -> str:
+        return str(self.runtime.token(email, operator=operator)["id_token"])
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         sent = dict(headers or {})

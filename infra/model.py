@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from keel.tenancy import ADMIN_PREFIX, DEFAULT_OPERATORS_GROUP, is_admin_path
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -37,6 +39,12 @@ LOCAL_CORS_ORIGINS = (
 )
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
 IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
+#: The settings (bare names) of the authorizer's context that name the REST API whose cache of its
+#: answers it flushes: the SSM parameter holding the API's id (the cloud: the API stack writes it), or
+#: the id itself (the local runtime, whose gateway stands behind an API on moto).
+API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
+#: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
+OPERATORS_GROUP = "OPERATORS_GROUP"
 
 
 def event_source(producer: str) -> str:
@@ -136,7 +144,9 @@ class Context:
 
     name: str
     api_handler: str | None = None
-    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``).
+    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``). A
+    #: prefix under ``ADMIN_PREFIX`` (``/v1/admin/<area>``, one area per context) holds operator routes:
+    #: both renderers serve it with the authorizer cached on ``Authorization`` alone.
     api_prefixes: tuple[str, ...] = ()
     #: Routes served without the authorizer. Everything else under the prefixes is authorized.
     public_routes: tuple[Route, ...] = ()
@@ -165,6 +175,12 @@ class Context:
     def __post_init__(self) -> None:
         if not is_context_name(self.name):
             raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
+        for prefix in self.api_prefixes:
+            if prefix.rstrip("/") == ADMIN_PREFIX:
+                raise ValueError(f"{self.name}: route an area of its own under {ADMIN_PREFIX} ({ADMIN_PREFIX}/<area>)")
+        for route in self.public_routes:
+            if is_admin_path(route.path):
+                raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
         named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
@@ -235,6 +251,11 @@ class Context:
     def api_prefix_for(self, path: str) -> str | None:
         """The longest of its API prefixes that routes ``path``, if any."""
         return max((p for p in self.api_prefixes if is_under(path, p)), key=len, default=None)
+
+    @property
+    def operator_prefixes(self) -> tuple[str, ...]:
+        """Its prefixes under ``ADMIN_PREFIX``: operator routes, authorized on the token alone."""
+        return tuple(p for p in self.api_prefixes if is_admin_path(p))
 
     # -- settings -----------------------------------------------------------------------------------
 
@@ -343,6 +364,28 @@ class Topology:
         """The context that owns the authorizer, and so reads the identity provider's settings."""
         return self.owner_of(self.authorizer_handler) if self.authorizer_handler else None
 
+    def api_id_parameter(self, stage: str) -> str:
+        """The SSM parameter the API stack writes its REST API's id to (per stage)."""
+        return f"/{NAME_PREFIX}/{stage}/api-id"
+
+    def authorizer_cache_settings(self, stage: str, *, api_id: str | None = None) -> dict[str, str]:
+        """Where the authorizer's context finds the API whose cache of authorizer answers it flushes
+        (on suspending or reactivating a tenant), under its context's setting name: the parameter of
+        ``stage``, or ``api_id`` itself when given."""
+        ctx = self.authorizer_context
+        if ctx is None:
+            return {}
+        if api_id is not None:
+            return {ctx.setting_name(API_ID): api_id}
+        return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
+
+    def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
+        """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another
+        under the authorizer context's ``OPERATORS_GROUP`` setting."""
+        ctx = self.authorizer_context
+        named = deployment_settings.get(ctx.setting_name(OPERATORS_GROUP)) if ctx else None
+        return named or DEFAULT_OPERATORS_GROUP
+
     def identity_provider_settings(self, *, issuer: str, audience: str, jwks_url: str | None = None) -> dict[str, str]:
         """The issuer the authorizer trusts, under its context's setting names; without ``jwks_url``
         the authorizer finds the keys at ``<issuer>/.well-known/jwks.json``."""
@@ -365,4 +408,6 @@ class Topology:
         return any(r.method == method and r.path == path for r in self.public_routes)
 
     def is_tenantless(self, method: str, path: str) -> bool:
-        return any(r.method == method and r.path == path for r in self.tenantless_routes)
+        """Whether the route is authorized on the token alone: a tenant-less route, or any route under
+        ``ADMIN_PREFIX`` (operators act in no tenant)."""
+        return is_admin_path(path) or any(r.method == method and r.path == path for r in self.tenantless_routes)

@@ -45,13 +45,14 @@ os.environ.pop("AWS_PROFILE", None)
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh moto account per test, with Keel's cached clients and settings forgotten, patched as
-    ``keel dev`` patches it (``infra/local/moto_patches.py``)."""
+    ``keel dev`` patches it (``infra/local/moto_patches.py``, ``infra/local/moto_apigateway.py``)."""
     from moto import mock_aws
 
-    from infra.local import moto_patches
+    from infra.local import moto_apigateway, moto_patches
     from tests.support.moto import reset_keel_caches
 
     moto_patches.install()
+    moto_apigateway.install()
     with mock_aws():
         reset_keel_caches()
         yield

@@ -16,6 +16,8 @@ from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+#: The local runtime's stage (``KEEL_STAGE``), also the stage of the API that stands for its gateway.
+STAGE = "local"
 
 
 class SettingConflict(ValueError):
@@ -34,12 +36,15 @@ def local_environment(
     repo_root: Path = REPO_ROOT,
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
+    authorizer_cache: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
 
-    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
+    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
+    ``authorizer_cache``: the API on moto that stands for the local gateway, as
+    ``Topology.authorizer_cache_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment("local", cors_origins=LOCAL_CORS_ORIGINS),
+        **topology.platform_environment(STAGE, cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -48,6 +53,7 @@ def local_environment(
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         **(identity_provider or {}),
+        **(authorizer_cache or {}),
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:

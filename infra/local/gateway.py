@@ -6,8 +6,9 @@ HTTP/1.1 server around it. Besides the topology's routes it serves, in local mod
 - ``GET /health``: the platform handler's answer plus ``components``, the state of moto, the
   gateway, every poller and the scheduler (which the platform handler cannot see);
 - ``GET /_local/health``, ``GET /_local/emails``, ``GET /_local/dlq``,
-  ``POST /_local/dlq/<queue>/redrive``, ``GET /_local/traces/<correlation id>`` (JSON, or a page
-  for a browser): developer conveniences that are never deployed.
+  ``POST /_local/dlq/<queue>/redrive``, ``GET|POST /_local/token?email=...[&operator=1]``,
+  ``GET /_local/traces/<correlation id>`` (JSON, or a page for a browser): developer conveniences that
+  are never deployed.
 
 Each request it answers is told to the console (``DevConsole.requested``), which prints its line.
 
@@ -70,9 +71,9 @@ class DevConsole(Protocol):
         """Move a DLQ's messages back; raises ``LookupError`` for an unknown queue."""
         ...
 
-    def token(self, email: str) -> dict[str, Any]:
-        """Tokens for ``email`` from the local identity provider (the user is made on first use);
-        ``ValueError`` when the provider refuses the address."""
+    def token(self, email: str, *, operator: bool = False) -> dict[str, Any]:
+        """Tokens for ``email`` from the local identity provider (the user is made on first use; with
+        ``operator``, put in the operators' group); ``ValueError`` when the provider refuses the address."""
         ...
 
     def requested(self, seen: RequestSeen) -> None:
@@ -348,7 +349,7 @@ class LocalApi:
         if not isinstance(email, str) or "@" not in email or len(email) > 254:
             return _error(400, "bad_request", "email must be an email address", request_id)
         try:
-            tokens = self.console.token(email)
+            tokens = self.console.token(email, operator=_is_set(params.get("operator")))
         except ValueError as refused:  # the local IdP refuses the address
             return _error(400, "bad_request", str(refused), request_id)
         if params.get("raw"):
@@ -369,6 +370,11 @@ def _seen(request: GatewayRequest, response: GatewayResponse, request_id: str, e
         request_id=request_id,
         correlation_id=correlation_id[:MAX_CORRELATION_ID],
     )
+
+
+def _is_set(flag: Any) -> bool:
+    """``operator=1`` in a query (``1``, ``true``, ``yes``) or ``"operator": true`` in a JSON body."""
+    return flag is True or (isinstance(flag, str | int) and str(flag).lower() in {"1", "true", "yes"})
 
 
 def _json_object(body: bytes | None) -> dict[str, Any]:

@@ -25,15 +25,16 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from infra.local import dlq, moto_patches, moto_state
+from infra.local import dlq, moto_apigateway, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
-from infra.local.environment import REGION, EnvironmentOverlay, local_environment
+from infra.local.environment import REGION, STAGE, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
 from infra.local.provision import AwsClients, Provisioned, provision
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
+from infra.local.shapes import API_ID as LOCAL_API_ID
 from infra.local.traces import RequestSeen, Traces, emails_seen, watching
 from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
 
@@ -155,11 +156,18 @@ class DevServerInfo:
     started_at: str
     #: The local IdP's settings, so that commands run handlers with the dev server's environment.
     identity_provider: dict[str, str] = field(default_factory=dict)
+    #: The API whose authorizer cache identity flushes (the one standing for the gateway), likewise.
+    authorizer_cache: dict[str, str] = field(default_factory=dict)
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
-        moto, idp = self.moto_endpoint, self.identity_provider
-        return local_environment(topology, moto_endpoint=moto, region=self.region, identity_provider=idp)
+        return local_environment(
+            topology,
+            moto_endpoint=self.moto_endpoint,
+            region=self.region,
+            identity_provider=self.identity_provider,
+            authorizer_cache=self.authorizer_cache,
+        )
 
     @classmethod
     def read(cls, state_dir: Path) -> DevServerInfo | None:
@@ -226,7 +234,9 @@ class LocalRuntime:
         self.clients: AwsClients | None = None
         self._environment: EnvironmentOverlay | None = None
         self._identity_provider: dict[str, str] = {}
+        self._authorizer_cache: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
+        self._stop_flushing: Callable[[], None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -279,6 +289,7 @@ class LocalRuntime:
         moto_port = self.moto_port or free_port(self.host)
         _ensure_free(self.host, moto_port, "for moto")
         moto_patches.install()  # linear transactions, a trimmed stream, ClientRequestToken (see its docstring)
+        moto_apigateway.install()  # FlushStageAuthorizersCache, which moto lacks
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()
@@ -288,16 +299,21 @@ class LocalRuntime:
 
         self.clients = aws_clients(self.moto_endpoint, self.region)
         self.provisioned = provision(self.topology, self.clients, self.region)
+        if authorizer is not None:
+            # Identity flushes "API Gateway's" authorizer cache when it suspends a tenant: here, this gateway's.
+            self._stop_flushing = moto_apigateway.on_flush(LOCAL_API_ID, STAGE, authorizer.flush)
         idp = self.provisioned.identity_provider
         self._identity_provider = self.topology.identity_provider_settings(
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
+        self._authorizer_cache = self.topology.authorizer_cache_settings(STAGE, api_id=LOCAL_API_ID)
         self._environment = EnvironmentOverlay(
             local_environment(
                 self.topology,
                 moto_endpoint=self.moto_endpoint,
                 region=self.region,
                 identity_provider=self._identity_provider,
+                authorizer_cache=self._authorizer_cache,
             )
             | ({} if self.verbose else QUIET_HANDLERS)
         )
@@ -374,6 +390,9 @@ class LocalRuntime:
     def stop(self) -> None:
         """Stop pollers, scheduler, gateway and moto, and put the environment back. Idempotent."""
         stop_all(self.loops, timeout=10)
+        if self._stop_flushing is not None:
+            self._stop_flushing()
+            self._stop_flushing = None
         if self.gateway is not None:
             self.gateway.stop()
         if self.moto is not None:
@@ -399,6 +418,7 @@ class LocalRuntime:
             topology=self.topology_ref,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             identity_provider=self._identity_provider,
+            authorizer_cache=self._authorizer_cache,
         )
         (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 
@@ -469,8 +489,9 @@ class LocalRuntime:
             )
         return queues
 
-    def token(self, email: str) -> dict[str, Any]:
-        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it."""
+    def token(self, email: str, *, operator: bool = False) -> dict[str, Any]:
+        """Sign ``email`` in at the local IdP (made on first use); ``ValueError`` if Cognito refuses it.
+        ``operator``: put the user in the operators' group first, so that the tokens say so."""
         assert self.clients is not None
         assert self.provisioned is not None
         cognito, idp = self.clients.cognito, self.provisioned.identity_provider
@@ -491,6 +512,8 @@ class LocalRuntime:
         cognito.admin_set_user_password(
             UserPoolId=idp.user_pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True
         )
+        if operator:
+            cognito.admin_add_user_to_group(UserPoolId=idp.user_pool_id, Username=email, GroupName=idp.operators_group)
         signed_in = cognito.admin_initiate_auth(
             UserPoolId=idp.user_pool_id,
             ClientId=idp.client_id,

@@ -12,6 +12,8 @@ from keel.events import Contract
 
 PUBLISHED = {
     "identity.tenant.created.v1",
+    "identity.tenant.suspended.v1",
+    "identity.tenant.reactivated.v1",
     "identity.user.invited.v2",
     "identity.invitation.revoked.v1",
     "identity.member.joined.v1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from functions.identity.domain import instants
-from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound
+from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound, TenantSuspended
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import MembershipIndex, Page, TenantStore
 from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
@@ -53,7 +53,7 @@ class TenantService:
             created_by=person.user_id,
         )
         owner = Membership(tenant_id=tenant.id, user_id=person.user_id, email=email, role=Role.OWNER, joined_at=now)
-        seats = Seats.for_new_tenant()
+        seats = Seats.for_new_tenant(email)
         profile = UserProfile(
             user_id=person.user_id, email=email, issuer=self._issuer, subject=person.subject, updated_at=now
         )
@@ -92,6 +92,8 @@ class TenantService:
         if slug is not None and is_reserved(slug):
             raise SlugReserved(f"the slug {slug!r} is reserved; choose another")
         tenant, seats = self.get(ctx)
+        if tenant.is_suspended:  # an answer API Gateway cached just before the suspension
+            raise TenantSuspended("this tenant is suspended")
         changed = tenant.renamed(name=name, slug=slug)
         if changed == tenant:
             return tenant, seats

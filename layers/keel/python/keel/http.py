@@ -33,7 +33,7 @@ from keel.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from keel.tenancy import Access, Caller, TenantContext
+from keel.tenancy import ADMIN_PREFIX, Access, Caller, TenantContext, is_admin_path
 
 MAX_BODY_BYTES = 256 * 1024
 #: How deeply a JSON body may nest arrays and objects (``[[1]]`` is 2): deeper bodies are a 400.
@@ -240,6 +240,12 @@ class KeelResolver(APIGatewayRestResolver):
     ) -> Callable[[RouteT], RouteT]:
         if not isinstance(access, Access):
             raise TypeError(f"{method} {rule}: access must be an Access, got {access!r}")
+        # Both ways: the admin prefix is served by the token-only authorizer (no tenant to check a
+        # role against), and operator access must never leak onto a tenant's routes.
+        if (access is Access.OPERATOR) != is_admin_path(rule):
+            raise ValueError(
+                f"{method} {rule}: routes under {ADMIN_PREFIX} need Access.OPERATOR, and only they may have it"
+            )
         self._access[(method, rule)] = access
         extensions = dict(kwargs.pop("openapi_extensions", None) or {})
         extensions[ACCESS_EXTENSION] = access.value
@@ -304,14 +310,14 @@ class KeelResolver(APIGatewayRestResolver):
     def caller_for(self, access: Access) -> Caller | None:
         """The authenticated caller, checked against ``access``; ``None`` on public routes.
 
-        On ``AUTHENTICATED`` routes the caller carries no tenant even if the authorizer named one:
-        those routes are authorized by a token-only cache key, so a tenant there could be stale."""
+        On ``AUTHENTICATED`` and ``OPERATOR`` routes the caller carries no tenant even if the authorizer
+        named one: those routes are authorized by a token-only cache key, so a tenant there could be stale."""
         if access is Access.PUBLIC:
             return None
         caller = Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event, now=self.clock.now())
         caller.require(access)
-        if access is Access.AUTHENTICATED:
-            caller = Caller(user_id=caller.user_id, email=caller.email)
+        if access in (Access.AUTHENTICATED, Access.OPERATOR):
+            caller = Caller(user_id=caller.user_id, email=caller.email, operator=caller.operator)
         return caller
 
     @property

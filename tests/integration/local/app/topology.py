@@ -35,7 +35,7 @@ THINGS = Context(
 PROBE = Context(
     name="probe",
     api_handler=f"{APP}.echo",
-    api_prefixes=("/v1/probe",),
+    api_prefixes=("/v1/probe", "/v1/admin/probe"),
     public_routes=tuple(
         Route(method, f"/v1/probe/{name}")  # type: ignore[arg-type]
         for method, name in (
