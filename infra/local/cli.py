@@ -1,6 +1,7 @@
 """``keel``: run Keel on this machine, and operate the running copy.
 
     keel dev [--port 8080]            everything in one process: moto, API gateway, pollers, scheduler
+    keel trace CORRELATION_ID         what one request caused: events, consumers, emails
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
@@ -20,12 +21,15 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
 from infra.topology import Topology
@@ -107,6 +111,7 @@ def _banner(topology: Topology, api: str) -> None:
         ("OpenAPI", f"{api}/openapi.json"),
         ("Demo token", f"{api}/_local/token?email=ada@example.com"),
         ("Emails sent", f"{api}/_local/emails"),
+        ("Traces", f"{api}/_local/traces/<correlation id>  (or: keel trace <correlation id>)"),
         ("Dead letters", f"{api}/_local/dlq"),
         ("Health", f"{api}/health"),
     ):
@@ -146,6 +151,8 @@ def _dev(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         retry_delay_seconds=args.retry_delay,
         say=_say,
+        show=None if args.quiet else _say,
+        verbose=args.verbose,
     )
     try:
         runtime.start()
@@ -158,6 +165,29 @@ def _dev(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _say("keel dev: stopped.")
+    return 0
+
+
+# -- keel trace ---------------------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from infra.local.traces import CAPACITY, as_text
+
+    info = _require_running(args)
+    url = f"{info.api_url}/_local/traces/{quote(args.correlation_id, safe='')}"
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            chain = json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            raise UserError(
+                f"keel dev has seen nothing for {args.correlation_id!r} (it keeps the last {CAPACITY} correlation ids)"
+            ) from None
+        raise
+    for line in as_text(chain):
+        _say(line)
     return 0
 
 
@@ -364,8 +394,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how soon a message a consumer failed is delivered again (default: 2)",
     )
-    dev.add_argument("--quiet", action="store_true", help="log warnings only (no access log)")
+    dev.add_argument("--quiet", action="store_true", help="warnings only: no line per request or event")
+    dev.add_argument(
+        "--verbose", action="store_true", help="the handlers' own JSON logs and EMF metrics too (default: warnings)"
+    )
     dev.set_defaults(run=_dev)
+
+    trace = commands.add_parser(
+        "trace",
+        parents=[common],
+        help="what one request caused: its events, their consumers, the emails sent",
+        description="Print the chain a correlation id caused (needs 'keel dev'; X-Correlation-Id of a "
+        "response, or the id its console line shows).",
+    )
+    trace.add_argument("correlation_id", help="the correlation id (X-Correlation-Id of the response)")
+    trace.set_defaults(run=_trace)
 
     jobs = commands.add_parser("jobs", help="list or run scheduled jobs", description="Scheduled jobs.")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")

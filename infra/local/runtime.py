@@ -35,6 +35,7 @@ from infra.local.provision import AwsClients, Provisioned, provision
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
 from infra.local.shapes import API_ID as LOCAL_API_ID
+from infra.local.traces import RequestSeen, Traces, emails_seen, watching
 from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ log = logging.getLogger("keel.local")
 #: API Gateway's integration timeout; an API function cannot run longer behind it.
 API_TIMEOUT_SECONDS = 29
 STATE_FILE = "dev.json"
+#: Unless ``keel dev --verbose``: the handlers' JSON logs warnings only and no EMF (the console shows what happens).
+QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 #: Every local user's password (the local IdP is for development only).
 LOCAL_PASSWORD = "Keel-local-1!"  # noqa: S105 - a fixed, documented local-only password
 
@@ -197,7 +200,11 @@ class LocalRuntime:
         region: str = REGION,
         say: Callable[[str], None] = lambda _line: None,
         clock: Callable[[], datetime] = utc_now,
+        show: Callable[[str], None] | None = None,
+        verbose: bool = False,
     ) -> None:
+        """``say``: the start-up lines; ``show``: one line per request and per event while it runs;
+        ``verbose``: the handlers' own JSON logs and EMF metrics too (otherwise warnings only)."""
         self.topology = topology
         self.topology_ref = topology_ref
         self.host = host
@@ -208,6 +215,9 @@ class LocalRuntime:
         self.region = region
         self.say = say
         self.clock = clock
+        self.verbose = verbose
+        self.traces = Traces(topology, show=show, sent_emails=self.emails)
+        self._watching = contextlib.ExitStack()
         self.jobs = scheduled_jobs(topology, region)  # parse schedules before anything starts
         self.api_functions = api_functions(topology, region)
         self.authorizer_function = (
@@ -305,7 +315,10 @@ class LocalRuntime:
                 identity_provider=self._identity_provider,
                 authorizer_cache=self._authorizer_cache,
             )
+            | ({} if self.verbose else QUIET_HANDLERS)
         )
+        self._watching.enter_context(watching(self.traces))
+        self._watching.enter_context(emails_seen(self.traces))  # before the kernel's clients are made again
         self._environment.apply()  # once, before any handler runs
         mark = self._step(
             mark,
@@ -388,6 +401,7 @@ class LocalRuntime:
         if self._environment is not None:
             self._environment.restore()
             self._environment = None
+        self._watching.close()
         self._remove_state()
 
     # -- .keel/dev.json -------------------------------------------------------------------------
@@ -447,6 +461,12 @@ class LocalRuntime:
 
     def emails(self) -> list[dict[str, Any]]:
         return moto_state.sent_emails(self.region)
+
+    def requested(self, seen: RequestSeen) -> None:
+        self.traces.request(seen)
+
+    def trace(self, correlation_id: str) -> dict[str, Any] | None:
+        return self.traces.chain(correlation_id)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         assert self.provisioned is not None

@@ -12,7 +12,7 @@ from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER, Seats, Tenant, TenantStatus
 from functions.identity.domain.tenant import tenants_per_user as allowance_of
 from functions.identity.domain.user import Person, UserProfile
-from keel import ids
+from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import MemberJoined, TenantCreated
 from keel.events import Envelope, envelope
@@ -40,7 +40,7 @@ class TenantService:
         says otherwise. The slug comes from the name; if it is reserved or taken, a short random
         suffix is added (once). A person creates at most ``tenants_per_user`` tenants, unless an
         operator lifted their allowance (403 ``tenant_limit``). Publishes ``identity.tenant.created.v1``
-        and ``identity.member.joined.v1``.
+        and ``identity.member.joined.v1``; business metrics ``TenantCreated`` and ``MemberJoined``.
         """
         email = person.verified_email()
         now = instants.now(self._clock)
@@ -62,6 +62,8 @@ class TenantService:
         except SlugTaken:
             tenant = replace(tenant, slug=with_suffix(tenant.slug))
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
+        metrics.business("TenantCreated", tenant_id=tenant.id, plan=seats.plan)
+        metrics.business("MemberJoined", tenant_id=tenant.id, role=owner.role.value, via="sign-up")
         return tenant, seats
 
     def _created(self, tenant: Tenant, owner: Membership) -> list[Envelope]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keel import ids, observability
 from keel.clock import Clock, SystemClock, iso
+from keel.trace_context import TRACEPARENT_PATTERN
 
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[0-9]+$"
 
@@ -60,6 +61,12 @@ class Envelope(BaseModel):
     occurred_at: str
     correlation_id: str
     payload: dict[str, Any]
+    traceparent: str | None = Field(
+        default=None,
+        pattern=TRACEPARENT_PATTERN,
+        description="The trace of the work that wrote the event (W3C Trace Context): the relay and every "
+        "consumer continue it. Optional: events written before envelopes carried it have none.",
+    )
 
     @property
     def source(self) -> str:
@@ -83,9 +90,11 @@ def envelope(
     clock: Clock | None = None,
     correlation_id: str | None = None,
 ) -> Envelope:
-    """Wrap ``contract`` for publishing; the correlation id defaults to the current request's."""
+    """Wrap ``contract`` for publishing; the correlation id and the trace are those of the work in
+    progress (the request, or the event a consumer is handling)."""
     now: datetime = (clock or SystemClock()).now()
     event_id = ids.new_id("evt", now)
+    trace = observability.trace()
     return Envelope(
         id=event_id,
         type=type(contract).TYPE,
@@ -94,6 +103,7 @@ def envelope(
         occurred_at=iso(now),
         correlation_id=correlation_id or observability.correlation_id() or event_id,
         payload=contract.model_dump(mode="json"),
+        traceparent=trace.traceparent if trace else None,
     )
 
 

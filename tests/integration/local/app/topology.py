@@ -21,6 +21,14 @@ THINGS = Context(
             event_types=("things.thing.created.v1",),
             timeout_seconds=5,
         ),
+        # A chain two hops long: created -> forward (publishes forwarded) -> witness and mail.
+        Subscription(
+            name="forward", handler=f"{APP}.forward", event_types=("things.thing.created.v1",), timeout_seconds=5
+        ),
+        Subscription(
+            name="witness", handler=f"{APP}.witness", event_types=("things.thing.forwarded.v1",), timeout_seconds=5
+        ),
+        Subscription(name="mail", handler=f"{APP}.mail", event_types=("things.thing.forwarded.v1",), timeout_seconds=5),
     ),
 )
 
