@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.conftest import json_lines
 from tests.integration.identity.gateway import Gateway, user_id
 
@@ -150,3 +152,26 @@ def test_each_identity_fact_is_one_metric_where_it_happens(gateway: Gateway, pri
     assert [metric_name(doc) for doc in docs] == ["MemberJoined", "ApiKeyCreated", "ApiKeyRevoked"]
     assert {doc["tenant_id"] for doc in docs} == {tenant}
     assert docs[0]["via"] == "invitation"
+
+
+@pytest.mark.usefixtures("flushes")
+def test_a_suspension_and_a_reactivation_are_each_one_metric_and_a_repeat_is_none(
+    gateway: Gateway, printed: Callable[[], str]
+) -> None:
+    # Given a tenant
+    tenant = gateway.sign_up("ada")
+    start = len(printed())
+
+    # When an operator suspends it twice, then reactivates it
+    for action in ("suspend", "suspend", "reactivate"):
+        reply = gateway.call(
+            "POST", f"/v1/admin/tenants/{tenant}/{action}", as_="ops", operator=True, body={"reason": "abuse"}
+        )
+        assert reply.status == 200
+
+    # Then the suspension and the reactivation were counted once each, the operator a property
+    docs = business_metrics(printed()[start:])
+    assert [metric_name(doc) for doc in docs] == ["TenantSuspended", "TenantReactivated"]
+    assert {doc["tenant_id"] for doc in docs} == {tenant}
+    assert {doc["operator_id"] for doc in docs} == {user_id("ops")}
+    assert all(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]] for doc in docs)
