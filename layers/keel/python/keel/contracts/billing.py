@@ -26,3 +26,13 @@ class EntitlementsChanged(Contract):
     #: Feature flags by name.
     features: dict[str, bool] = Field(default_factory=dict)
     effective_at: datetime
+
+
+@contract
+class BillingItemCreated(Contract):
+    """A billing item exists (its first version)."""
+
+    TYPE = "billing.billing_item.created.v1"
+
+    billing_item_id: str
+    name: str
