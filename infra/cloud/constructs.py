@@ -183,7 +183,8 @@ def event_pattern(pattern: Mapping[str, Sequence[str | Mapping[str, str]]]) -> e
 
 class Consumer(Construct):
     """A subscription: bus rule -> queue (redrive to a dead-letter queue) -> the consumer function,
-    which reports partial batch failures so only the failed messages come back."""
+    which reports partial batch failures so only the failed messages come back. A work queue (no
+    event types) has no rule: its context sends to it."""
 
     def __init__(
         self,
@@ -206,14 +207,15 @@ class Consumer(Construct):
                 max_receive_count=topology.MAX_RECEIVE_COUNT, queue=self.dead_letters.queue
             ),
         )
-        events.Rule(
-            self,
-            "Rule",
-            rule_name=name,
-            event_bus=bus,
-            event_pattern=event_pattern(subscription.event_pattern),
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
-        )
+        if not subscription.is_work_queue:
+            events.Rule(
+                self,
+                "Rule",
+                rule_name=name,
+                event_bus=bus,
+                event_pattern=event_pattern(subscription.event_pattern),
+                targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
+            )
         function.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,

@@ -195,8 +195,12 @@ class ContextStack(cdk.Stack):
         self.authorizer_function: ContextFunction | None = None
         if own_authorizer:
             self.authorizer_function = self._function("Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY)
+        self.endpoint_functions = {
+            e.name: self._function(f"Endpoint-{e.name}", e.handler, e.timeout_seconds, API_MEMORY)
+            for e in ctx.endpoints
+        }
         for sub in ctx.subscriptions:
-            Consumer(
+            consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
@@ -204,6 +208,9 @@ class ContextStack(cdk.Stack):
                 subscription=sub,
                 function=self._function(f"Consume-{sub.name}", sub.handler, sub.timeout_seconds),
             )
+            if sub.is_work_queue:  # the context's endpoints feed it
+                for endpoint in self.endpoint_functions.values():
+                    consumer.queue.grant_send_messages(endpoint.function)
         for job in ctx.jobs:
             Job(
                 self,
@@ -286,6 +293,15 @@ class ApiStack(cdk.Stack):
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
                 self._route(stack.ctx, function, authorizers)
+            for endpoint in stack.ctx.endpoints:
+                own = self._imported(
+                    stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
+                )
+                self.api.root.resource_for_path(endpoint.route.path).add_method(
+                    endpoint.route.method,
+                    apigateway.LambdaIntegration(own, allow_test_invoke=False),
+                    authorization_type=apigateway.AuthorizationType.NONE,
+                )
 
     def _imported(self, function: ContextFunction, id: str) -> lambda_.IFunction:
         # Imported so that the invoke permissions live here, next to the methods that need them.

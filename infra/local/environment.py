@@ -28,10 +28,12 @@ def local_environment(
     repo_root: Path = REPO_ROOT,
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
+    stripe: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
 
-    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
+    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
+    ``stripe``: the local Stripe emulator, as ``Topology.stripe_settings`` names it."""
     values: dict[str, str] = {
         **topology.platform_environment("local"),
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -42,6 +44,7 @@ def local_environment(
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         **(identity_provider or {}),
+        **(stripe or {}),
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:

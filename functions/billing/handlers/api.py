@@ -1,41 +1,170 @@
-"""The billing context's API (``/v1/billing``): the caller's tenant's billing items.
+"""Billing's API (``/v1/billing``): the plan catalog, the tenant's subscription, checkout and the
+portal, plan changes and cancellation, invoices, refunds and the subscription's history.
 
 Each route names the least access it needs; the tenant comes only from the authorizer's context.
+Routes that talk to Stripe load it on their first call, not when this module is imported.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.billing import wiring
-from functions.billing.handlers.views import BillingItemPageView, BillingItemView, NewBillingItem
+from functions.billing.handlers.views import (
+    Cancel,
+    CancellationView,
+    CancelPreviewView,
+    ChangePreviewView,
+    HistoryView,
+    InvoicePageView,
+    InvoiceView,
+    NewRefund,
+    PlanChoice,
+    PlansView,
+    RefundView,
+    SubscriptionView,
+    UrlView,
+)
 from keel.http import KeelResolver
-from keel.idempotency import idempotent
+from keel.idempotency import HEADER, idempotent
 from keel.tenancy import Access
 
 app = KeelResolver(service="billing")
 
+InvoiceLimit = Annotated[int, Query(ge=1, le=100)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC): the entries in effect during that day")]
+TAGS = ["billing"]
 
 
-@app.post("/v1/billing", access=Access.ADMIN, status_code=201, tags=["billing"], summary="Create a billing item")
+def _caller() -> Any:
+    from functions.billing.domain.subscriptions import Caller  # noqa: PLC0415 - the domain loads on first use
+
+    tenant = app.tenant()
+    return Caller(tenant_id=tenant.tenant_id, user_id=tenant.user_id, email=app.caller.email)
+
+
+def _interval(name: str) -> Any:
+    from functions.billing.domain.plans import Interval  # noqa: PLC0415
+
+    return Interval(name)
+
+
+# -- the catalog and the subscription ------------------------------------------------------------
+
+
+@app.get("/v1/billing/plans", access=Access.PUBLIC, tags=TAGS, summary="The plans, their entitlements and prices")
+def plans() -> PlansView:
+    return PlansView.of(wiring.catalog())
+
+
+@app.get("/v1/billing/subscription", access=Access.MEMBER, tags=TAGS, summary="The tenant's plan and entitlements")
+def subscription() -> SubscriptionView:
+    return SubscriptionView.of(wiring.subscriptions().current(app.tenant().tenant_id))
+
+
+@app.post("/v1/billing/checkout", access=Access.ADMIN, status_code=201, tags=TAGS, summary="Start Stripe Checkout")
 @idempotent(app)
-def create_billing_item(body: NewBillingItem) -> BillingItemView:
-    return BillingItemView.of(wiring.billing_items().create(app.tenant().tenant_id, name=body.name))
+def checkout(body: PlanChoice) -> UrlView:
+    return UrlView(url=wiring.subscriptions().checkout(_caller(), body.plan, _interval(body.interval)))
 
 
-@app.get("/v1/billing", access=Access.MEMBER, tags=["billing"], summary="The tenant's billing items, newest first")
-def list_billing_items(limit: Limit = 50, cursor: Cursor = None) -> BillingItemPageView:
-    return BillingItemPageView.of(wiring.billing_items().list(app.tenant().tenant_id, limit=limit, cursor=cursor))
+@app.post("/v1/billing/portal", access=Access.ADMIN, status_code=201, tags=TAGS, summary="Open the Stripe portal")
+def portal() -> UrlView:
+    return UrlView(url=wiring.subscriptions().portal(_caller()))
 
 
-@app.get("/v1/billing/<billing_item_id>", access=Access.MEMBER, tags=["billing"], summary="One billing item")
-def get_billing_item(billing_item_id: str) -> BillingItemView:
-    return BillingItemView.of(wiring.billing_items().get(app.tenant().tenant_id, billing_item_id))
+@app.post(
+    "/v1/billing/subscription/preview",
+    access=Access.ADMIN,
+    tags=TAGS,
+    summary="What a plan change would invoice now, and the next invoice",
+)
+def preview_change(body: PlanChoice) -> ChangePreviewView:
+    tenant = app.tenant().tenant_id
+    return ChangePreviewView.of(wiring.subscriptions().preview_change(tenant, body.plan, _interval(body.interval)))
+
+
+@app.post("/v1/billing/subscription/change", access=Access.ADMIN, tags=TAGS, summary="Change plan or interval now")
+@idempotent(app, status_code=200)
+def change(body: PlanChoice) -> SubscriptionView:
+    wiring.subscriptions().change(_caller(), body.plan, _interval(body.interval))
+    return SubscriptionView.of(wiring.subscriptions().current(app.tenant().tenant_id))
+
+
+@app.post(
+    "/v1/billing/subscription/cancel",
+    access=Access.ADMIN,
+    tags=TAGS,
+    summary="Cancel at the period's end, or now with a prorated refund",
+)
+@idempotent(app, status_code=200)
+def cancel(body: Cancel) -> CancellationView:
+    done = wiring.subscriptions().cancel(_caller(), body.when, body.refund)
+    current = wiring.subscriptions().current(app.tenant().tenant_id)
+    return CancellationView(
+        subscription=SubscriptionView.of(current), refund=RefundView.of(done.refund) if done.refund else None
+    )
+
+
+@app.get(
+    "/v1/billing/subscription/cancel-preview",
+    access=Access.ADMIN,
+    tags=TAGS,
+    summary="The prorated refund if the subscription were cancelled now",
+)
+def cancel_preview() -> CancelPreviewView:
+    return CancelPreviewView.of(wiring.subscriptions().cancel_preview(app.tenant().tenant_id))
+
+
+@app.get(
+    "/v1/billing/subscription/history",
+    access=Access.ADMIN,
+    tags=TAGS,
+    summary="The subscription's history, or what applied on one day",
+)
+def history(at: Day = None, limit: Limit = 50, cursor: Cursor = None) -> HistoryView:
+    page = wiring.subscriptions().history(app.tenant().tenant_id, on=at, limit=limit, cursor=cursor)
+    return HistoryView.of(page, day=at is not None)
+
+
+# -- invoices and refunds ---------------------------------------------------------------------------
+
+
+@app.get("/v1/billing/invoices", access=Access.ADMIN, tags=TAGS, summary="The tenant's invoices, newest first")
+def invoices(limit: InvoiceLimit = 10, cursor: Cursor = None) -> InvoicePageView:
+    return InvoicePageView.of(wiring.invoicing().list(app.tenant().tenant_id, limit=limit, cursor=cursor))
+
+
+@app.get("/v1/billing/invoices/<invoice_id>", access=Access.ADMIN, tags=TAGS, summary="One invoice, with its lines")
+def invoice(invoice_id: str) -> InvoiceView:
+    return InvoiceView.of(wiring.invoicing().get(app.tenant().tenant_id, invoice_id), with_lines=True)
+
+
+@app.post(
+    "/v1/billing/refunds",
+    access=Access.OWNER,
+    status_code=201,
+    tags=TAGS,
+    summary="Refund (part of) a paid invoice: a credit note refunded to the card (Idempotency-Key required)",
+)
+@idempotent(app)
+def refund(body: NewRefund) -> RefundView:
+    tenant = app.tenant()
+    done = wiring.invoicing().refund(
+        tenant.tenant_id,
+        body.invoice_id,
+        amount=body.amount,
+        reason=body.reason,
+        by=tenant.user_id,
+        idempotency_key=app.current_event.headers.get(HEADER),
+    )
+    return RefundView.of(done)
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
