@@ -27,6 +27,8 @@ class BillingSettings(BaseSettings):
     stripe_webhook_secret_arn: str = ""
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_timeout_seconds: float = 8.0
+    #: The SDK's own retries of a failed call (same idempotency key), before billing sees the failure.
+    stripe_max_network_retries: int = 2
     #: Locally only: each new Stripe customer gets a test clock of its own (``keel stripe advance``).
     stripe_test_clocks: bool = False
     #: How far a webhook's signature timestamp may be from now, either way.

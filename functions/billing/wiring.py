@@ -123,6 +123,7 @@ def _stripe(cfg: BillingSettings) -> StripeClient:
         api_key=lambda: read_secret(cfg.stripe_api_key_arn, cfg.stripe_api_key),
         api_base=cfg.stripe_api_base or None,
         timeout_seconds=cfg.stripe_timeout_seconds,
+        max_network_retries=cfg.stripe_max_network_retries,
         test_clocks=cfg.stripe_test_clocks,
     )
 

@@ -12,7 +12,13 @@ import boto3
 import pytest
 
 from infra.local.stripe import DeliveryPolicy, EmulatorSettings, StripeEmulator
-from infra.model import MAX_RECEIVE_COUNT, STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, dead_letter_queue_name
+from infra.model import (
+    MAX_RECEIVE_COUNT,
+    STRIPE_API_BASE,
+    STRIPE_API_KEY,
+    STRIPE_WEBHOOK_SECRET,
+    dead_letter_queue_name,
+)
 from keel import settings
 from tests.integration.billing.support import API_KEY, CONTEXT, QUEUE, SECRET, Billing
 from tests.integration.stripe.support import Receiver
@@ -63,6 +69,9 @@ def billing(
         CONTEXT.setting_name(STRIPE_API_BASE): stripe_emulator.url,
         CONTEXT.setting_name(STRIPE_API_KEY): API_KEY,
         CONTEXT.setting_name(STRIPE_WEBHOOK_SECRET): SECRET,
+        # Failures reach billing at once (the SDK's retries would only slow the fault tests down).
+        CONTEXT.setting_name("STRIPE_MAX_NETWORK_RETRIES"): "0",
+        CONTEXT.setting_name("STRIPE_TIMEOUT_SECONDS"): "0.3",
     }
     for name, value in given.items():
         monkeypatch.setenv(name, value)

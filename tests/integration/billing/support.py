@@ -13,23 +13,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import stripe
 
 from functions.billing.handlers import api, on_tenant_created, stripe_events, stripe_webhook
 from infra.local.stripe import StripeEmulator
 from infra.local.stripe.webhooks import sign
 from infra.topology import TOPOLOGY
-from keel import ids
+from keel import aws, ids
 from keel.store import OUTBOX_PREFIX, from_attributes
 from tests.integration.stripe.support import Delivery, Receiver
 from tests.support.events import api_event, authorizer_context, response_json
-from tests.support.pipeline import FakeLambdaContext, eventbridge_message, receive, sqs_event
+from tests.support.pipeline import FakeLambdaContext, eventbridge_message, sqs_event
 
 CONTEXT = TOPOLOGY.context("billing")
 TABLE = CONTEXT.table_name
 QUEUE = CONTEXT.queue_name(next(s for s in CONTEXT.subscriptions if s.is_work_queue))
 SECRET = "whsec_billing_tests"
+VISA = "4242424242424242"
 API_KEY = "sk_test_billing_tests"
 
 
@@ -103,7 +103,9 @@ class Billing:
         assert result == {"batchItemFailures": []}, result
         return tenant
 
-    def checkout(self, tenant: str, plan: str = "pro", interval: str = "monthly", card: str = "4242424242424242") -> None:
+    def checkout(
+        self, tenant: str, plan: str = "pro", interval: str = "monthly", card: str = "4242424242424242"
+    ) -> None:
         """The admin asks for Checkout, the payer presses Pay on the emulator's page, Stripe tells billing."""
         from tests.integration.stripe.support import pay_checkout
 
@@ -114,9 +116,9 @@ class Billing:
         self.sync()
 
     def account_customer(self, tenant: str) -> str:
-        item = boto3.client("dynamodb").get_item(
-            TableName=TABLE, Key={"pk": {"S": f"TENANT#{tenant}"}, "sk": {"S": "ACCOUNT"}}
-        )["Item"]
+        item = aws.dynamodb().get_item(TableName=TABLE, Key={"pk": {"S": f"TENANT#{tenant}"}, "sk": {"S": "ACCOUNT"}})[
+            "Item"
+        ]
         return str(item["customer_id"]["S"])
 
     # -- Stripe's deliveries -------------------------------------------------------------------
@@ -152,9 +154,9 @@ class Billing:
         """Run the processor on the work queue, as Lambda's SQS mapping does, until it is empty.
         Returns the batch responses."""
         responses = []
-        sqs = boto3.client("sqs")
+        sqs = aws.sqs()
         for _ in range(rounds):
-            messages = receive(self.queue_url)
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 break
             result = stripe_events.handler(sqs_event(messages), FakeLambdaContext())  # type: ignore[arg-type]
@@ -176,7 +178,7 @@ class Billing:
 
 def items_of(tenant: str) -> list[dict[str, Any]]:
     """The tenant's partition (a test-only Query)."""
-    found = boto3.client("dynamodb").query(
+    found = aws.dynamodb().query(
         TableName=TABLE,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant}"}},

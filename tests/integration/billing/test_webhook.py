@@ -1,0 +1,135 @@
+"""``POST /webhooks/stripe``: verified on the raw body, stored once before the 2xx, processed later."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from infra.local.stripe.webhooks import sign
+from keel import aws
+from tests.integration.billing.support import SECRET, TABLE, Billing, types_published
+
+NOW = int(time.time())
+
+
+def stripe_event(event_id: str = "evt_test_1", event_type: str = "customer.subscription.updated") -> bytes:
+    """An event as Stripe sends it (pretty-printed JSON)."""
+    event = {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": NOW,
+        "livemode": False,
+        "type": event_type,
+        "data": {"object": {"id": "sub_test_1", "object": "subscription"}},
+    }
+    return json.dumps(event, indent=2).encode()
+
+
+def stored(event_id: str) -> bool:
+    key = {"pk": {"S": f"STRIPE_EVENT#{event_id}"}, "sk": {"S": "STRIPE_EVENT"}}
+    return "Item" in aws.dynamodb().get_item(TableName=TABLE, Key=key)
+
+
+def queued(billing: Billing) -> int:
+    attributes = aws.sqs().get_queue_attributes(
+        QueueUrl=billing.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_a_signed_delivery_is_stored_and_queued_before_it_is_acknowledged(billing: Billing) -> None:
+    body = stripe_event()
+    reply = billing.deliver(body, sign(body, SECRET, NOW))
+    assert (reply.status, reply.body["outcome"]) == (200, "stored")
+    assert stored("evt_test_1")
+    assert queued(billing) == 1
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param(sign(b"{}", SECRET, NOW), id="a tampered body"),
+        pytest.param(sign(stripe_event(), "whsec_someone_else", NOW), id="the wrong secret"),
+        pytest.param(sign(stripe_event(), SECRET, NOW - 360), id="older than 300 s"),
+        pytest.param(sign(stripe_event(), SECRET, NOW + 360), id="more than 300 s in the future"),
+        pytest.param("", id="no header"),
+        pytest.param("this is not a signature", id="no timestamp"),
+        pytest.param(f"t={NOW}", id="no v1 signature"),
+        pytest.param("t=soon,v1=abc", id="a timestamp that is not a number"),
+        pytest.param(sign(stripe_event(), SECRET, NOW).replace("v1=", "v0="), id="another scheme only"),
+    ],
+)
+def test_a_delivery_that_does_not_verify_is_refused_and_nothing_is_kept(billing: Billing, signature: str) -> None:
+    reply = billing.deliver(stripe_event(), signature)
+    assert (reply.status, reply.code) == (400, "invalid_signature")
+    assert not stored("evt_test_1")
+    assert queued(billing) == 0
+
+
+def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(billing: Billing) -> None:
+    body = stripe_event()
+    reply = billing.deliver(body, sign(body, SECRET, NOW), base64_body=True)
+    assert (reply.status, reply.body["outcome"]) == (200, "stored")
+    assert stored("evt_test_1")
+
+
+def test_while_a_secret_is_rolled_either_secret_verifies(billing: Billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two secrets configured (the old one and the new one)
+    from keel import settings
+
+    monkeypatch.setenv("KEEL_BILLING_STRIPE_WEBHOOK_SECRET", f"whsec_new_one,{SECRET}")
+    settings.reset()
+    old, new = stripe_event("evt_old"), stripe_event("evt_new")
+    # When Stripe signs with both (rolling), or with the old one only, or the new one only
+    both = f"{sign(new, 'whsec_new_one', NOW)},v1={sign(new, 'whsec_retired', NOW).split('v1=')[1]}"
+    # Then each verifies
+    assert billing.deliver(old, sign(old, SECRET, NOW)).status == 200
+    assert billing.deliver(new, both).status == 200
+    assert stored("evt_old")
+    assert stored("evt_new")
+
+
+def test_the_same_delivery_five_times_has_one_effect(billing: Billing) -> None:
+    # Given a tenant that checked out, and Stripe's deliveries of it
+    tenant = billing.sign_up()
+    reply = billing.call("POST", "/v1/billing/checkout", {"plan": "pro", "interval": "monthly"}, tenant=tenant)
+    from tests.integration.stripe.support import pay_checkout
+
+    pay_checkout(billing.emulator, reply.body["url"])
+    deliveries = billing.stripe_deliveries()
+    # When every delivery arrives five times
+    outcomes = []
+    for _ in range(5):
+        for delivery in deliveries:
+            outcomes.append(billing.deliver(delivery.body, delivery.signature).body["outcome"])
+        billing.process()
+    # Then each was stored once, and the tenant's events happened once
+    assert outcomes.count("stored") == 5  # the five event types billing handles in a checkout
+    assert outcomes.count("duplicate") == 4 * 5
+    assert types_published(tenant).count("billing.subscription.started.v1") == 2  # free, then pro
+    assert types_published(tenant).count("billing.payment.succeeded.v1") == 1
+    assert types_published(tenant).count("billing.invoice.issued.v1") == 1
+
+
+def test_an_event_type_billing_does_not_handle_is_acknowledged_and_not_kept(billing: Billing) -> None:
+    body = stripe_event("evt_product", "product.created")
+    reply = billing.deliver(body, sign(body, SECRET, NOW))
+    assert (reply.status, reply.body["outcome"]) == (200, "ignored")
+    assert not stored("evt_product")
+
+
+def test_a_body_that_is_not_an_event_is_refused_after_its_signature(billing: Billing) -> None:
+    body = b'{"hello": "world"}'
+    reply = billing.deliver(body, sign(body, SECRET, NOW))
+    assert (reply.status, reply.code) == (400, "bad_request")
+
+
+def test_a_signature_over_the_encoded_body_does_not_verify_the_decoded_one(billing: Billing) -> None:
+    body = stripe_event()
+    encoded = base64.b64encode(body)
+    reply = billing.deliver(body, sign(encoded, SECRET, NOW), base64_body=True)
+    assert (reply.status, reply.code) == (400, "invalid_signature")
