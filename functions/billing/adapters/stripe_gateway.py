@@ -392,6 +392,14 @@ class StripeClient:
 
     # -- reads (always afresh, at the pinned version) -------------------------------------------
 
+    def now_for(self, customer_id: str) -> datetime:
+        if not self._test_clocks:  # only the local runtime (and tests) put customers on test clocks
+            return datetime.now(UTC)
+        with self._call():
+            customer = self._sdk.customers.retrieve(customer_id, params={"expand": ["test_clock"]})
+        clock = _plain(customer).get("test_clock")
+        return _time(clock["frozen_time"]) if isinstance(clock, dict) else datetime.now(UTC)
+
     def preview_change(self, *, subscription_id: str, item_id: str, price_id: str, at: datetime) -> InvoicePreview:
         params = {
             "subscription": subscription_id,

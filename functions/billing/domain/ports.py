@@ -141,6 +141,10 @@ class Stripe(Protocol):
 
     def create_customer(self, *, tenant_id: str, email: str | None, idempotency_key: str) -> str: ...
 
+    def now_for(self, customer_id: str) -> datetime:
+        """What time it is for the customer at Stripe: its test clock's time, if it lives on one."""
+        ...
+
     def create_checkout(
         self,
         *,

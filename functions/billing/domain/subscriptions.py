@@ -160,8 +160,8 @@ class SubscriptionService:
     def preview_change(self, tenant_id: str, plan_name: str, interval: Interval) -> ChangePreview:
         """What changing to ``plan`` / ``interval`` would invoice now, and the next invoice after it."""
         plan = self._paid_plan(plan_name)
-        now = self._clock.now()
-        account = self._changeable(tenant_id, plan, interval, now)
+        account = self._changeable(tenant_id, plan, interval, self._clock.now())
+        now = self._stripe.now_for(str(account.customer_id))
         preview = self._stripe.preview_change(
             subscription_id=str(account.subscription_id),
             item_id=str(account.subscription_item_id),
@@ -180,8 +180,8 @@ class SubscriptionService:
     def change(self, caller: Caller, plan_name: str, interval: Interval) -> BillingAccount:
         """Move to another plan or interval now; the difference is prorated and invoiced at once."""
         plan = self._paid_plan(plan_name)
-        now = self._clock.now()
-        account = self._changeable(caller.tenant_id, plan, interval, now)
+        account = self._changeable(caller.tenant_id, plan, interval, self._clock.now())
+        now = self._stripe.now_for(str(account.customer_id))
         sub = self._stripe.change_plan(
             subscription_id=str(account.subscription_id),
             item_id=str(account.subscription_item_id),
@@ -198,9 +198,9 @@ class SubscriptionService:
 
     def cancel_preview(self, tenant_id: str) -> CancelPreview:
         """If the subscription were cancelled now: the prorated refund of its latest invoice."""
-        now = self._clock.now()
-        account = self._cancellable(tenant_id, now)
+        account = self._cancellable(tenant_id, self._clock.now())
         invoice = self._latest_invoice(account)
+        now = self._stripe.now_for(str(account.customer_id))
         return CancelPreview(
             invoice_id=invoice.id,
             currency=invoice.currency,
