@@ -194,7 +194,8 @@ def test_the_adapter_reads_what_the_emulator_serves(toured: dict[str, dict[str, 
     assert int(sub.current_period_end.timestamp()) == item["current_period_end"]
     invoice = stripe_gateway.invoice_of(typed(toured["invoice"]))
     assert (invoice.status, invoice.amount_paid, invoice.subscription_id) == ("paid", 2900, sub.id)
-    assert invoice.payment_intent_ids and invoice.lines
+    assert invoice.payment_intent_ids
+    assert invoice.lines
     note = stripe_gateway.credit_note_of(typed(toured["credit_note"]))
     assert (note.invoice_id, note.amount, note.request) == (invoice.id, 700, "r1")
     charge = stripe_gateway.charge_of(typed(toured["charge"]))
@@ -205,5 +206,6 @@ def test_the_adapter_reads_what_the_emulator_serves(toured: dict[str, dict[str, 
     )
     assert [r.id for r in charge.refunds] == list(note.refund_ids)
     dispute = stripe_gateway.dispute_of(typed(toured["dispute"]))
-    assert dispute.customer_id is not None and dispute.customer_id != sub.customer_id
+    assert dispute.customer_id is not None
+    assert dispute.customer_id != sub.customer_id
     assert dispute.payment_intent_id is not None
