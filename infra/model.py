@@ -160,6 +160,10 @@ class Context:
     settings: dict[str, str] = field(default_factory=dict)
     #: Files beyond ``functions/<context>`` its functions read.
     asset_files: tuple[AssetFile, ...] = ()
+    #: Secrets the context reads once per container, by name (``invitation-key``): in the cloud a
+    #: generated Secrets Manager secret only this context's functions may read, its ARN in
+    #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
+    secrets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not is_context_name(self.name):
@@ -242,6 +246,10 @@ class Context:
     def setting_name(self, name: str) -> str:
         """``KEEL_<CONTEXT>_<NAME>`` for a bare name; a full name is kept as it is."""
         return name if name.startswith(self.setting_prefix) else f"{self.setting_prefix}{name.upper()}"
+
+    def secret_setting(self, name: str) -> str:
+        """``KEEL_<CONTEXT>_<NAME>`` of a secret (its ARN's setting adds ``_ARN``)."""
+        return self.setting_name(name.replace("-", "_"))
 
     @property
     def environment(self) -> dict[str, str]:

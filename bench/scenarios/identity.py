@@ -3,30 +3,20 @@ invites a member who accepts, manages roles and API keys."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
-
-import boto3
 
 from bench.harness import Harness
 from bench.requests import Step
 from infra.topology import TOPOLOGY
-from keel.store import OUTBOX_PREFIX, tenant_pk
+from keel.contracts.identity import invitation_token
 
 
 def _invitation_token(tenant_id: str, invitation_id: str) -> str:
-    # The raw token only ever leaves identity inside the invitation event (for the email).
-    items = boto3.client("dynamodb").query(
-        TableName=TOPOLOGY.context("identity").table_name,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :outbox)",
-        ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}, ":outbox": {"S": OUTBOX_PREFIX}},
-    )["Items"]
-    import json
-
-    for item in items:
-        event = json.loads(item["event"]["S"])
-        if event["type"] == "identity.user.invited.v1" and event["payload"]["invitation_id"] == invitation_id:
-            return str(event["payload"]["accept_url"]).rsplit("token=", 1)[1]
-    raise LookupError(invitation_id)
+    # No token is stored anywhere: derive it as the mailer will, with the local runtime's invitation key.
+    identity = TOPOLOGY.context("identity")
+    key = os.environ[identity.secret_setting("invitation-key")].encode()
+    return invitation_token(key, tenant_id=tenant_id, invitation_id=invitation_id)
 
 
 def steps(h: Harness) -> list[Step]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER
 
 
 class IdentitySettings(BaseSettings):
@@ -21,11 +24,18 @@ class IdentitySettings(BaseSettings):
     token_use: str = "id,access"  # noqa: S105 - claim values, not a secret
     clock_skew_seconds: int = 60
     jwks_cache_seconds: int = 3600
-    #: The link an invitation email carries; ``{token}`` becomes the one-time token.
+    #: The link an invitation email carries; ``{token}`` is where the mailer puts the invitation's token.
     invite_url_template: str = "https://app.keel.local/invitations/accept?token={token}"
+    #: The key invitation links are signed with (``keel.contracts.identity``): a Secrets Manager secret
+    #: in the cloud (its ARN here), or the key itself (local runtime, tests). At least 32 characters.
+    invitation_key_arn: str = ""
+    invitation_key: SecretStr = SecretStr("")
     #: ``METHOD /path`` of the routes served by the token-only authorizer (the topology's
     #: ``tenantless_routes``, comma-separated): there the authorizer ignores ``X-Tenant-Id``.
     tenantless_routes: str = ""
+    #: Tenants one user may create (403 ``tenant_limit`` past it); an operator lifts it for one user
+    #: by setting ``limit`` on that user's ``USER#<id>`` / ``TENANTS`` item.
+    max_tenants_per_user: int = Field(default=DEFAULT_TENANTS_PER_USER, ge=0)
 
     @property
     def audiences(self) -> list[str]:

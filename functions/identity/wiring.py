@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING
 from keel import settings
 
 if TYPE_CHECKING:
+    from functions.identity.adapters.api_keys import ApiKeyRepository
+    from functions.identity.adapters.expiry import ExpiryRepository
+    from functions.identity.adapters.invitation_links import SignedInvitationLinks
+    from functions.identity.adapters.invitations import InvitationRepository
     from functions.identity.adapters.jwt_verifier import JwtVerifier
-    from functions.identity.adapters.store import IdentityTable
+    from functions.identity.adapters.members import MemberRepository
+    from functions.identity.adapters.tenants import TenantRepository
     from functions.identity.domain.access import AccessService
     from functions.identity.domain.api_keys import ApiKeyService
     from functions.identity.domain.entitlements import EntitlementsService
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from functions.identity.domain.members import MemberService
     from functions.identity.domain.tenants import TenantService
     from functions.identity.settings import IdentitySettings
+    from keel.store import Transaction
 
 # ruff: noqa: PLC0415 - the imports inside the builders below are the point of this module
 
@@ -40,10 +46,38 @@ def table_name() -> str:
 
 
 @cache
-def _store(cfg: IdentitySettings) -> IdentityTable:
-    from functions.identity.adapters.store import IdentityTable
+def _tenants(cfg: IdentitySettings) -> TenantRepository:
+    from functions.identity.adapters.tenants import TenantRepository
 
-    return IdentityTable(cfg.table)
+    return TenantRepository(cfg.table)
+
+
+@cache
+def _members(cfg: IdentitySettings) -> MemberRepository:
+    from functions.identity.adapters.members import MemberRepository
+
+    return MemberRepository(cfg.table)
+
+
+@cache
+def _invitations(cfg: IdentitySettings) -> InvitationRepository:
+    from functions.identity.adapters.invitations import InvitationRepository
+
+    return InvitationRepository(cfg.table)
+
+
+@cache
+def _expiry(cfg: IdentitySettings) -> ExpiryRepository:
+    from functions.identity.adapters.expiry import ExpiryRepository
+
+    return ExpiryRepository(cfg.table)
+
+
+@cache
+def _api_keys(cfg: IdentitySettings) -> ApiKeyRepository:
+    from functions.identity.adapters.api_keys import ApiKeyRepository
+
+    return ApiKeyRepository(cfg.table)
 
 
 @cache
@@ -61,49 +95,68 @@ def _verifier(cfg: IdentitySettings) -> JwtVerifier:
     )
 
 
-def store() -> IdentityTable:
-    return _store(config())
-
-
 def access() -> AccessService:
-    cfg = config()
-    return _access(cfg)
+    return _access(config())
 
 
 @cache
 def _access(cfg: IdentitySettings) -> AccessService:
+    from functions.identity.adapters.access import AccessReads
     from functions.identity.domain.access import AccessService
 
-    return AccessService(verifier=_verifier(cfg), store=_store(cfg))
+    return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table))
 
 
 def tenants() -> TenantService:
     from functions.identity.domain.tenants import TenantService
 
     cfg = config()
-    return TenantService(_store(cfg), issuer=cfg.oidc_issuer)
+    return TenantService(
+        _tenants(cfg), _members(cfg), issuer=cfg.oidc_issuer, tenants_per_user=cfg.max_tenants_per_user
+    )
 
 
 def members() -> MemberService:
     from functions.identity.domain.members import MemberService
 
-    return MemberService(store())
+    return MemberService(_members(config()))
+
+
+@cache
+def _links(cfg: IdentitySettings) -> SignedInvitationLinks:
+    # The key is read on the first accept, not when inviting (which no longer needs it) or at import.
+    from functions.identity.adapters.invitation_links import SignedInvitationLinks, read_secret
+
+    def key() -> str:
+        return read_secret(cfg.invitation_key_arn) if cfg.invitation_key_arn else cfg.invitation_key.get_secret_value()
+
+    return SignedInvitationLinks(key)
 
 
 def invitations() -> InvitationService:
     from functions.identity.domain.invitations import InvitationService
 
     cfg = config()
-    return InvitationService(_store(cfg), issuer=cfg.oidc_issuer, accept_url_template=cfg.invite_url_template)
+    return InvitationService(
+        _invitations(cfg),
+        _tenants(cfg),
+        _expiry(cfg),
+        _links(cfg),
+        issuer=cfg.oidc_issuer,
+        accept_url_template=cfg.invite_url_template,
+    )
 
 
 def api_keys() -> ApiKeyService:
     from functions.identity.domain.api_keys import ApiKeyService
 
-    return ApiKeyService(store())
+    cfg = config()
+    return ApiKeyService(_api_keys(cfg), _tenants(cfg))
 
 
-def entitlements() -> EntitlementsService:
+def entitlements(tx: Transaction) -> EntitlementsService:
+    """The entitlements service writing into ``tx``, the consumer's transaction (with its inbox marker)."""
+    from functions.identity.adapters.entitlements import EntitlementsWriter
     from functions.identity.domain.entitlements import EntitlementsService
 
-    return EntitlementsService(store())
+    return EntitlementsService(EntitlementsWriter(config().table, tx))

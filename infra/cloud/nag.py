@@ -11,6 +11,7 @@ from collections.abc import Callable
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -54,6 +55,16 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "SQS3",
                 "This queue is itself a dead-letter queue (an on-failure destination or an EventBridge "
                 "target DLQ, which cdk-nag does not recognise as one) and has an alarm on its first message.",
+            ),
+        ),
+    ),
+    (
+        lambda c: isinstance(c, secretsmanager.Secret),
+        (
+            _ack(
+                "SMG4",
+                "A context's signing key (e.g. identity's invitation key) is rotated deliberately, not on a "
+                "schedule: rotating it invalidates every link signed with it (invitations live 7 days).",
             ),
         ),
     ),

@@ -7,6 +7,7 @@ the stacks depend on each other in a cycle.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
@@ -40,12 +42,26 @@ from infra.cloud.constructs import (
 )
 from infra.model import is_under
 from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Topology
+from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
+from keel.http import NO_ROUTE_MESSAGE, default_headers
 
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
 RELAY_TIMEOUT = 60  # seconds
 THROTTLE_RATE_PER_SECOND = 100
 THROTTLE_BURST = 200
+#: API Gateway's own refusals, each in Keel's error shape with the code the kernel (and the local
+#: gateway) gives that status; ``None`` keeps API Gateway's message. The two defaults catch the rest.
+GATEWAY_ERRORS: tuple[tuple[str, apigateway.ResponseType, str, str | None], ...] = (
+    ("Unauthorized", apigateway.ResponseType.UNAUTHORIZED, Unauthorized.code, None),
+    ("AccessDenied", apigateway.ResponseType.ACCESS_DENIED, Forbidden.code, None),
+    # No resource or method matches: an unknown path, or a method no ANY covers (TRACE, CONNECT...).
+    ("NoRoute", apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, Forbidden.code, NO_ROUTE_MESSAGE),
+    ("RequestTooLarge", apigateway.ResponseType.REQUEST_TOO_LARGE, PayloadTooLarge.code, None),
+    ("Throttled", apigateway.ResponseType.THROTTLED, TooManyRequests.code, None),
+    ("Default4xx", apigateway.ResponseType.DEFAULT_4_XX, "$context.error.responseType", None),
+    ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX, "$context.error.responseType", None),
+)
 
 
 #: Where Lambda unpacks a function's code asset (its asset files sit at the root).
@@ -181,6 +197,8 @@ class ContextStack(cdk.Stack):
             **user_pool,
             **{k: v for k, v in deployment_settings.items() if k.startswith(ctx.setting_prefix)},
         }
+        self.secrets = {name: self._secret(name) for name in ctx.secrets}
+        self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
         self._code = bundling.local_asset(self, self._sources())
         self.table: ContextTable | None = None
         if ctx.table:
@@ -220,6 +238,15 @@ class ContextStack(cdk.Stack):
                 function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
             )
 
+    def _secret(self, name: str) -> secretsmanager.Secret:
+        return secretsmanager.Secret(
+            self,
+            f"Secret-{name}",
+            secret_name=self.ctx.resource_name(name),
+            description=f"Keel {self.ctx.name}: {name}, generated at deploy; read by this context's functions only",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+        )
+
     def _sources(self) -> bundling.SourceCopy:
         files = [(f, bundling.REPO_ROOT / f.source) for f in self.ctx.asset_files]
         if self.bundling_required:
@@ -244,6 +271,8 @@ class ContextStack(cdk.Stack):
         )
         if table and self.table:
             self.table.grant_read_write_data(function.function)
+        for secret in self.secrets.values():
+            secret.grant_read(function.function)
         return function
 
 
@@ -371,13 +400,14 @@ class ApiStack(cdk.Stack):
             )
 
     def _error_responses(self) -> None:
-        # API Gateway's own refusals (no route, authorizer said no, throttled) in Keel's error shape.
-        body = (
-            '{"error": {"code": "$context.error.responseType", "message": $context.error.messageString, '
-            '"request_id": "$context.requestId"}}'
-        )
-        for id, response_type in (
-            ("Default4xx", apigateway.ResponseType.DEFAULT_4_XX),
-            ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX),
-        ):
-            self.api.add_gateway_response(id, type=response_type, templates={"application/json": body})
+        # API Gateway's own refusals in Keel's error shape, with the headers every Keel response has.
+        headers = {name: f"'{value}'" for name, value in default_headers().items()}  # static values are quoted
+        for id, response_type, code, message in GATEWAY_ERRORS:
+            text = json.dumps(message) if message is not None else "$context.error.messageString"
+            body = f'{{"error": {{"code": "{code}", "message": {text}, "request_id": "$context.requestId"}}}}'
+            self.api.add_gateway_response(
+                id,
+                type=response_type,
+                response_headers=headers,
+                templates={"application/json": body},
+            )

@@ -24,6 +24,8 @@ CONTEXT = Context(
         ),
     ),
     jobs=(Job(name="expire-invitations", handler="functions.identity.handlers.jobs", schedule="rate(1 hour)"),),
+    # Signs invitation links (keel.contracts.identity): the mailer, when it exists, is granted it too.
+    secrets=("invitation-key",),
     # The OIDC issuer, audience (app client id) and JWKS URL depend on the user pool: the renderers set
     # them per deployment (Topology.identity_provider_settings), and _INVITE_URL_TEMPLATE comes from keel:settings.
     settings={

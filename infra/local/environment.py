@@ -21,6 +21,11 @@ class SettingConflict(ValueError):
     """Two contexts want different values under one environment name."""
 
 
+def local_secret(context: str, name: str) -> str:
+    """The value of a context's secret in the local runtime: fixed and public, as nothing local is deployed."""
+    return f"local-only-{context}-{name}-not-a-secret"
+
+
 def local_environment(
     topology: Topology,
     *,
@@ -50,7 +55,8 @@ def local_environment(
     for ctx in topology.contexts:
         # Locally a context reads its asset files where they are in the repository.
         assets = {ctx.setting_name(f.setting): str(repo_root / f.source) for f in ctx.asset_files}
-        for env_name, value in (ctx.environment | assets).items():
+        secrets = {ctx.secret_setting(name): local_secret(ctx.name, name) for name in ctx.secrets}
+        for env_name, value in (ctx.environment | assets | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"
                 raise SettingConflict(f"{env_name} is set to {first} and to {value!r} by {ctx.name}")

@@ -29,7 +29,8 @@ from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, Author
 from infra.local.lambdas import FunctionBusy, LocalFunction
 from infra.local.shapes import method_arn, proxy_event
 from infra.topology import Topology
-from keel.http import MAX_BODY_BYTES, error_payload, precheck_body
+from keel.errors import Forbidden
+from keel.http import MAX_BODY_BYTES, NO_ROUTE_MESSAGE, default_headers, error_payload, precheck_body
 
 log = logging.getLogger("keel.local.gateway")
 
@@ -37,6 +38,11 @@ _REDRIVE = re.compile(r"^/_local/dlq/([A-Za-z0-9_.\-/]+)/redrive$")
 #: Who ``GET /_local/token`` signs in when no ``email`` is given.
 DEMO_EMAIL = "demo@keel.local"
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+#: What a REST API's ``ANY`` method covers. API Gateway answers any other method (TRACE, CONNECT,
+#: QUERY...) itself, before routing or the authorizer: 403, its MISSING_AUTHENTICATION_TOKEN
+#: response, which the cloud stack renders in Keel's error shape as the local gateway does here.
+ROUTED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+UNROUTED_METHOD = (403, Forbidden.code, NO_ROUTE_MESSAGE)
 
 
 class DevConsole(Protocol):
@@ -111,9 +117,13 @@ def _error(status: int, code: str, message: str, request_id: str) -> GatewayResp
     return response
 
 
+def _local(status: int, content_type: str, body: bytes) -> GatewayResponse:
+    # The gateway's own answers carry the same headers as the kernel's (tokens among them: no-store).
+    return GatewayResponse(status, [("Content-Type", content_type), *default_headers().items()], body)
+
+
 def _json(status: int, payload: Any) -> GatewayResponse:
-    body = json.dumps(payload, indent=2, default=str).encode()
-    return GatewayResponse(status, [("Content-Type", "application/json")], body)
+    return _local(status, "application/json", json.dumps(payload, indent=2, default=str).encode())
 
 
 def _resource(prefix: str, path: str) -> tuple[str, dict[str, str] | None]:
@@ -164,6 +174,8 @@ class LocalApi:
         path = unquote(split.path) or "/"
         if self.console is not None and (path == "/_local" or path.startswith("/_local/")):
             return self._local_page(request.method, path, split.query, request.body, request_id)
+        if request.method not in ROUTED_METHODS:
+            return _error(*UNROUTED_METHOD, request_id)
         response = self._api(request, path, split.query, request_id)
         if self.console is not None and request.method == "GET" and path == "/health":
             return self._with_components(response)
@@ -285,7 +297,7 @@ class LocalApi:
         except ValueError as refused:  # the local IdP refuses the address
             return _error(400, "bad_request", str(refused), request_id)
         if params.get("raw"):
-            return GatewayResponse(200, [("Content-Type", "text/plain")], tokens["id_token"].encode())
+            return _local(200, "text/plain", tokens["id_token"].encode())
         return _json(200, tokens)
 
 
@@ -315,6 +327,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return super().handle_expect_100()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method it has no ``do_<METHOD>`` for with an HTML 501; API Gateway
+        # answers every method, so every method is served (and answered as API Gateway would).
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _refusal(self) -> GatewayResponse | None:
         """An answer given before reading the body: no size, a bad size, or too large."""

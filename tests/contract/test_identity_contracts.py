@@ -7,19 +7,23 @@ import importlib
 from infra.topology import TOPOLOGY
 from keel.contracts import load_all
 from keel.contracts.billing import EntitlementsChanged
+from keel.contracts.identity import accept_url, invitation_of, invitation_token
 from keel.events import Contract
 
 PUBLISHED = {
     "identity.tenant.created.v1",
-    "identity.user.invited.v1",
+    "identity.user.invited.v2",
+    "identity.invitation.revoked.v1",
     "identity.member.joined.v1",
     "identity.member.role_changed.v1",
     "identity.member.removed.v1",
     "identity.api_key.created.v1",
     "identity.api_key.revoked.v1",
 }
-#: The one field allowed to carry a secret, and why: see keel/contracts/identity.py.
-SECRET_BEARING = {("identity.user.invited.v1", "accept_url")}
+#: Fields whose names sound like a secret but hold none, each with the reason.
+NOT_SECRET = {
+    ("identity.user.invited.v2", "accept_url_template"): "the link without its token, derived at send time",
+}
 _SECRET_WORDS = ("token", "secret", "password", "hash", "url")
 
 
@@ -31,14 +35,26 @@ def test_identity_publishes_exactly_the_events_the_design_lists() -> None:
     assert {c.TYPE for c in identity_contracts()} == PUBLISHED
 
 
-def test_no_identity_event_carries_a_secret_except_the_invitations_accept_url() -> None:
+def test_no_identity_event_carries_a_secret() -> None:
     suspicious = {
         (c.TYPE, name)
         for c in identity_contracts()
         for name in c.model_fields
         if any(word in name for word in _SECRET_WORDS)
     }
-    assert suspicious == SECRET_BEARING
+    assert suspicious == set(NOT_SECRET)
+
+
+def test_an_invitation_link_is_derived_from_its_ids_and_the_key_and_opens_only_with_that_key() -> None:
+    key, other = b"k" * 32, b"o" * 32
+    token = invitation_token(key, tenant_id="ten_1", invitation_id="inv_1")
+    assert invitation_of(key, token) == ("ten_1", "inv_1")
+    assert invitation_of(other, token) is None
+    assert invitation_of(key, token.replace("inv_1", "inv_2")) is None
+    assert invitation_of(key, token[:-1]) is None
+    assert invitation_of(key, "ten_1.inv_1") is None
+    url = accept_url("https://app.example/join?t={token}", key, tenant_id="ten_1", invitation_id="inv_1")
+    assert url == f"https://app.example/join?t={token}"
 
 
 def test_identity_contracts_refuse_unknown_fields() -> None:

@@ -3,91 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.local.runtime import free_port
+from tests.e2e.conftest import STARTUP_BUDGET_SECONDS, DevServer, started_dev_server
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_BUDGET_SECONDS = 10
-
-
-@dataclass
-class DevServer:
-    process: subprocess.Popen[str]
-    url: str
-    started_in: float
-    state_dir: Path
-
-    def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        return self.call("GET", path)
-
-    def call(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers or {})
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-
-def _wait_for_health(url: str, process: subprocess.Popen[str], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"keel dev exited early with {process.returncode}: {process.stdout.read() if process.stdout else ''}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # answering at all is up (a 503 says which component is not)
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"/health did not answer within {STARTUP_BUDGET_SECONDS} s")
-
-
-@pytest.fixture(scope="module")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    port, state_dir = free_port(), tmp_path_factory.mktemp("keel-dev")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "layers" / "keel" / "python")]),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
-    command = [
-        sys.executable, "-m", "infra.local.cli", "dev",
-        "--port", str(port), "--moto-port", str(free_port()), "--state-dir", str(state_dir), "--quiet",
-    ]  # fmt: skip
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait_for_health(f"http://127.0.0.1:{port}", process, started + STARTUP_BUDGET_SECONDS)
-        yield DevServer(process, f"http://127.0.0.1:{port}", time.monotonic() - started, state_dir)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
 
 
 def test_keel_dev_answers_health_within_ten_seconds(dev_server: DevServer) -> None:
@@ -175,11 +100,52 @@ def test_post_local_token_signs_a_user_in(dev_server: DevServer) -> None:
     assert dev_server.call("POST", "/_local/token", {"email": "not-an-email"}, {})[0] == 400
 
 
-def test_ctrl_c_stops_it_cleanly_with_exit_0(dev_server: DevServer) -> None:
-    dev_server.process.send_signal(signal.SIGINT)
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 1000 + b"]" * 1000, '{"name": "Acme"}'.encode("utf-16"), '{"name": "Acme"}'.encode("utf-32-le")],
+    ids=["nested-1000-deep", "utf-16", "utf-32-without-bom"],
+)
+def test_a_body_that_is_too_deep_or_not_utf8_is_a_400_at_sign_up(dev_server: DevServer, body: bytes) -> None:
+    # Given a signed-in user
+    auth = {"Authorization": f"Bearer {dev_server.token('deep@example.com')}", "Content-Type": "application/json"}
+    # When the body of a sign-up nests a thousand deep, or is UTF-16 / UTF-32 JSON
+    status, headers, answer = dev_server.call_raw("POST", "/v1/tenants", body, auth)
+    # Then it is a 400 in the error shape (not a dropped connection, not a 500)
+    assert status == 400, answer
+    assert json.loads(answer)["error"]["code"] == "bad_request"
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
-    assert dev_server.process.wait(15) == 0
-    output = dev_server.process.stdout.read() if dev_server.process.stdout else ""
+
+def test_answers_carry_the_security_headers_and_are_never_stored(dev_server: DevServer) -> None:
+    owner = dev_server.sign_up()
+
+    status, headers, _ = dev_server.call("GET", "/v1/members", None, owner.headers)
+
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_trace_is_refused_in_the_error_shape_as_api_gateway_refuses_it(dev_server: DevServer) -> None:
+    owner = dev_server.sign_up()
+
+    status, headers, body = dev_server.call("TRACE", "/v1/tenant", None, owner.headers)
+
+    assert status == 403
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "forbidden"
+
+
+def test_ctrl_c_stops_it_cleanly_with_exit_0(tmp_path: Path) -> None:
+    # Given a server of its own (the session's keeps serving the other tests)
+    with started_dev_server(tmp_path) as dev_server:
+        # When it gets Ctrl-C
+        dev_server.process.send_signal(signal.SIGINT)
+
+        # Then it stops with exit 0, having printed the URLs and quickstart, and cleaned up
+        assert dev_server.process.wait(15) == 0
+        output = dev_server.output()
     assert f"{dev_server.url}/docs" in output
     assert "/_local/emails" in output
     assert "/_local/dlq" in output

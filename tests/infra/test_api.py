@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from infra.cloud.app import build_app
 from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.local.gateway import UNROUTED_METHOD
 from infra.topology import AUTHORIZER_CACHE_SECONDS
 from tests.infra.cfn import Stack, Synthesized, target
 from tests.infra.conftest import SKIP_BUNDLING
@@ -151,13 +154,48 @@ def test_one_stage_logs_access_traces_and_throttles(synthesized: Synthesized) ->
     assert defaults["LoggingLevel"] in {"ERROR", "INFO"}
 
 
+def _gateway_responses(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {
+        props["Properties"]["ResponseType"]: props["Properties"]
+        for props in synthesized.api.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+
+
 def test_api_gateways_own_refusals_use_keels_error_shape(synthesized: Synthesized) -> None:
-    # Given API Gateway's default 4xx and 5xx responses, then they answer in Keel's {"error": ...} shape
-    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
-        synthesized.api.assertions.has_resource_properties(
-            "AWS::ApiGateway::GatewayResponse",
-            {
-                "ResponseType": response_type,
-                "ResponseTemplates": {"application/json": Match.string_like_regexp(r'^\{"error": \{"code"')},
-            },
-        )
+    # Given API Gateway's refusals: its defaults, and those the local gateway mirrors with Keel's codes
+    responses = _gateway_responses(synthesized)
+    expected = {
+        "DEFAULT_4XX": "$context.error.responseType",
+        "DEFAULT_5XX": "$context.error.responseType",
+        "UNAUTHORIZED": "unauthorized",
+        "ACCESS_DENIED": "forbidden",
+        "MISSING_AUTHENTICATION_TOKEN": "forbidden",
+        "THROTTLED": "rate_limited",
+        "REQUEST_TOO_LARGE": "payload_too_large",
+    }
+    assert expected.keys() <= responses.keys()
+    for response_type, code in expected.items():
+        # Then each answers {"error": {"code", "message", "request_id"}} with that code: valid JSON once rendered
+        template = responses[response_type]["ResponseTemplates"]["application/json"]
+        rendered = template.replace("$context.error.messageString", '"a message"').replace("$context.", "")
+        error = json.loads(rendered)["error"]
+        assert error["code"] == code.replace("$context.", ""), response_type
+        assert set(error) == {"code", "message", "request_id"}
+
+
+def test_a_method_api_gateway_does_not_route_is_answered_like_the_local_gateway(synthesized: Synthesized) -> None:
+    # Given TRACE, CONNECT...: no ANY covers them, so API Gateway answers MISSING_AUTHENTICATION_TOKEN (403)
+    template = _gateway_responses(synthesized)["MISSING_AUTHENTICATION_TOKEN"]["ResponseTemplates"]["application/json"]
+    error = json.loads(template.replace("$context.", ""))["error"]
+    # Then the code and message are what the local gateway answers for them
+    status, code, message = UNROUTED_METHOD
+    assert (error["code"], error["message"]) == (code, message)
+    assert status == 403  # the response type's own status, which the stack keeps
+
+
+def test_api_gateways_own_refusals_carry_the_security_headers(synthesized: Synthesized) -> None:
+    for response_type, props in _gateway_responses(synthesized).items():
+        headers = props["ResponseParameters"]
+        assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'", response_type
+        assert headers["gatewayresponse.header.Strict-Transport-Security"] == "'max-age=31536000; includeSubDomains'"
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"

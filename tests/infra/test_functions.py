@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -98,3 +100,25 @@ def test_a_deployment_setting_of_no_context_fails_synth() -> None:
     # When the app is built, then it says which setting is unknown
     with pytest.raises(ValueError, match="KEEL_NOBODY_COLOUR"):
         build_app(outdir="unused", context=context)
+
+
+def test_a_contexts_secret_is_generated_and_readable_by_its_own_functions_only(keel: Synthesized) -> None:
+    # Given identity's invitation key (the one secret of the real topology)
+    identity = keel.topology.context("identity")
+    assert identity.secrets == ("invitation-key",)
+    stack = keel.of(identity)
+    [(secret_id, secret)] = stack.of_type("AWS::SecretsManager::Secret").items()
+    # Then it is generated at deploy, named for its context, and every identity function finds its ARN
+    assert secret["Properties"]["Name"] == identity.resource_name("invitation-key")
+    assert "GenerateSecretString" in secret["Properties"]
+    for lid, env in _environments(stack).items():
+        assert target(env["KEEL_IDENTITY_INVITATION_KEY_ARN"]) == secret_id, lid
+        assert "KEEL_IDENTITY_INVITATION_KEY" not in env, lid  # the key itself is never in the environment
+    # And only identity's roles may read it
+    readers = {
+        other.name
+        for other in keel.topology.contexts
+        for policy in keel.of(other).of_type("AWS::IAM::Policy").values()
+        if "secretsmanager:GetSecretValue" in json.dumps(policy)
+    }
+    assert readers == {"identity"}

@@ -9,7 +9,18 @@ import boto3
 import pytest
 
 from keel.errors import BadRequest
-from keel.store import OUTBOX_PREFIX, Transaction, decode_cursor, encode_cursor, entity_sk, tenant_pk, to_attributes
+from keel.store import (
+    OUTBOX_PREFIX,
+    BatchGetIncomplete,
+    Transaction,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    entity_sk,
+    query_all,
+    tenant_pk,
+    to_attributes,
+)
 from tests.support import things
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.moto import all_items, create_context_table, create_idempotency_table
@@ -207,3 +218,61 @@ def test_executing_a_transaction_again_is_a_retry_not_a_second_write(tables: Non
     transaction.execute()
 
     assert [i["n"] for i in all_items("keel-things")] == [1]
+
+
+def put_things(count: int) -> list[dict[str, str]]:
+    import boto3
+
+    keys = [{"pk": tenant_pk(TENANT_A), "sk": entity_sk("THING", f"{n:03}")} for n in range(count)]
+    for key in keys:
+        boto3.client("dynamodb").put_item(TableName="keel-things", Item=to_attributes(key | {"name": "x"}))
+    return keys
+
+
+def test_a_batch_get_answers_by_key_and_leaves_out_what_is_not_there(tables: None) -> None:
+    keys = put_things(3)
+    missing = {"pk": tenant_pk(TENANT_A), "sk": entity_sk("THING", "nope")}
+    found = batch_get("keel-things", [*keys, missing], consistent=True)
+    assert set(found) == {(k["pk"], k["sk"]) for k in keys}
+
+
+class Throttled:
+    """DynamoDB under throttling (moto never throttles): each request leaves its last key unprocessed,
+    ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        import boto3
+
+        self.real = boto3.client("dynamodb")
+        self.times = times
+        self.requests: list[int] = []
+
+    def batch_get_item(self, RequestItems: dict) -> dict:
+        [(table, request)] = RequestItems.items()
+        self.requests.append(len(request["Keys"]))
+        if self.times == 0:
+            return self.real.batch_get_item(RequestItems=RequestItems)
+        self.times -= 1
+        served = dict(request, Keys=request["Keys"][:-1])
+        response = self.real.batch_get_item(RequestItems={table: served}) if served["Keys"] else {"Responses": {}}
+        return response | {"UnprocessedKeys": {table: dict(request, Keys=request["Keys"][-1:])}}
+
+
+def test_a_batch_get_asks_again_for_the_keys_left_unprocessed_only(tables: None) -> None:
+    keys = put_things(3)
+    throttled = Throttled(times=1)
+    found = batch_get("keel-things", keys, client=throttled)  # type: ignore[arg-type]
+    assert len(found) == 3
+    assert throttled.requests == [3, 1]
+
+
+def test_a_batch_get_never_passes_a_partial_answer_off_as_complete(tables: None) -> None:
+    keys = put_things(2)
+    with pytest.raises(BatchGetIncomplete):
+        batch_get("keel-things", keys, client=Throttled(times=10), attempts=3)  # type: ignore[arg-type]
+
+
+def test_query_all_walks_every_page(tables: None) -> None:
+    put_things(7)
+    items = list(query_all("keel-things", tenant_pk(TENANT_A), sk_prefix="THING#", page_size=3))
+    assert [i["sk"] for i in items] == [entity_sk("THING", f"{n:03}") for n in range(7)]

@@ -75,6 +75,35 @@ def test_a_missing_or_forged_authorizer_context_is_unauthorized(authorizer: dict
         Caller.from_authorizer(authorizer)
 
 
+EXPIRY = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+EXPIRING = {"user_id": "usr_1", "tenant_id": "ten_1", "role": "admin", "valid_until": str(int(EXPIRY.timestamp()))}
+
+
+def test_a_credential_is_accepted_until_its_valid_until() -> None:
+    caller = Caller.from_authorizer(EXPIRING, now=EXPIRY - timedelta(seconds=1))
+    assert caller.user_id == "usr_1"
+
+
+@pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1), timedelta(days=1)])
+def test_a_credential_is_refused_from_its_valid_until_on(after: timedelta) -> None:
+    with pytest.raises(Unauthorized, match="expired"):
+        Caller.from_authorizer(EXPIRING, now=EXPIRY + after)
+
+
+@pytest.mark.parametrize("valid_until", ["", "soon", "1.5e9", "null"])
+def test_an_unreadable_valid_until_is_unauthorized(valid_until: str) -> None:
+    with pytest.raises(Unauthorized):
+        Caller.from_authorizer(EXPIRING | {"valid_until": valid_until}, now=EXPIRY - timedelta(days=1))
+
+
+def test_a_credential_without_valid_until_does_not_expire() -> None:
+    # API keys carry none: they last until revoked
+    caller = Caller.from_authorizer(
+        {"user_id": "key_1", "tenant_id": "ten_1", "role": "member"}, now=datetime.max.replace(tzinfo=UTC)
+    )
+    assert caller.tenant is not None
+
+
 def test_a_signed_in_user_without_a_tenant_may_only_call_authenticated_routes() -> None:
     caller = Caller.from_authorizer({"user_id": "usr_1"})
     caller.require(Access.AUTHENTICATED)

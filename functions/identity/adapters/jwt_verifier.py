@@ -20,6 +20,7 @@ import jwt
 
 from functions.identity.domain.errors import IdentityProviderUnavailable, InvalidCredentials
 from functions.identity.domain.ports import Claims
+from keel.text import normalize_email
 
 ALGORITHM = "RS256"
 JWKS_TIMEOUT_SECONDS = 3.0
@@ -99,8 +100,9 @@ class JwtVerifier:
         verified = isinstance(email, str) and bool(email) and _is_true(claims.get("email_verified"))
         return Claims(
             subject=subject,
-            email=email.strip().lower() if verified and isinstance(email, str) else None,
+            email=normalize_email(email) if verified and isinstance(email, str) else None,
             token_use=token_use if isinstance(token_use, str) else None,
+            valid_until=int(claims["exp"]) + self._leeway,
         )
 
     def _signing_key(self, kid: str) -> Any:

@@ -19,6 +19,7 @@ from functions.identity.domain.errors import InvalidCredentials
 from functions.identity.domain.ports import AccessStore, TokenVerifier
 from functions.identity.domain.user import user_id_for
 from keel import ids
+from keel.tenancy import VALID_UNTIL
 
 MAX_CREDENTIAL_LENGTH = 8192
 TENANT_PREFIX = "ten"
@@ -91,6 +92,9 @@ class AccessService:
         context = {"auth": "jwt", "user_id": user_id, "subject": claims.subject}
         if claims.email:
             context["email"] = claims.email
+        if claims.valid_until is not None:
+            # API Gateway caches this answer for its own TTL: the API refuses the token past its expiry.
+            context[VALID_UNTIL] = str(claims.valid_until)
         if wanted is None:
             return Allow(principal_id=user_id, context=context)
         if not ids.is_id(TENANT_PREFIX, wanted):

@@ -11,12 +11,15 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from functions.identity.domain.limits import Below
 from keel.tenancy import Role
 
 SECRET_PREFIX = "keel_"  # noqa: S105 - a marker, not a secret
 VISIBLE_CHARACTERS = 8
 SECRET_BYTES = 32
 MAX_ACTIVE_API_KEYS = 50
+#: A tenant holds at most ``MAX_ACTIVE_API_KEYS`` active keys (a counter on its seat ledger).
+ROOM_FOR_API_KEY = Below("api_keys", default=MAX_ACTIVE_API_KEYS)
 
 
 def new_secret() -> str:

@@ -7,28 +7,26 @@ API key with one ``GetItem``.
 
 from __future__ import annotations
 
-from functions.identity.domain.ports import IdentityStore
+from functions.identity.domain.ports import EntitlementsCopy
 from keel.contracts.billing import EntitlementsChanged
-from keel.store import Transaction
 
 
 class EntitlementsService:
-    def __init__(self, store: IdentityStore) -> None:
-        self._store = store
+    def __init__(self, copy: EntitlementsCopy) -> None:
+        self._copy = copy
 
-    def apply(self, tenant_id: str, entitlements: EntitlementsChanged, tx: Transaction) -> bool:
-        """Add the copy's update to ``tx`` (the consumer's transaction, with its inbox marker).
-        Returns ``False`` when the event is ignored: an unknown tenant, or older than the copy."""
-        seats = self._store.seats(tenant_id)
+    def apply(self, tenant_id: str, entitlements: EntitlementsChanged) -> bool:
+        """Replace the copy (in the consumer's unit of work, with its inbox marker). Returns ``False``
+        when the event is ignored: an unknown tenant, or older than the copy."""
+        seats = self._copy.seats(tenant_id)
         if seats is None or not seats.is_newer(entitlements.effective_at):
             return False
-        self._store.add_entitlements(
-            tx,
+        self._copy.replace(
             tenant_id=tenant_id,
             plan=entitlements.plan,
             seat_limit=entitlements.seat_limit,
             effective_at=entitlements.effective_at,
             seats_version=seats.version,
-            api_key_hashes=self._store.active_api_key_hashes(tenant_id),
+            api_key_hashes=self._copy.active_api_key_hashes(tenant_id),
         )
         return True

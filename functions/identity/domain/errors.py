@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keel.errors import Conflict, Forbidden, NotFound, Unauthorized
+from keel.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 
 
 class LastOwner(Conflict):
@@ -38,12 +38,32 @@ class SlugTaken(Conflict):
     code = "slug_taken"
 
 
+class SlugReserved(Unprocessable):
+    code = "slug_reserved"
+
+
+class TenantLimitReached(Forbidden):
+    """The user created as many tenants as they may (an operator can lift it for them)."""
+
+    code = "tenant_limit"
+
+
 class InvitationNotPending(Conflict):
     code = "invitation_not_pending"
 
 
 class InvitationExpired(Conflict):
     code = "invitation_expired"
+
+
+class InvitationWithdrawn(Forbidden):
+    """Whoever sent the invitation can no longer grant its role (removed, demoted, or a revoked key)."""
+
+    code = "invitation_withdrawn"
+
+
+class TooManyPendingInvitations(Conflict):
+    code = "pending_invitation_limit"
 
 
 class InvitationForSomeoneElse(Forbidden):

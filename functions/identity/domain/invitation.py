@@ -1,46 +1,35 @@
-"""Invitations: an email, a role, a hashed one-time token and a 7-day life.
+"""Invitations: an email, a role and a 7-day life; the link that opens one is derived from its ids
+and identity's invitation key (``keel.contracts.identity``), never stored.
 
 States: pending -> accepted | revoked | expired. A pending invitation past its expiry *is*
 expired (``status_at``) even before the hourly job records it; the job exists to give its seat
-back. Only the signed-in user whose verified email is the invited one (compared case-insensitively)
-may accept.
+back. Only the signed-in user whose verified email is the invited one may accept (both in the one
+normalized form of ``keel.text.normalize_email``: ``A-Z`` lower-cased, nothing else folded), and
+only while whoever sent it could still grant its role: a sender who is removed or demoted takes
+their pending invitations (those above their new role) with them, and accepting re-checks the
+sender in its own transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from functions.identity.domain.errors import (
     InvitationExpired,
     InvitationForSomeoneElse,
     InvitationNotPending,
 )
-from functions.identity.domain.user import normalize_email
+from functions.identity.domain.invitation_status import InvitationStatus
+from functions.identity.domain.membership import SentInvitation
 from keel.tenancy import Role
+from keel.text import normalize_email
+
+if TYPE_CHECKING:
+    from keel.events import Envelope
 
 INVITATION_TTL = timedelta(days=7)
-TOKEN_BYTES = 32
-
-
-class InvitationStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh one-time token and its hash: ``(raw, sha256 hex)``. Only the hash is stored."""
-    raw = secrets.token_urlsafe(TOKEN_BYTES)
-    return raw, hash_token(raw)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,7 +42,6 @@ class Invitation:
     invited_by: str
     created_at: datetime
     expires_at: datetime
-    token_hash: str
     accepted_by: str | None = None
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -62,10 +50,9 @@ class Invitation:
     @classmethod
     def issue(
         cls, *, invitation_id: str, tenant_id: str, email: str, role: Role, invited_by: str, now: datetime
-    ) -> tuple[Invitation, str]:
-        """A new pending invitation and its raw token (which leaves only by the invitee's email)."""
-        raw, token_hash = new_token()
-        invitation = cls(
+    ) -> Invitation:
+        """A new pending invitation."""
+        return cls(
             id=invitation_id,
             tenant_id=tenant_id,
             email=normalize_email(email),
@@ -74,9 +61,7 @@ class Invitation:
             invited_by=invited_by,
             created_at=now,
             expires_at=now + INVITATION_TTL,
-            token_hash=token_hash,
         )
-        return invitation, raw
 
     def status_at(self, now: datetime) -> InvitationStatus:
         """The status as the business sees it at ``now`` (a lapsed pending invitation is expired)."""
@@ -84,10 +69,13 @@ class Invitation:
             return InvitationStatus.EXPIRED
         return self.status
 
-    @property
-    def holds_a_seat(self) -> bool:
-        """Whether the stored record still holds a seat (until accepted, revoked or expired)."""
-        return self.status is InvitationStatus.PENDING
+    def as_sent(self) -> SentInvitation:
+        """What its sender's membership records of it while it is pending."""
+        return SentInvitation(id=self.id, email=self.email, role=self.role, expires_at=self.expires_at)
+
+    def as_seen_at(self, now: datetime) -> Invitation:
+        """The invitation as the business shows it at ``now``: a lapsed pending one is expired."""
+        return replace(self, status=self.status_at(now))
 
     def accept(self, *, user_id: str, email: str, now: datetime) -> Invitation:
         """Accepted by ``user_id``, whose verified email must be the invited one."""
@@ -111,3 +99,14 @@ class Invitation:
         if self.status_at(now) is not InvitationStatus.EXPIRED or self.status is not InvitationStatus.PENDING:
             raise InvitationNotPending(f"this invitation is {self.status_at(now).value}")
         return replace(self, status=InvitationStatus.EXPIRED, closed_at=now)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A pending invitation revoked as part of another change (its sender's removal or demotion),
+    with the ``identity.invitation.revoked.v1`` event that announces it."""
+
+    invitation: SentInvitation
+    by: str
+    at: datetime
+    event: Envelope

@@ -5,25 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
 
-from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
-from functions.identity.domain.invitation import Invitation
-from functions.identity.domain.membership import Membership
-from functions.identity.domain.tenant import Seats, Tenant
-from functions.identity.domain.user import UserProfile
-from keel.events import Envelope
-from keel.store import Transaction
-from keel.tenancy import Role, TenantContext
+from keel.tenancy import Role
+
+if TYPE_CHECKING:  # the authorizer imports these ports: none of the domain's objects, nor pydantic
+    from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
+    from functions.identity.domain.invitation import Invitation, Revocation
+    from functions.identity.domain.limits import Below
+    from functions.identity.domain.membership import Membership
+    from functions.identity.domain.tenant import Seats, Tenant
+    from functions.identity.domain.user import UserProfile
+    from keel.events import Envelope
+    from keel.tenancy import TenantContext
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Claims:
-    """A verified token's facts. ``email`` is set only when the IdP marks it verified."""
+    """A verified token's facts. ``email`` is set only when the IdP marks it verified.
+    ``valid_until``: epoch seconds from which the verifier refuses the token (``exp`` plus its
+    clock-skew leeway); the API refuses it from then on too, even on a cached authorization."""
 
     subject: str
     email: str | None
     token_use: str | None
+    valid_until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -35,20 +43,10 @@ class MemberGrant:
 
 
 @dataclass(frozen=True)
-class MembershipPage:
-    items: list[Membership]
-    cursor: str | None
+class Page(Generic[T]):
+    """One page of a list, and the opaque cursor of the next (``None`` on the last page)."""
 
-
-@dataclass(frozen=True)
-class InvitationPage:
-    items: list[Invitation]
-    cursor: str | None
-
-
-@dataclass(frozen=True)
-class ApiKeyPage:
-    items: list[ApiKey]
+    items: list[T]
     cursor: str | None
 
 
@@ -69,74 +67,135 @@ class AccessStore(Protocol):
     def api_key_grant(self, secret_hash: str) -> ApiKeyGrant | None: ...
 
 
-class IdentityStore(Protocol):
-    """Tenants, members, invitations and API keys. Each write is one transaction with its events."""
+# Each service depends on the few operations it uses; ``adapters/`` implements them with one
+# repository per aggregate. Each write is one transaction carrying its events. ``acting_as`` gives
+# a repository whose writes also check, in their own transaction, that the actor still has the
+# access API Gateway's cached authorizer answer says it has (a 403 ``access_changed`` if not).
 
-    def acting_as(self, actor: TenantContext) -> IdentityStore:
-        """This store, whose writes also check, in their own transaction, that ``actor`` still has the
-        access API Gateway's cached authorizer answer says it has (a 403 ``access_changed`` if not)."""
+
+class TenantStore(Protocol):
+    def acting_as(self, actor: TenantContext) -> Self: ...
+
+    def add(
+        self,
+        tenant: Tenant,
+        seats: Seats,
+        owner: Membership,
+        profile: UserProfile,
+        events: Sequence[Envelope],
+        *,
+        allowance: Below,
+    ) -> None:
+        """The tenant, its slug, its ledger, its owner's membership and profile, and ``events``; it
+        counts against the owner's ``allowance`` of tenants created (403 ``tenant_limit`` past it)."""
         ...
 
-    # -- tenants ----------------------------------------------------------------------------------
-    def create_tenant(
-        self, tenant: Tenant, seats: Seats, owner: Membership, profile: UserProfile, events: Sequence[Envelope]
-    ) -> None: ...
+    def with_seats(self, tenant_id: str) -> tuple[Tenant, Seats] | None: ...
 
-    def tenant(self, tenant_id: str) -> Tenant | None: ...
+    def save(self, tenant: Tenant, *, previous_slug: str) -> None: ...
 
-    def tenant_with_seats(self, tenant_id: str) -> tuple[Tenant, Seats] | None: ...
 
-    def update_tenant(self, tenant: Tenant, *, previous_slug: str) -> None: ...
+class TenantReader(Protocol):
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+    def with_member(self, tenant_id: str, user_id: str) -> tuple[Tenant | None, Membership | None]: ...
+
+
+class SeatsReader(Protocol):
+    def seats(self, tenant_id: str) -> Seats | None: ...
+
+
+class MembershipIndex(Protocol):
+    def memberships_of(self, user_id: str, *, limit: int, cursor: str | None) -> Page[Membership]: ...
+
+
+class MemberStore(Protocol):
+    def acting_as(self, actor: TenantContext) -> Self: ...
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[Membership]: ...
+
+    def with_seats(self, tenant_id: str, user_id: str) -> tuple[Membership | None, Seats | None]: ...
+
+    def change_role(
+        self, member: Membership, role: Role, event: Envelope, revocations: Sequence[Revocation] = ()
+    ) -> None:
+        """The new role, and ``revocations`` of the member's pending invitations above it, at once."""
+        ...
+
+    def remove(self, member: Membership, event: Envelope, revocations: Sequence[Revocation] = ()) -> None:
+        """The membership gone with the member's pending invitations (``revocations``), at once."""
+        ...
+
+
+class InvitationStore(Protocol):
+    def acting_as(self, actor: TenantContext) -> Self: ...
+
+    def add(self, invitation: Invitation, event: Envelope, *, sender: Membership | None = None) -> None:
+        """A pending invitation holding a seat and its email, indexed by its hour of expiry, and
+        recorded on its ``sender``'s membership (a person's, as read: it fails if that changed since)."""
+        ...
+
+    def get(self, tenant_id: str, invitation_id: str) -> Invitation | None: ...
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[Invitation]: ...
+
+    def pending(self, tenant_id: str, invitation_id: str) -> Invitation | None:
+        """The invitation if it is stored as pending (a lapsed one too: it is the caller's to judge)."""
+        ...
+
+    def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
+        """The new member, if whoever sent the invitation can still grant its role (else 403)."""
+        ...
+
+    def close(self, closed: Invitation, event: Envelope | None = None) -> None:
+        """Revoke or expire: the invitation's seat and email go back to the tenant."""
+        ...
+
+
+class InvitationLinks(Protocol):
+    """Verifies the token of an invitation's accept link (``keel.contracts.identity``)."""
+
+    def opened_by(self, token: str) -> tuple[str, str] | None:
+        """``(tenant id, invitation id)`` the token was made for, or ``None`` if identity did not make it."""
+        ...
+
+
+class ExpiryIndex(Protocol):
+    """Pending invitations by hour of expiry, and how far the hourly sweep got."""
+
+    def expiring_in(self, hour: datetime) -> list[tuple[str, str]]:
+        """``(tenant id, invitation id)`` of the invitations that expire within ``hour``."""
+        ...
+
+    def swept_until(self) -> datetime | None: ...
+
+    def record_sweep(self, hour: datetime) -> None: ...
+
+
+class ApiKeyStore(Protocol):
+    def acting_as(self, actor: TenantContext) -> Self: ...
+
+    def add(self, key: ApiKey, *, plan: str, event: Envelope) -> None:
+        """The key, and its lookup by secret hash carrying ``plan`` (which must still be the tenant's)."""
+        ...
+
+    def get(self, tenant_id: str, api_key_id: str) -> ApiKey | None: ...
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]: ...
+
+    def revoke(self, revoked: ApiKey, event: Envelope) -> None: ...
+
+
+class EntitlementsCopy(Protocol):
+    """Identity's copy of billing's entitlements; the write joins the consumer's own unit of work
+    (with its inbox marker), so it is applied exactly once."""
 
     def seats(self, tenant_id: str) -> Seats | None: ...
 
-    def memberships_of(self, user_id: str, *, limit: int, cursor: str | None) -> MembershipPage: ...
-
-    # -- members ----------------------------------------------------------------------------------
-    def members(self, tenant_id: str, *, limit: int, cursor: str | None) -> MembershipPage: ...
-
-    def member_with_seats(self, tenant_id: str, user_id: str) -> tuple[Membership | None, Seats | None]: ...
-
-    def change_role(self, member: Membership, role: Role, event: Envelope) -> None: ...
-
-    def remove_member(self, member: Membership, event: Envelope) -> None: ...
-
-    # -- invitations ------------------------------------------------------------------------------
-    def invite(self, invitation: Invitation, event: Envelope) -> None: ...
-
-    def invitation(self, tenant_id: str, invitation_id: str) -> Invitation | None: ...
-
-    def invitations(self, tenant_id: str, *, limit: int, cursor: str | None) -> InvitationPage: ...
-
-    def pending_invitation(self, token_hash: str) -> Invitation | None: ...
-
-    def accept_invitation(
-        self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope
-    ) -> None: ...
-
-    def close_invitation(self, closed: Invitation) -> None: ...
-
-    def invitations_expiring_in(self, hour: datetime) -> list[tuple[str, str]]: ...
-
-    def expiry_sweep_done_until(self) -> datetime | None: ...
-
-    def record_expiry_sweep(self, hour: datetime) -> None: ...
-
-    # -- API keys ---------------------------------------------------------------------------------
-    def create_api_key(self, key: ApiKey, *, plan: str, event: Envelope) -> None: ...
-
-    def api_key(self, tenant_id: str, api_key_id: str) -> ApiKey | None: ...
-
-    def api_keys(self, tenant_id: str, *, limit: int, cursor: str | None) -> ApiKeyPage: ...
-
-    def revoke_api_key(self, revoked: ApiKey, event: Envelope) -> None: ...
-
-    # -- entitlements (consumer) ------------------------------------------------------------------
     def active_api_key_hashes(self, tenant_id: str) -> list[str]: ...
 
-    def add_entitlements(
+    def replace(
         self,
-        tx: Transaction,
         *,
         tenant_id: str,
         plan: str,
@@ -144,4 +203,7 @@ class IdentityStore(Protocol):
         effective_at: datetime,
         seats_version: int,
         api_key_hashes: Sequence[str],
-    ) -> None: ...
+    ) -> None:
+        """The new plan and seat limit, if the ledger is still at ``seats_version``; the plan also
+        onto the lookups of ``api_key_hashes``."""
+        ...

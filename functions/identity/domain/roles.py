@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from functions.identity.domain.errors import LastOwner, OwnerRequired
+from functions.identity.domain.tenant import ANOTHER_OWNER
 from keel.errors import Forbidden, Unprocessable
 from keel.tenancy import Role
 
@@ -22,7 +23,7 @@ def check_role_change(*, actor: Role, current: Role, new: Role, owners: int) -> 
         raise Forbidden("changing roles needs the admin role")
     if Role.OWNER in (current, new) and actor is not Role.OWNER:
         raise OwnerRequired("only an owner makes or unmakes owners")
-    if current is Role.OWNER and new is not Role.OWNER and owners <= 1:
+    if current is Role.OWNER and new is not Role.OWNER and not ANOTHER_OWNER.holds({"owners": owners}):
         raise LastOwner("the last owner cannot be demoted; make someone else owner first")
 
 
@@ -33,7 +34,7 @@ def check_removal(*, actor: Role, actor_id: str, member_id: str, member_role: Ro
         raise Forbidden("removing another member needs the admin role")
     if member_role is Role.OWNER and not leaving and actor is not Role.OWNER:
         raise OwnerRequired("only an owner removes owners")
-    if member_role is Role.OWNER and owners <= 1:
+    if member_role is Role.OWNER and not ANOTHER_OWNER.holds({"owners": owners}):
         raise LastOwner("the last owner cannot leave or be removed; make someone else owner first")
 
 

@@ -4,21 +4,17 @@ Seats: every member and every pending invitation holds one (``taken``). Inviting
 seat; accepting turns the invitation's seat into a member's, and still checks ``members`` against
 the limit because the limit may have dropped (a downgrade) since the invitation was sent. The
 free plan's limits apply until billing's first ``billing.entitlements.changed.v1`` for the tenant.
+The seat rules below are the one definition: ``Seats`` evaluates them on what it read, and the
+table adapter turns the same objects into the conditions of the writes that move the counters.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-SLUG_MAX_LENGTH = 48
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_SUFFIX_ALPHABET = "abcdefghjkmnpqrstvwxyz23456789"
+from functions.identity.domain.limits import Above, Below, Counters
 
 
 class TenantStatus(StrEnum):
@@ -35,6 +31,16 @@ class Plan:
 
 
 FREE_PLAN = Plan(name="free", seat_limit=3)
+
+#: Tenants one user may create unless an operator lifts it for them (``KEEL_IDENTITY_MAX_TENANTS_PER_USER``).
+DEFAULT_TENANTS_PER_USER = 10
+
+#: Inviting needs a free seat: members and pending invitations together stay below the seat limit.
+SEAT_FOR_INVITATION = Below("taken", limit="seat_limit")
+#: Joining needs a member's seat: members stay below the limit (it may have dropped since the invitation).
+SEAT_FOR_MEMBER = Below("members", limit="seat_limit")
+#: Demoting or removing an owner needs another owner to remain.
+ANOTHER_OWNER = Above("owners", 1)
 
 
 @dataclass(frozen=True)
@@ -69,14 +75,22 @@ class Seats:
         return self.members + self.pending
 
     @property
-    def free(self) -> int | None:
-        return None if self.seat_limit is None else max(0, self.seat_limit - self.taken)
+    def counters(self) -> Counters:
+        """The ledger's counters and limit by attribute name, as the limits read them."""
+        return {
+            "members": self.members,
+            "pending": self.pending,
+            "taken": self.taken,
+            "owners": self.owners,
+            "api_keys": self.api_keys,
+            "seat_limit": self.seat_limit,
+        }
 
     def can_invite(self) -> bool:
-        return self.seat_limit is None or self.taken < self.seat_limit
+        return SEAT_FOR_INVITATION.holds(self.counters)
 
     def can_accept(self) -> bool:
-        return self.seat_limit is None or self.members < self.seat_limit
+        return SEAT_FOR_MEMBER.holds(self.counters)
 
     def is_newer(self, effective_at: datetime) -> bool:
         """Whether entitlements effective at ``effective_at`` supersede the copy held (reordering)."""
@@ -87,14 +101,7 @@ class Seats:
         return cls(plan=FREE_PLAN.name, seat_limit=FREE_PLAN.seat_limit, members=1, pending=0, owners=1)
 
 
-def slugify(name: str) -> str:
-    """A URL-safe slug from a tenant name: ASCII lower case, words joined by dashes."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")[:SLUG_MAX_LENGTH].strip("-")
-    return slug or "tenant"
-
-
-def with_suffix(slug: str) -> str:
-    """``slug`` plus a short random suffix, for when the plain slug is taken."""
-    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
-    return f"{slug[: SLUG_MAX_LENGTH - len(suffix) - 1].rstrip('-')}-{suffix}"
+def tenants_per_user(default: int = DEFAULT_TENANTS_PER_USER) -> Below:
+    """A user's tenant allowance: at most ``default`` tenants created, unless an operator set a
+    ``limit`` of their own on the user's allowance."""
+    return Below("created", limit="limit", default=default)

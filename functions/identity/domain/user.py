@@ -19,38 +19,27 @@ this function would then consult first.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ulid import ULID
-
 from functions.identity.domain.errors import PersonRequired, VerifiedEmailRequired
 from keel import ids
 from keel.tenancy import Caller
+from keel.text import is_email, normalize_email
 
 USER_PREFIX = "usr"
-MAX_EMAIL_LENGTH = 254
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
 
 
 def user_id_for(issuer: str, subject: str) -> str:
     """The stable user id of ``subject`` at ``issuer`` (see the module docstring)."""
+    from ulid import ULID  # noqa: PLC0415 - python-ulid costs the authorizer's cold start; first use pays
+
     if not issuer or not subject:
         raise ValueError("an issuer and a subject are required")
     digest = hashlib.sha256(f"{issuer}\x00{subject}".encode()).digest()
     return f"{USER_PREFIX}_{ULID.from_bytes(digest[:16])}"
-
-
-def normalize_email(email: str) -> str:
-    """Emails compare case-insensitively: the stored and compared form is trimmed lower case."""
-    return email.strip().lower()
-
-
-def is_email(value: str) -> bool:
-    return len(value) <= MAX_EMAIL_LENGTH and _EMAIL.match(value) is not None
 
 
 @dataclass(frozen=True)
@@ -71,10 +60,14 @@ class Person:
         return cls(user_id=caller.user_id, email=caller.email, subject=str(subject) if subject else None)
 
     def verified_email(self) -> str:
-        """The person's verified email, or a 403 saying that one is needed."""
+        """The person's verified email in its one normalized form (``keel.text.normalize_email``), or a
+        403 saying that one is needed. An address mail cannot go to (not ASCII, not an address) is none."""
         if not self.email:
             raise VerifiedEmailRequired("this action needs a token carrying a verified email (an ID token)")
-        return normalize_email(self.email)
+        email = normalize_email(self.email)
+        if not is_email(email):
+            raise VerifiedEmailRequired("the verified email of this token is not an address Keel can use")
+        return email
 
 
 @dataclass(frozen=True)

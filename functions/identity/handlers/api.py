@@ -7,15 +7,14 @@ secret, which must not be kept (the idempotency table would store it to replay i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.identity import wiring
-from functions.identity.domain.user import Person
-from functions.identity.domain.views import (
+from functions.identity.handlers.views import (
     AcceptedInvitation,
     AcceptInvitation,
     ApiKeyPage,
@@ -31,10 +30,18 @@ from functions.identity.domain.views import (
     RoleChange,
     TenantChanges,
     TenantView,
+    api_key_page,
+    invitation_page,
+    me_view,
+    member_page,
+    tenant_view,
 )
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
-from keel.tenancy import Access
+from keel.tenancy import Access, Role
+
+if TYPE_CHECKING:
+    from functions.identity.domain.user import Person
 
 app = KeelResolver(service="identity")
 
@@ -43,6 +50,9 @@ Cursor = Annotated[str | None, Query(max_length=1024)]
 
 
 def _person() -> Person:
+    # Imported on the first tenant-less request: the domain's objects are not this module's cold start.
+    from functions.identity.domain.user import Person  # noqa: PLC0415
+
     return Person.from_authorizer(app.current_event.request_context.authorizer.raw_event)
 
 
@@ -53,25 +63,35 @@ def _no_content() -> Response[None]:
 # -- tenants and the caller ---------------------------------------------------------------------------
 
 
-@app.post("/v1/tenants", access=Access.AUTHENTICATED, status_code=201, tags=["identity"], summary="Create a tenant")
+@app.post(
+    "/v1/tenants",
+    access=Access.AUTHENTICATED,
+    errors=[403],
+    status_code=201,
+    tags=["identity"],
+    summary="Create a tenant",
+)
 @idempotent(app)
 def create_tenant(body: NewTenant) -> TenantView:
-    return wiring.tenants().create(_person(), body)
+    return tenant_view(*wiring.tenants().create(_person(), body.name))
 
 
-@app.get("/v1/me", access=Access.AUTHENTICATED, tags=["identity"], summary="The caller and their tenants")
+@app.get("/v1/me", access=Access.AUTHENTICATED, errors=[403], tags=["identity"], summary="The caller and their tenants")
 def me(limit: Limit = 100, cursor: Cursor = None) -> MeView:
-    return wiring.tenants().me(_person(), limit=limit, cursor=cursor)
+    person = _person()
+    return me_view(person, wiring.tenants().memberships(person, limit=limit, cursor=cursor))
 
 
-@app.get("/v1/tenant", access=Access.MEMBER, tags=["identity"], summary="The current tenant")
+@app.get("/v1/tenant", access=Access.MEMBER, errors=[404], tags=["identity"], summary="The current tenant")
 def get_tenant() -> TenantView:
-    return wiring.tenants().get(app.tenant())
+    return tenant_view(*wiring.tenants().get(app.tenant()))
 
 
-@app.patch("/v1/tenant", access=Access.ADMIN, tags=["identity"], summary="Rename the tenant or change its slug")
+@app.patch(
+    "/v1/tenant", access=Access.ADMIN, errors=[404], tags=["identity"], summary="Rename the tenant or change its slug"
+)
 def update_tenant(body: TenantChanges) -> TenantView:
-    return wiring.tenants().update(app.tenant(), body)
+    return tenant_view(*wiring.tenants().update(app.tenant(), name=body.name, slug=body.slug))
 
 
 # -- members ------------------------------------------------------------------------------------------
@@ -79,12 +99,12 @@ def update_tenant(body: TenantChanges) -> TenantView:
 
 @app.get("/v1/members", access=Access.MEMBER, tags=["identity"], summary="The tenant's members")
 def list_members(limit: Limit = 50, cursor: Cursor = None) -> MemberPage:
-    return wiring.members().list(app.tenant(), limit=limit, cursor=cursor)
+    return member_page(wiring.members().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.patch("/v1/members/<user_id>", access=Access.ADMIN, tags=["identity"], summary="Change a member's role")
 def change_role(user_id: str, body: RoleChange) -> MemberView:
-    return wiring.members().change_role(app.tenant(), user_id, body.role)
+    return MemberView(**vars(wiring.members().change_role(app.tenant(), user_id, body.role)))
 
 
 @app.delete(
@@ -102,15 +122,17 @@ def remove_member(user_id: str) -> Response[None]:
 # -- invitations --------------------------------------------------------------------------------------
 
 
-@app.post("/v1/invitations", access=Access.ADMIN, status_code=201, tags=["identity"], summary="Invite by email")
+@app.post(
+    "/v1/invitations", access=Access.ADMIN, errors=[404], status_code=201, tags=["identity"], summary="Invite by email"
+)
 @idempotent(app)
 def invite(body: NewInvitation) -> InvitationView:
-    return wiring.invitations().invite(app.tenant(), body)
+    return InvitationView(**vars(wiring.invitations().invite(app.tenant(), body.email, body.role)))
 
 
 @app.get("/v1/invitations", access=Access.ADMIN, tags=["identity"], summary="The tenant's invitations")
 def list_invitations(limit: Limit = 50, cursor: Cursor = None) -> InvitationPage:
-    return wiring.invitations().list(app.tenant(), limit=limit, cursor=cursor)
+    return invitation_page(wiring.invitations().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.delete(
@@ -128,13 +150,14 @@ def revoke_invitation(invitation_id: str) -> Response[None]:
 @app.post(
     "/v1/invitations/accept",
     access=Access.AUTHENTICATED,
+    errors=[403, 404],
     status_code=201,
     tags=["identity"],
     summary="Accept an invitation (as the invited, signed-in user)",
 )
 @idempotent(app)
 def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
-    return wiring.invitations().accept(_person(), body)
+    return AcceptedInvitation(**vars(wiring.invitations().accept(_person(), body.token)))
 
 
 # -- API keys -----------------------------------------------------------------------------------------
@@ -143,17 +166,19 @@ def accept_invitation(body: AcceptInvitation) -> AcceptedInvitation:
 @app.post(
     "/v1/api-keys",
     access=Access.ADMIN,
+    errors=[404],
     status_code=201,
     tags=["identity"],
     summary="Create an API key (the secret is in this response only)",
 )
 def create_api_key(body: NewApiKey) -> NewApiKeyView:
-    return wiring.api_keys().create(app.tenant(), body)
+    key, secret = wiring.api_keys().create(app.tenant(), body.name, Role(body.role))
+    return NewApiKeyView(**vars(key), secret=secret)
 
 
 @app.get("/v1/api-keys", access=Access.ADMIN, tags=["identity"], summary="The tenant's API keys")
 def list_api_keys(limit: Limit = 50, cursor: Cursor = None) -> ApiKeyPage:
-    return wiring.api_keys().list(app.tenant(), limit=limit, cursor=cursor)
+    return api_key_page(wiring.api_keys().list(app.tenant(), limit=limit, cursor=cursor))
 
 
 @app.delete(

@@ -14,7 +14,7 @@ from keel.store import Transaction
 
 
 def copy_entitlements(event: Event[EntitlementsChanged], tx: Transaction) -> None:
-    wiring.entitlements().apply(event.envelope.tenant_id, event.payload, tx)
+    wiring.entitlements(tx).apply(event.envelope.tenant_id, event.payload)
 
 
 consumer = Consumer(

@@ -13,6 +13,8 @@ from tests.integration.identity.gateway import Gateway
 from tests.support.moto import create_context_table, create_idempotency_table
 from tests.unit.identity.idp import AUDIENCE, ISSUER, LocalIdp, running_idp
 
+INVITATION_KEY = "test-invitation-key-" + "k" * 32
+
 
 @pytest.fixture
 def idp() -> Iterator[LocalIdp]:
@@ -31,6 +33,7 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     for name, value in given.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(ctx.setting_name("INVITE_URL_TEMPLATE"), "https://app.test/accept?token={token}")
+    monkeypatch.setenv(ctx.secret_setting("invitation-key"), INVITATION_KEY)
     settings.reset()
     stream = create_context_table(ctx.table_name)
     create_idempotency_table()

@@ -16,6 +16,8 @@ from functions.identity.handlers import api, authorizer
 from functions.identity.settings import IdentitySettings
 from infra.topology import TOPOLOGY
 from keel import settings
+from keel.contracts.identity import UserInvited
+from keel.contracts.identity import invitation_token as invitation_token_of
 from keel.store import OUTBOX_PREFIX, from_attributes
 from tests.support.events import api_event, sample
 from tests.support.pipeline import FakeLambdaContext
@@ -111,7 +113,7 @@ class Gateway:
         return str(reply.body["id"])
 
     def invite(self, tenant: str, by: str, email: str, role: str = "member") -> str:
-        """Invites ``email``; returns the raw token, read from the event (as the invitation email would)."""
+        """Invites ``email``; returns the token of its link, derived as the invitation email's would be."""
         reply = self.call("POST", "/v1/invitations", as_=by, tenant=tenant, body={"email": email, "role": role})
         assert reply.status == 201, reply
         return invitation_token(reply.body["id"])
@@ -137,11 +139,13 @@ def events_of(event_type: str) -> list[dict[str, Any]]:
     return [e for e in outbox() if e["type"] == event_type]
 
 
+def invitation_key() -> bytes:
+    return settings.load(IdentitySettings).invitation_key.get_secret_value().encode()
+
+
 def invitation_token(invitation_id: str) -> str:
-    invited = [e for e in events_of("identity.user.invited.v1") if e["payload"]["invitation_id"] == invitation_id]
+    """The token of the invitation's link, derived from its event as the mailer will (no token is stored)."""
+    invited = [e for e in events_of(UserInvited.TYPE) if e["payload"]["invitation_id"] == invitation_id]
     assert len(invited) == 1
-    template = settings.load(IdentitySettings).invite_url_template
-    prefix = template.split("{token}")[0]
-    url = str(invited[0]["payload"]["accept_url"])
-    assert url.startswith(prefix)
-    return url[len(prefix) :]
+    assert "{token}" in invited[0]["payload"]["accept_url_template"]
+    return invitation_token_of(invitation_key(), tenant_id=invited[0]["tenant_id"], invitation_id=invitation_id)

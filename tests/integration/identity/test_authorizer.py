@@ -107,7 +107,8 @@ def test_a_missing_or_malformed_credential_is_unauthorized(gateway: Gateway, aut
 
 def test_a_signed_in_user_without_a_tenant_is_allowed_as_themself_only(gateway: Gateway, idp: LocalIdp) -> None:
     # When a valid ID token comes without X-Tenant-Id
-    answer = authorize(bearer(idp.id_token("ada", "Ada@Example.com")))
+    expires = int(time.time()) + 3600
+    answer = authorize(bearer(idp.id_token("ada", "Ada@Example.com", exp=expires)))
     # Then the whole stage is allowed (API Gateway reuses the cached answer) with no tenant in the context
     assert effect(answer) == "Allow"
     assert (
@@ -115,7 +116,13 @@ def test_a_signed_in_user_without_a_tenant_is_allowed_as_themself_only(gateway: 
         == "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/*/*"
     )
     assert answer["principalId"] == user_id("ada")
-    assert answer["context"] == {"auth": "jwt", "user_id": user_id("ada"), "subject": "ada", "email": "ada@example.com"}
+    assert answer["context"] == {
+        "auth": "jwt",
+        "user_id": user_id("ada"),
+        "subject": "ada",
+        "email": "ada@example.com",
+        "valid_until": str(expires + 60),  # the token's expiry plus the clock skew
+    }
     assert all(isinstance(v, str) for v in answer["context"].values())
 
 
@@ -134,7 +141,9 @@ def test_a_member_gets_their_tenant_role_and_plan(gateway: Gateway, idp: LocalId
     tenant = gateway.sign_up("ada")
     answer = authorize(bearer(gateway.token("ada"), tenant))
     assert effect(answer) == "Allow"
-    assert answer["context"] | {} == {
+    context = dict(answer["context"])
+    assert context.pop("valid_until")  # the token's expiry (test_token_expiry.py)
+    assert context == {
         "auth": "jwt",
         "user_id": user_id("ada"),
         "subject": "ada",

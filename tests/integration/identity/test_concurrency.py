@@ -1,9 +1,9 @@
 """Two accepts racing for the last seat: exactly one wins, through the conditional write.
 
-The interleaving is made deterministic at the store: both accepts read and pass every domain
-check, then wait for each other at a barrier just before their TransactWriteItems, which then run
-one after the other. So neither saw the other's write, and only the condition on the seat counter
-(``members < seat_limit``) can stop the second.
+The interleaving is made deterministic at the DynamoDB client: both accepts read and pass every
+domain check, then wait for each other at a barrier just before their TransactWriteItems, which then
+run one after the other. So neither saw the other's write, and only the condition on the seat
+counter (``members < seat_limit``) can stop the second.
 """
 
 from __future__ import annotations
@@ -12,32 +12,52 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.identity.adapters.store import IdentityTable
+from functions.identity.adapters.expiry import ExpiryRepository
+from functions.identity.adapters.invitation_links import SignedInvitationLinks
+from functions.identity.adapters.invitations import InvitationRepository
+from functions.identity.adapters.tenants import TenantRepository
 from functions.identity.domain.errors import InvitationNotPending, SeatLimitReached
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.user import Person
-from functions.identity.domain.views import AcceptInvitation
 from functions.identity.handlers import on_entitlements_changed
+from keel import aws
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import envelope
-from keel.store import Transaction
-from tests.integration.identity.gateway import TABLE, Gateway, user_id
+from tests.integration.identity.conftest import INVITATION_KEY
+from tests.integration.identity.gateway import Gateway, user_id
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
 from tests.unit.identity.idp import ISSUER
 
 
-class RacingTable(IdentityTable):
-    """Holds every transaction at a barrier until all racers are about to write, then runs them in turn."""
+class RacingClient:
+    """A DynamoDB client that holds every TransactWriteItems at a barrier until all racers are about
+    to write, then runs them in turn; every other request goes straight through."""
 
-    def __init__(self, table: str, racers: int) -> None:
-        super().__init__(table)
+    def __init__(self, racers: int) -> None:
         self.barrier = threading.Barrier(racers, timeout=10)
         self.turn = threading.Lock()
 
-    def _execute(self, tx: Transaction) -> None:
+    def transact_write_items(self, **request: Any) -> Any:
         self.barrier.wait()
         with self.turn:
-            super()._execute(tx)
+            return aws.dynamodb().transact_write_items(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(aws.dynamodb(), name)
+
+
+def racing_invitations(racers: int) -> InvitationService:
+    """The invitation service, its writes racing at a barrier."""
+    client = RacingClient(racers)
+    table = "keel-identity"
+    return InvitationService(
+        InvitationRepository(table, client=lambda: client),  # type: ignore[arg-type,return-value]
+        TenantRepository(table),
+        ExpiryRepository(table),
+        SignedInvitationLinks(lambda: INVITATION_KEY),
+        issuer=ISSUER,
+        accept_url_template="{token}",
+    )
 
 
 def race(*calls: Any) -> list[Any]:
@@ -85,12 +105,11 @@ def test_two_accepts_for_the_last_seat_one_wins(gateway: Gateway) -> None:
     bob_token = gateway.invite(tenant, "ada", "bob@example.com")
     cy_token = gateway.invite(tenant, "ada", "cy@example.com")
     lower_seat_limit(tenant, seats=2)
-    racing = RacingTable(TABLE, racers=2)
-    service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
+    service = racing_invitations(racers=2)
     # When Bob and Cy accept at the same moment
     results = race(
-        lambda: service.accept(person("bob"), AcceptInvitation(token=bob_token)),
-        lambda: service.accept(person("cy"), AcceptInvitation(token=cy_token)),
+        lambda: service.accept(person("bob"), bob_token),
+        lambda: service.accept(person("cy"), cy_token),
     )
     # Then exactly one joined, and the other was refused because the seat was gone
     winners = [r for r in results if not isinstance(r, Exception)]
@@ -107,11 +126,10 @@ def test_two_accepts_for_the_last_seat_one_wins(gateway: Gateway) -> None:
 def test_the_same_invitation_accepted_twice_at_once_joins_once(gateway: Gateway) -> None:
     tenant = gateway.sign_up("ada", "Acme")
     token = gateway.invite(tenant, "ada", "bob@example.com")
-    racing = RacingTable(TABLE, racers=2)
-    service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
+    service = racing_invitations(racers=2)
     results = race(
-        lambda: service.accept(person("bob"), AcceptInvitation(token=token)),
-        lambda: service.accept(person("bob"), AcceptInvitation(token=token)),
+        lambda: service.accept(person("bob"), token),
+        lambda: service.accept(person("bob"), token),
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1, results
     assert any(isinstance(r, InvitationNotPending) for r in results), results
@@ -124,10 +142,9 @@ def test_without_the_race_both_accepts_fit_when_seats_allow(gateway: Gateway) ->
     tenant = gateway.sign_up("ada", "Acme")
     bob_token = gateway.invite(tenant, "ada", "bob@example.com")
     cy_token = gateway.invite(tenant, "ada", "cy@example.com")
-    racing = RacingTable(TABLE, racers=2)
-    service = InvitationService(racing, issuer=ISSUER, accept_url_template="{token}")
+    service = racing_invitations(racers=2)
     results = race(
-        lambda: service.accept(person("bob"), AcceptInvitation(token=bob_token)),
-        lambda: service.accept(person("cy"), AcceptInvitation(token=cy_token)),
+        lambda: service.accept(person("bob"), bob_token),
+        lambda: service.accept(person("cy"), cy_token),
     )
     assert not any(isinstance(r, Exception) for r in results), results

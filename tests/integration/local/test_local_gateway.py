@@ -274,14 +274,82 @@ def test_an_oversized_body_sent_anyway_still_gets_413(running: Running) -> None:
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [('{"name": ', "application/json"), ('{"name": "x"}', "text/plain")],
-    ids=["malformed-json", "wrong-content-type"],
+    [
+        (b'{"name": ', "application/json"),
+        (b'{"name": "x"}', "text/plain"),
+        (b"[" * 1000 + b"]" * 1000, "application/json"),
+        ('{"name": "Acme"}'.encode("utf-16"), "application/json"),
+        ('{"name": "Acme"}'.encode("utf-16-le"), "application/json"),
+        ('{"name": "Acme"}'.encode("utf-32"), "application/json"),
+    ],
+    ids=["malformed-json", "wrong-content-type", "nested-1000-deep", "utf-16", "utf-16-without-bom", "utf-32"],
 )
-def test_a_bad_body_is_400_like_the_kernel_resolver(running: Running, body: str, content_type: str) -> None:
+def test_a_bad_body_is_400_like_the_kernel_resolver(running: Running, body: bytes, content_type: str) -> None:
     status, _, raw = running.request("POST", "/v1/probe/public", body=body, headers={"Content-Type": content_type})
 
     assert status == 400
     assert_error_shape(raw, 400, "bad_request")
+
+
+def test_a_body_in_another_declared_charset_is_415_naming_it(running: Running) -> None:
+    headers = {"Content-Type": "application/json; charset=utf-16"}
+    status, _, raw = running.request(
+        "POST", "/v1/probe/public", body='{"name": "Acme"}'.encode("utf-16"), headers=headers
+    )
+
+    assert status == 415
+    assert "utf-16" in assert_error_shape(raw, 415, "unsupported_media_type")["message"]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "CONNECT", "PROPFIND"])
+def test_a_method_api_gateway_does_not_route_is_its_403_in_the_error_shape(running: Running, method: str) -> None:
+    # Given a method outside what a REST API's ANY covers, on a route that exists, with credentials
+    authorizer.CALLS.clear()
+    headers = {"Authorization": f"Bearer admin:{TENANT}", "X-Tenant-Id": TENANT}
+    # When it is sent, then the gateway answers itself, as API Gateway does: 403, before the authorizer
+    status, answer_headers, body = running.request(method, "/v1/things", headers=headers)
+    assert status == 403
+    assert_error_shape(body, 403, "forbidden")
+    assert answer_headers["content-type"] == "application/json"
+    assert authorizer.CALLS == []
+
+
+def test_a_method_the_route_does_not_answer_is_the_kernels_405_with_allow(running: Running) -> None:
+    headers = {"Authorization": f"Bearer admin:{TENANT}", "X-Tenant-Id": TENANT}
+
+    status, answer_headers, body = running.request("PUT", "/v1/things", headers=headers)
+
+    assert status == 405
+    assert answer_headers["allow"] == "GET, POST"
+    assert_error_shape(body, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/v2/nowhere", {}),
+        ("GET", "/v1/probe/private", {}),
+        ("TRACE", "/v1/probe/public", {}),
+        ("POST", "/v1/probe/public", {"Content-Type": "application/json", "Content-Length": "999999"}),
+        ("GET", "/_local/token?email=security@example.com&raw=1", {}),
+        ("GET", "/_local/dlq", {}),
+    ],
+    ids=["404", "401", "403-method", "413", "local-token", "local-page"],
+)
+def test_the_gateways_own_answers_carry_the_security_headers_and_no_store(
+    running: Running, method: str, path: str, headers: dict[str, str]
+) -> None:
+    if "Content-Length" in headers:  # a refusal made before reading the body: send only the headers
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+            sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n".encode())
+            answer = http.client.HTTPResponse(sock)
+            answer.begin()
+            received = {k.lower(): v for k, v in answer.getheaders()}
+    else:
+        _, received, _ = running.request(method, path, headers=headers)
+    assert received["x-content-type-options"] == "nosniff"
+    assert received["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert received["cache-control"] == "no-store"
 
 
 def test_a_handler_that_raises_is_500_without_a_stack_trace(running: Running) -> None:

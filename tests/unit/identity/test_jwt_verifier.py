@@ -27,6 +27,11 @@ def test_a_valid_id_token_yields_its_subject_and_verified_email(idp: LocalIdp) -
     assert (claims.subject, claims.email, claims.token_use) == ("ada", "ada@example.com", "id")
 
 
+def test_the_email_claim_is_normalized_as_the_kernel_does_and_never_folded_into_ascii(idp: LocalIdp) -> None:
+    claims = verifier(idp).verify(idp.id_token("kate", "\u212aate@Example.COM"))
+    assert claims.email == "\u212aate@example.com"
+
+
 def test_an_unverified_or_absent_email_is_not_reported(idp: LocalIdp) -> None:
     assert verifier(idp).verify(idp.id_token("ada", "ada@example.com", email_verified=False)).email is None
     assert verifier(idp).verify(idp.id_token("ada", "ada@example.com", email_verified=None)).email is None

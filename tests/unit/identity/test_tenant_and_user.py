@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ulid import ULID
 
 from functions.identity.domain.api_key import ApiKey, hash_secret, looks_like_api_key
-from functions.identity.domain.tenant import FREE_PLAN, SLUG_PATTERN, Seats, slugify, with_suffix
-from functions.identity.domain.user import is_email, normalize_email, user_id_for
+from functions.identity.domain.errors import VerifiedEmailRequired
+from functions.identity.domain.slugs import RESERVED_SLUGS, SLUG_PATTERN, slugify, with_suffix
+from functions.identity.domain.tenant import FREE_PLAN, Seats
+from functions.identity.domain.user import Person, user_id_for
 from keel import ids
 from keel.tenancy import Role
 
@@ -72,12 +75,14 @@ def test_the_same_subject_at_another_issuer_is_another_user() -> None:
     assert user_id_for("https://a.example", "sub-1") != user_id_for("https://a.example", "sub-2")
 
 
-def test_emails_compare_case_insensitively() -> None:
-    assert normalize_email("  Grace@Example.COM ") == "grace@example.com"
-    assert is_email("grace@example.com")
-    assert not is_email("grace@")
-    assert not is_email("grace example.com")
-    assert not is_email("a@b")
+def test_a_verified_email_is_kept_in_the_kernels_one_normalized_form() -> None:
+    assert Person(user_id="usr_1", email="  Grace@Example.COM ").verified_email() == "grace@example.com"
+
+
+@pytest.mark.parametrize("claimed", ["\u212aate@example.com", "grace@", "grace example.com", "a@b"])
+def test_a_verified_claim_that_is_no_usable_address_counts_as_no_verified_email(claimed: str) -> None:
+    with pytest.raises(VerifiedEmailRequired):
+        Person(user_id="usr_1", email=claimed).verified_email()
 
 
 def test_an_api_key_secret_is_random_prefixed_and_kept_only_as_a_hash() -> None:
@@ -93,3 +98,12 @@ def test_an_api_key_secret_is_random_prefixed_and_kept_only_as_a_hash() -> None:
         api_key_id="key_2", tenant_id="ten_1", name="ci", role=Role.MEMBER, created_by="usr_1", now=datetime.now(UTC)
     )
     assert other != secret
+
+
+@given(st.text(max_size=60))
+def test_no_name_gives_a_reserved_slug(name: str) -> None:
+    assert slugify(name) not in RESERVED_SLUGS
+
+
+def test_every_reserved_slug_is_a_valid_slug_so_that_refusing_it_is_the_domains_call() -> None:
+    assert all(re.fullmatch(SLUG_PATTERN, slug) for slug in RESERVED_SLUGS)

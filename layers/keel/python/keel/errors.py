@@ -6,6 +6,7 @@ into the one error shape. They carry no HTTP machinery themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 
@@ -39,6 +40,16 @@ class NotFound(KeelError):
     code = "not_found"
 
 
+class MethodNotAllowed(KeelError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allow: Iterable[str]) -> None:
+        super().__init__(message)
+        #: The methods the resource does answer (the ``Allow`` header of the 405).
+        self.allow = tuple(sorted(set(allow)))
+
+
 class Conflict(KeelError):
     status = 409
     code = "conflict"
@@ -47,6 +58,11 @@ class Conflict(KeelError):
 class PayloadTooLarge(KeelError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(KeelError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class Unprocessable(KeelError):

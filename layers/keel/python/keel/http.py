@@ -2,14 +2,17 @@
 
 It is Powertools' ``APIGatewayRestResolver`` with validation on, plus what Keel promises on every
 route: one error shape (``{"error": {"code", "message", "details"?, "request_id"}}``), no stack
-traces, a bounded JSON body, and an access level that each route must name (deny by default).
+traces, a bounded UTF-8 JSON body, an access level that each route must name (deny by default),
+credentials refused once they expire, and the security headers on every response.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from itertools import accumulate
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -20,13 +23,41 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from keel import observability
-from keel.errors import BadRequest, KeelError, NotFound, PayloadTooLarge, Unauthorized
+from keel.clock import Clock, SystemClock
+from keel.errors import (
+    BadRequest,
+    KeelError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from keel.tenancy import Access, Caller, TenantContext
 
 MAX_BODY_BYTES = 256 * 1024
+#: How deeply a JSON body may nest arrays and objects (``[[1]]`` is 2): deeper bodies are a 400.
+MAX_JSON_DEPTH = 32
 ACCESS_EXTENSION = "x-keel-access"
+#: The error statuses a route declares beyond those its access, parameters and body imply.
+ERRORS_EXTENSION = "x-keel-errors"
 CORRELATION_HEADER = "X-Correlation-Id"
+#: On every response, from every context and from the gateways: no content-type sniffing, HTTPS only.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+#: Unless a route sets its own: answers may carry secrets or tenant data, so nothing may keep them.
+DEFAULT_CACHE_CONTROL = "no-store"
+#: What a gateway answers (403) to a method or path no route takes, as API Gateway does.
+NO_ROUTE_MESSAGE = "no route answers this method on this path"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_UTF8 = frozenset({"utf-8", "utf8"})
+# A JSON string, or what is left of an unterminated one: the optional closing quote keeps the
+# match from failing and being retried at every later quote (quadratic on a crafted body).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 RouteT = TypeVar("RouteT", bound=Callable[..., Any])
 
 
@@ -49,8 +80,29 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def default_headers() -> dict[str, str]:
+    """The headers every response carries unless it sets its own: security headers, ``no-store``."""
+    return {**SECURITY_HEADERS, "Cache-Control": DEFAULT_CACHE_CONTROL}
+
+
+def with_default_headers(response: dict[str, Any]) -> None:
+    """Add to ``response`` (a proxy result) each of ``default_headers()`` it does not set itself."""
+    headers = response.get("headers")
+    if headers is None:
+        headers = response["headers"] = {}
+    present = {name.lower() for name in (*headers, *(response.get("multiValueHeaders") or {}))}
+    for name, value in default_headers().items():
+        if name.lower() not in present:
+            headers[name] = value
+
+
 def error_payload(
-    status: int, code: str, message: str, *, request_id: str | None, details: Any = None
+    status: int,
+    code: str,
+    message: str,
+    *,
+    request_id: str | None,
+    details: Any = None,
 ) -> dict[str, Any]:
     """An API Gateway proxy response carrying the error shape (also used by the local gateway)."""
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
@@ -58,30 +110,73 @@ def error_payload(
         body["details"] = details
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", **default_headers()},
         "multiValueHeaders": {},
         "body": json.dumps({"error": body}, separators=(",", ":")),
         "isBase64Encoded": False,
     }
 
 
+def nests_deeper_than(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep, counted without
+    recursion (``json.loads`` recurses: a thousand ``[`` exhaust Python's stack) and in linear time."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # too few brackets to nest that deep
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    # The running depth at each bracket, outside strings; its highest point is the nesting.
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """``("application/json", "utf-16")`` from ``application/json; charset="UTF-16"``."""
+    media_type, *parameters = content_type.split(";")
+    charset = None
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media_type.strip().lower(), charset
+
+
 def precheck_body(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
-    """Reject an over-large, non-JSON or malformed body before routing: ``(status, code, message)``."""
+    """Refuse, before routing, a body that is too large (413), not JSON, not UTF-8, nested deeper
+    than ``MAX_JSON_DEPTH`` or malformed (400), or declared in another charset (415):
+    ``(status, code, message)``, or ``None`` when the body may go on."""
     body = event.get("body")
     if not body or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
         return None
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode()
-    if len(raw) > MAX_BODY_BYTES:
-        return 413, PayloadTooLarge.code, f"request body exceeds {MAX_BODY_BYTES // 1024} KB"
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    content_type = str(headers.get("content-type", "")).split(";", 1)[0].strip().lower()
-    if content_type != "application/json":
-        return 400, BadRequest.code, "Content-Type must be application/json"
     try:
-        json.loads(raw)
-    except ValueError:
-        return 400, BadRequest.code, "request body is not valid JSON"
+        _check_body(body, bool(event.get("isBase64Encoded")), event.get("headers") or {})
+    except KeelError as refused:
+        return refused.status, refused.code, refused.message
     return None
+
+
+def _check_body(body: Any, is_base64: bool, headers: Mapping[str, Any]) -> None:
+    try:
+        raw = base64.b64decode(body) if is_base64 else str(body).encode()
+    except ValueError:  # undecodable base64, or lone surrogates that no UTF-8 encodes
+        raise BadRequest("request body is not UTF-8") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES // 1024} KB")
+    lowered = {name.lower(): value for name, value in headers.items()}
+    media_type, charset = _media_type(str(lowered.get("content-type", "")))
+    if media_type != "application/json":
+        raise BadRequest("Content-Type must be application/json")
+    if charset is not None and charset not in _UTF8:
+        raise UnsupportedMediaType(f"charset {charset[:40]} is not accepted: send UTF-8")
+    try:
+        text = raw.decode("utf-8")  # strictly: json.loads(bytes) would guess UTF-16 or UTF-32
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8") from None
+    if "\x00" in text:  # JSON never holds a raw NUL: this is UTF-16 or UTF-32 without a byte-order mark
+        raise BadRequest("request body is not UTF-8")
+    if nests_deeper_than(text):
+        raise BadRequest(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: unbalanced brackets, thousands deep
+        raise BadRequest("request body is not valid JSON") from None
 
 
 def _issues(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -102,9 +197,11 @@ class KeelResolver(APIGatewayRestResolver):
     ``@app.get("/v1/members", access=Access.MEMBER)``
     """
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, clock: Clock | None = None) -> None:
         super().__init__(enable_validation=True)
         self.service = service
+        #: What "now" is when a credential's expiry is checked (tests move it).
+        self.clock: Clock = clock or SystemClock()
         self._access: dict[tuple[str, str], Access] = {}
         validation: Callable[..., Response[Any]] = self._request_validation_middleware
 
@@ -112,7 +209,10 @@ class KeelResolver(APIGatewayRestResolver):
             # Access is checked before the body is validated so callers without the role learn nothing.
             route = app.context["_route"]
             access = self._access.get((route.method, route.path))
-            if access is None:  # only Powertools' not-found route lacks one: answer 404, deny by default
+            allowed = self._methods_of(str(app.context.get("_path", "")))
+            if access is None or route.method not in allowed:  # Powertools' not-found route, or a shadowed one
+                if allowed:
+                    raise MethodNotAllowed(f"{route.method} is not allowed here", allow=allowed)
                 raise NotFound("no such route")
             caller = self.caller_for(access)
             if caller is not None:
@@ -128,36 +228,64 @@ class KeelResolver(APIGatewayRestResolver):
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def _keel_route(self, rule: str, method: str, access: Access, kwargs: dict[str, Any]) -> Callable[[RouteT], RouteT]:
+    def _keel_route(
+        self, rule: str, method: str, access: Access, errors: Iterable[int], kwargs: dict[str, Any]
+    ) -> Callable[[RouteT], RouteT]:
         if not isinstance(access, Access):
             raise TypeError(f"{method} {rule}: access must be an Access, got {access!r}")
         self._access[(method, rule)] = access
         extensions = dict(kwargs.pop("openapi_extensions", None) or {})
         extensions[ACCESS_EXTENSION] = access.value
+        if errors:
+            extensions[ERRORS_EXTENSION] = sorted(set(errors))
         decorator: Callable[[RouteT], RouteT] = super().route(rule, method, openapi_extensions=extensions, **kwargs)
         return decorator
 
-    def get(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
-        return self._keel_route(rule, "GET", access, kwargs)
+    # Each takes ``errors``: the statuses the route's own rules answer (a 404 for an unknown invitation
+    # token, a 409 for the last owner) beyond those that ``keel.openapi`` derives from its access,
+    # parameters and body, so that the document lists exactly what the route can answer.
 
-    def post(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
-        return self._keel_route(rule, "POST", access, kwargs)
+    def get(  # type: ignore[override]
+        self, rule: str, *, access: Access, errors: Iterable[int] = (), **kwargs: Any
+    ) -> Callable[[RouteT], RouteT]:
+        return self._keel_route(rule, "GET", access, errors, kwargs)
 
-    def put(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
-        return self._keel_route(rule, "PUT", access, kwargs)
+    def post(  # type: ignore[override]
+        self, rule: str, *, access: Access, errors: Iterable[int] = (), **kwargs: Any
+    ) -> Callable[[RouteT], RouteT]:
+        return self._keel_route(rule, "POST", access, errors, kwargs)
 
-    def patch(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
-        return self._keel_route(rule, "PATCH", access, kwargs)
+    def put(  # type: ignore[override]
+        self, rule: str, *, access: Access, errors: Iterable[int] = (), **kwargs: Any
+    ) -> Callable[[RouteT], RouteT]:
+        return self._keel_route(rule, "PUT", access, errors, kwargs)
 
-    def delete(self, rule: str, *, access: Access, **kwargs: Any) -> Callable[[RouteT], RouteT]:  # type: ignore[override]
-        return self._keel_route(rule, "DELETE", access, kwargs)
+    def patch(  # type: ignore[override]
+        self, rule: str, *, access: Access, errors: Iterable[int] = (), **kwargs: Any
+    ) -> Callable[[RouteT], RouteT]:
+        return self._keel_route(rule, "PATCH", access, errors, kwargs)
+
+    def delete(  # type: ignore[override]
+        self, rule: str, *, access: Access, errors: Iterable[int] = (), **kwargs: Any
+    ) -> Callable[[RouteT], RouteT]:
+        return self._keel_route(rule, "DELETE", access, errors, kwargs)
 
     def route(self, *args: Any, **kwargs: Any) -> Callable[[RouteT], RouteT]:
         if "access" not in kwargs:
             raise TypeError("KeelResolver routes must name their access: route(rule, method, access=...)")
         rule, method = args[0], args[1]
         access = kwargs.pop("access")
-        return self._keel_route(rule, str(method).upper(), access, kwargs)
+        errors = kwargs.pop("errors", ())
+        return self._keel_route(rule, str(method).upper(), access, errors, kwargs)
+
+    def _methods_of(self, path: str) -> list[str]:
+        """The methods routes answer on ``path`` (the ``Allow`` of a 405). As in OpenAPI, a literal path
+        shadows a template that also matches it: ``/v1/invitations/accept`` is not an invitation id."""
+        for routes in (self._static_routes, self._dynamic_routes):
+            methods = {r.method for r in routes if (r.method, r.path) in self._access and r.rule.match(path)}
+            if methods:
+                return sorted(methods)
+        return []
 
     @property
     def access_rules(self) -> dict[tuple[str, str], Access]:
@@ -173,7 +301,7 @@ class KeelResolver(APIGatewayRestResolver):
         those routes are authorized by a token-only cache key, so a tenant there could be stale."""
         if access is Access.PUBLIC:
             return None
-        caller = Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event)
+        caller = Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event, now=self.clock.now())
         caller.require(access)
         if access is Access.AUTHENTICATED:
             caller = Caller(user_id=caller.user_id, email=caller.email)
@@ -216,23 +344,25 @@ class KeelResolver(APIGatewayRestResolver):
             response = error_payload(status, code, message, request_id=request_id)
         else:
             response = super().resolve(event, context)
-        response.setdefault("headers", {})
-        if response["headers"] is not None:
-            response["headers"]["X-Request-Id"] = request_id or ""
-            if correlation_id:
-                response["headers"][CORRELATION_HEADER] = correlation_id
+        with_default_headers(response)
+        response["headers"]["X-Request-Id"] = request_id or ""
+        if correlation_id:
+            response["headers"][CORRELATION_HEADER] = correlation_id
         return response
 
     # -- errors ---------------------------------------------------------------------------------
 
-    def _error(self, status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+    def _error(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> Response[Any]:
         body: dict[str, Any] = {"code": code, "message": message, "request_id": self.request_id}
         if details is not None:
             body["details"] = details
-        return Response(status_code=status, content_type="application/json", body={"error": body})
+        return Response(status_code=status, content_type="application/json", body={"error": body}, headers=headers)
 
     def _keel_error(self, exc: KeelError) -> Response[Any]:
-        return self._error(exc.status, exc.code, exc.message, exc.details)
+        headers = {"Allow": ", ".join(exc.allow)} if isinstance(exc, MethodNotAllowed) else None
+        return self._error(exc.status, exc.code, exc.message, exc.details, headers)
 
     def _validation_error(self, exc: RequestValidationError) -> Response[Any]:
         return self._error(422, "validation_error", "the request is not valid", _issues(exc))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ulid import ULID
-
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 _ULID = "[0-9A-HJKMNP-TV-Z]{26}"
 
 
 def new_id(prefix: str, at: datetime | None = None) -> str:
     """A new id such as ``usr_01JD3Q4Z6M8N9P0R1S2T3V4W5X``; ``at`` pins its time part."""
+    # python-ulid is loaded on the first new id: checking ids (every handler) must not pay for it.
+    from ulid import ULID  # noqa: PLC0415
+
     if not _PREFIX.match(prefix):
         raise ValueError(f"invalid id prefix {prefix!r}")
     ulid = ULID.from_datetime(at) if at is not None else ULID()

@@ -12,7 +12,7 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,8 @@ Item = dict[str, Any]
 MAX_TRANSACTION_ITEMS = 100
 #: Sort-key prefix of outbox items: the stream relay publishes exactly these (CDK filters the stream on it).
 OUTBOX_PREFIX = "OUTBOX#"
+MAX_BATCH_GET_KEYS = 100
+BATCH_GET_ATTEMPTS = 4
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
 INBOX_TTL_SECONDS = 30 * 24 * 3600
 _SERIALIZER = TypeSerializer()
@@ -331,3 +333,50 @@ def query_page(
         items=[from_attributes(i) for i in response.get("Items", [])],
         cursor=encode_cursor(response.get("LastEvaluatedKey")),
     )
+
+
+def query_all(
+    table: str, pk: str, *, sk_prefix: str, page_size: int = 100, client: DynamoDBClient | None = None
+) -> Iterator[Item]:
+    """Every item of partition ``pk`` whose sort key starts with ``sk_prefix``, a page (one Query) at a time.
+    For jobs and consumers; a request path reads one page (``query_page``)."""
+    cursor: str | None = None
+    while True:
+        page = query_page(table, pk, sk_prefix=sk_prefix, limit=page_size, cursor=cursor, client=client)
+        yield from page.items
+        if page.cursor is None:
+            return
+        cursor = page.cursor
+
+
+class BatchGetIncomplete(RuntimeError):
+    """DynamoDB left keys unprocessed after every retry: an absent item must not be read as "no such item"."""
+
+
+def batch_get(
+    table: str,
+    keys: Sequence[Mapping[str, Any]],
+    *,
+    client: DynamoDBClient | None = None,
+    consistent: bool = False,
+    attempts: int = BATCH_GET_ATTEMPTS,
+) -> dict[tuple[str, str], Item]:
+    """The items of ``keys`` found in ``table`` by ``(pk, sk)``, in one BatchGetItem. Keys DynamoDB left
+    unprocessed (throttling) are asked again, only those, with a short backoff; if some are still left
+    after ``attempts`` requests, ``BatchGetIncomplete``."""
+    if not 0 < len(keys) <= MAX_BATCH_GET_KEYS:
+        raise ValueError(f"a batch get takes 1 to {MAX_BATCH_GET_KEYS} keys")
+    ddb = client or aws.dynamodb()
+    found: dict[tuple[str, str], Item] = {}
+    request: dict[str, Any] = {table: {"Keys": [to_attributes(k) for k in keys], "ConsistentRead": consistent}}
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.025 * 2**attempt)
+        response = ddb.batch_get_item(RequestItems=request)
+        for raw in response.get("Responses", {}).get(table, []):
+            item = from_attributes(raw)
+            found[(item["pk"], item["sk"])] = item
+        request = dict(response.get("UnprocessedKeys") or {})
+        if not request:
+            return found
+    raise BatchGetIncomplete(f"{len(request[table]['Keys'])} key(s) of {table} left unprocessed")

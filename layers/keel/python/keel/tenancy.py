@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +49,22 @@ class Access(StrEnum):
 _ACCESS_ROLE = {Access.MEMBER: Role.MEMBER, Access.ADMIN: Role.ADMIN, Access.OWNER: Role.OWNER}
 
 
+#: The authorizer-context key of a credential's expiry: epoch seconds (as a string), the first
+#: instant the credential is no longer accepted (its ``exp`` plus the authorizer's clock skew).
+VALID_UNTIL = "valid_until"
+
+
+def _refuse_expired(valid_until: Any, now: datetime) -> None:
+    if valid_until is None:
+        return  # credentials that do not expire (API keys) carry none
+    try:
+        deadline = int(str(valid_until))
+    except ValueError:
+        raise Unauthorized("missing or invalid credentials") from None
+    if now.timestamp() >= deadline:
+        raise Unauthorized("the credential has expired")
+
+
 @dataclass(frozen=True)
 class TenantContext:
     """The caller acting inside one tenant."""
@@ -67,10 +84,15 @@ class Caller:
     email: str | None = None
 
     @classmethod
-    def from_authorizer(cls, authorizer: Mapping[str, Any] | None) -> Caller:
-        """Build from ``requestContext.authorizer`` (values arrive as strings from API Gateway)."""
+    def from_authorizer(cls, authorizer: Mapping[str, Any] | None, *, now: datetime | None = None) -> Caller:
+        """Build from ``requestContext.authorizer`` (values arrive as strings from API Gateway).
+
+        A credential that expires (a JWT) carries ``valid_until`` (``VALID_UNTIL``): from that instant
+        on (``now``, the current time by default) it is refused with 401, even when API Gateway
+        answers from an authorizer result it cached while the credential was still valid."""
         if not authorizer or not authorizer.get("user_id"):
             raise Unauthorized("missing or invalid credentials")
+        _refuse_expired(authorizer.get(VALID_UNTIL), now or datetime.now(UTC))
         user_id = str(authorizer["user_id"])
         email = str(authorizer["email"]) if authorizer.get("email") else None
         tenant_id = authorizer.get("tenant_id")

@@ -3,24 +3,30 @@
 Ids are Keel's prefixed ids (``ten_``, ``usr_``, ``inv_``, ``key_``); roles are ``owner`` /
 ``admin`` / ``member``; the tenant is the envelope's ``tenant_id``.
 
-``identity.user.invited.v1`` carries ``accept_url``, which holds the invitation's one-time token.
-That is deliberate, and the only secret-bearing field identity publishes:
+No identity event carries a secret, and no usable invitation token is stored anywhere: not in
+identity's table, not in its outbox (7 days), not on the bus or in its archive (30 days).
 
-- the invitee's mailbox is the only channel that may receive the token, and notifications (which
-  owns email) learns of the invitation only through this event: it may not call identity, and
-  identity does not send email itself;
-- the token alone opens nothing: accepting also needs a signed-in user whose *verified* email is
-  the invited address, so whoever sees the event (the bus, its archive, a consumer's logs) still
-  cannot join the tenant without the invitee's identity;
-- identity stores only the token's SHA-256; the token dies when the invitation is accepted,
-  revoked or 7 days old.
+How the invitee's link is made. An invitation's token is *derived*, not random:
+``<tenant id>.<invitation id>.<base64url HMAC-SHA256(invitation key, "<tenant id>.<invitation id>")>``
+(``invitation_token``). The invitation key is a secret identity reads once per container (a
+Secrets Manager secret in the cloud, ``KEEL_IDENTITY_INVITATION_KEY`` locally), granted to identity
+and, when it exists, to the mailer. ``identity.user.invited.v2`` carries the invitation id and the
+accept link's template; the mailer fills the template at send time (``accept_url``), so the only
+copy of a usable link is the email itself. Identity verifies a token by recomputing its MAC
+(constant time) and reads the invitation by its key: still one ``GetItem``, and no lookup item.
 
-Consumers other than the one that emails the invitee must not store or forward ``accept_url``
-(audit and webhooks drop it).
+Why this and not a token handed over on a consumed-once channel: nothing more to run or expire,
+the mailer can resend the same link, and a leaked event, archive or table still opens nothing.
+What it costs: rotating the key invalidates every pending link (they live 7 days), and whoever
+holds the key can mint links, so only identity and the mailer may read it. The token alone still
+opens nothing either: accepting also needs a signed-in user whose verified email is the invited one.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Literal
 
@@ -46,17 +52,36 @@ class TenantCreated(Contract):
 
 @contract
 class UserInvited(Contract):
-    """Someone was invited to join a tenant; the email to send them needs everything here."""
+    """Someone was invited to join a tenant; the email to send them needs everything here, and the
+    invitation key to make its link (``accept_url``). v2: the link's token no longer travels in the
+    event (v1 carried ``accept_url``, token included)."""
 
-    TYPE = "identity.user.invited.v1"
+    TYPE = "identity.user.invited.v2"
 
     invitation_id: str
     email: str
     role: RoleName
-    invited_by: str = Field(description="user id of the inviter")
+    invited_by: str = Field(description="user id (or API key id) of the inviter")
     tenant_name: str
     expires_at: datetime
-    accept_url: str = Field(description="secret-bearing: holds the one-time token; never store or forward it")
+    accept_url_template: str = Field(
+        description="the accept link, with {token} where the token goes: made at send time by "
+        "keel.contracts.identity.accept_url from the invitation key; no token travels in events"
+    )
+
+
+@contract
+class InvitationRevoked(Contract):
+    """A pending invitation was revoked: by an admin, or because whoever sent it was removed or
+    demoted below its role. Its seat is free again and its link opens nothing."""
+
+    TYPE = "identity.invitation.revoked.v1"
+
+    invitation_id: str
+    email: str
+    role: RoleName
+    revoked_by: str = Field(description="user id (or API key id) of whoever revoked it or removed the sender")
+    reason: Literal["revoked", "sender_removed", "sender_demoted"]
 
 
 @contract
@@ -118,3 +143,35 @@ class ApiKeyRevoked(Contract):
     api_key_id: str
     prefix: str
     revoked_by: str
+
+
+# -- invitation links ---------------------------------------------------------------------------------
+
+_SEPARATOR = "."
+
+
+def _mac(key: bytes, tenant_id: str, invitation_id: str) -> str:
+    digest = hmac.new(key, f"{tenant_id}{_SEPARATOR}{invitation_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def invitation_token(key: bytes, *, tenant_id: str, invitation_id: str) -> str:
+    """The token of an invitation's accept link, derived from the invitation key (see the module docstring)."""
+    return _SEPARATOR.join((tenant_id, invitation_id, _mac(key, tenant_id, invitation_id)))
+
+
+def accept_url(template: str, key: bytes, *, tenant_id: str, invitation_id: str) -> str:
+    """``template`` (an invitation event's ``accept_url_template``) with the invitation's token in it."""
+    return template.replace("{token}", invitation_token(key, tenant_id=tenant_id, invitation_id=invitation_id))
+
+
+def invitation_of(key: bytes, token: str) -> tuple[str, str] | None:
+    """``(tenant id, invitation id)`` of a token made with ``key``; ``None`` for any other string (the
+    MAC is compared in constant time)."""
+    parts = token.split(_SEPARATOR)
+    if len(parts) != 3 or not all(parts):
+        return None
+    tenant_id, invitation_id, mac = parts
+    if not hmac.compare_digest(mac.encode(), _mac(key, tenant_id, invitation_id).encode()):
+        return None
+    return tenant_id, invitation_id

@@ -1,0 +1,46 @@
+"""API keys (``APIKEY#<id>`` in the tenant, and the ``APIKEY#<secret hash>`` lookup the authorizer reads)."""
+
+from __future__ import annotations
+
+from functions.identity.adapters import items
+from functions.identity.adapters.keys import API_KEY, api_key_key, api_key_lookup_key
+from functions.identity.adapters.store import Condition, IdentityTable
+from functions.identity.domain.api_key import ROOM_FOR_API_KEY, ApiKey
+from functions.identity.domain.ports import Page
+from keel.events import Envelope
+from keel.store import entity_sk, tenant_pk
+
+
+class ApiKeyRepository(IdentityTable):
+    """Implements ``ApiKeyStore``."""
+
+    def add(self, key: ApiKey, *, plan: str, event: Envelope) -> None:
+        tx = self._tx()
+        # The plan copied onto the lookup must be the plan now: a concurrent entitlements change
+        # either fails this condition or, having read the version this bumps, retries and sees the key.
+        self._move_seats(
+            tx,
+            key.tenant_id,
+            api_keys=1,
+            require=[ROOM_FOR_API_KEY],
+            also=Condition("#plan = :plan", {"#plan": "plan"}, {":plan": plan}),
+        )
+        tx.put_versioned(items.api_key_item(key), expected_version=None)
+        tx.put_new(items.api_key_lookup_item(key, plan))
+        tx.publish(event)
+        self._execute(tx)
+
+    def get(self, tenant_id: str, api_key_id: str) -> ApiKey | None:
+        item = self._get(api_key_key(tenant_id, api_key_id))
+        return items.to_api_key(item) if item else None
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+        return self._page(tenant_pk(tenant_id), entity_sk(API_KEY), items.to_api_key, limit=limit, cursor=cursor)
+
+    def revoke(self, revoked: ApiKey, event: Envelope) -> None:
+        tx = self._tx()
+        tx.put_versioned(items.api_key_item(revoked), expected_version=revoked.version)
+        tx.delete(api_key_lookup_key(revoked.secret_hash))
+        self._move_seats(tx, revoked.tenant_id, api_keys=-1)
+        tx.publish(event)
+        self._execute(tx)

@@ -1,0 +1,242 @@
+"""Identity's items <-> its domain objects: the only place that knows the attributes of each item."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from functions.identity.adapters.keys import (
+    api_key_key,
+    api_key_lookup_key,
+    member_key,
+    profile_key,
+    seats_key,
+    tenant_key,
+    user_membership_key,
+)
+from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
+from functions.identity.domain.invitation import Invitation
+from functions.identity.domain.invitation_status import InvitationStatus
+from functions.identity.domain.membership import Membership, SentInvitation
+from functions.identity.domain.tenant import Seats, Tenant, TenantStatus
+from functions.identity.domain.user import UserProfile
+from keel.clock import iso
+from keel.store import Item
+from keel.tenancy import Role
+
+
+def time_of(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def maybe_time_of(value: Any) -> datetime | None:
+    return time_of(value) if value else None
+
+
+def tenant_item(tenant: Tenant) -> Item:
+    return {
+        **tenant_key(tenant.id),
+        "id": tenant.id,
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "status": tenant.status.value,
+        "created_at": iso(tenant.created_at),
+        "created_by": tenant.created_by,
+    }
+
+
+def to_tenant(item: Mapping[str, Any]) -> Tenant:
+    return Tenant(
+        id=item["id"],
+        name=item["name"],
+        slug=item["slug"],
+        status=TenantStatus(item["status"]),
+        created_at=time_of(item["created_at"]),
+        created_by=item["created_by"],
+        version=int(item["version"]),
+    )
+
+
+def to_seats(item: Mapping[str, Any]) -> Seats:
+    return Seats(
+        plan=item["plan"],
+        seat_limit=int(item["seat_limit"]) if item.get("seat_limit") is not None else None,
+        members=int(item["members"]),
+        pending=int(item["pending"]),
+        owners=int(item["owners"]),
+        api_keys=int(item.get("api_keys", 0)),
+        entitlements_effective_at=maybe_time_of(item.get("entitlements_effective_at")),
+        version=int(item["version"]),
+    )
+
+
+def seats_item(tenant_id: str, seats: Seats) -> Item:
+    return {
+        **seats_key(tenant_id),
+        "plan": seats.plan,
+        "seat_limit": seats.seat_limit,
+        "members": seats.members,
+        "pending": seats.pending,
+        "taken": seats.taken,
+        "owners": seats.owners,
+        "api_keys": seats.api_keys,
+    }
+
+
+#: A member item holds one top-level attribute per pending invitation the member sent (flat, so
+#: that adding or removing one never depends on a parent map existing).
+SENT_PREFIX = "sent_"
+
+
+def sent_attribute(invitation_id: str) -> str:
+    return f"{SENT_PREFIX}{invitation_id}"
+
+
+def sent_entry(sent: SentInvitation) -> Item:
+    return {
+        "email": sent.email,
+        "role": sent.role.value,
+        "expires_at": iso(sent.expires_at),
+    }
+
+
+def member_item(member: Membership) -> Item:
+    return {
+        **member_key(member.tenant_id, member.user_id),
+        "tenant_id": member.tenant_id,
+        "user_id": member.user_id,
+        "email": member.email,
+        "role": member.role.value,
+        "joined_at": iso(member.joined_at),
+        "invitation_id": member.invitation_id,
+        **{sent_attribute(s.id): sent_entry(s) for s in member.sent},
+    }
+
+
+def to_member(item: Mapping[str, Any]) -> Membership:
+    sent = tuple(
+        SentInvitation(
+            id=name.removeprefix(SENT_PREFIX),
+            email=entry["email"],
+            role=Role(entry["role"]),
+            expires_at=time_of(entry["expires_at"]),
+        )
+        for name, entry in sorted(item.items())
+        if name.startswith(SENT_PREFIX)
+    )
+    return Membership(
+        tenant_id=item["tenant_id"],
+        user_id=item["user_id"],
+        email=item["email"],
+        role=Role(item["role"]),
+        joined_at=time_of(item["joined_at"]),
+        invitation_id=item.get("invitation_id"),
+        sent=sent,
+        version=int(item.get("version", 1)),
+    )
+
+
+def user_membership_item(member: Membership) -> Item:
+    return {
+        **user_membership_key(member.user_id, member.tenant_id),
+        "tenant_id": member.tenant_id,
+        "user_id": member.user_id,
+        "email": member.email,
+        "role": member.role.value,
+        "joined_at": iso(member.joined_at),
+    }
+
+
+def profile_item(profile: UserProfile) -> Item:
+    return {
+        **profile_key(profile.user_id),
+        "user_id": profile.user_id,
+        "email": profile.email,
+        "issuer": profile.issuer,
+        "subject": profile.subject,
+        "updated_at": iso(profile.updated_at),
+    }
+
+
+def invitation_fields(invitation: Invitation) -> Item:
+    return {
+        "id": invitation.id,
+        "tenant_id": invitation.tenant_id,
+        "email": invitation.email,
+        "role": invitation.role.value,
+        "status": invitation.status.value,
+        "invited_by": invitation.invited_by,
+        "created_at": iso(invitation.created_at),
+        "expires_at": iso(invitation.expires_at),
+        "accepted_by": invitation.accepted_by,
+        "closed_at": iso(invitation.closed_at) if invitation.closed_at else None,
+        "closed_by": invitation.closed_by,
+    }
+
+
+def to_invitation(item: Mapping[str, Any]) -> Invitation:
+    return Invitation(
+        id=item["id"],
+        tenant_id=item["tenant_id"],
+        email=item["email"],
+        role=Role(item["role"]),
+        status=InvitationStatus(item["status"]),
+        invited_by=item["invited_by"],
+        created_at=time_of(item["created_at"]),
+        expires_at=time_of(item["expires_at"]),
+        accepted_by=item.get("accepted_by"),
+        closed_at=maybe_time_of(item.get("closed_at")),
+        closed_by=item.get("closed_by"),
+        version=int(item.get("version", 1)),
+    )
+
+
+def api_key_item(key: ApiKey) -> Item:
+    return {
+        **api_key_key(key.tenant_id, key.id),
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "role": key.role.value,
+        "created_by": key.created_by,
+        "created_at": iso(key.created_at),
+        "secret_hash": key.secret_hash,
+        "revoked": key.revoked,
+        "revoked_at": iso(key.revoked_at) if key.revoked_at else None,
+        "revoked_by": key.revoked_by,
+    }
+
+
+def api_key_lookup_item(key: ApiKey, plan: str) -> Item:
+    """What the authorizer reads by a key's secret hash: tenant, role and the tenant's plan."""
+    return api_key_lookup_key(key.secret_hash) | {
+        "tenant_id": key.tenant_id,
+        "api_key_id": key.id,
+        "role": key.role.value,
+        "plan": plan,
+    }
+
+
+def to_api_key_grant(item: Mapping[str, Any]) -> ApiKeyGrant:
+    return ApiKeyGrant(
+        api_key_id=item["api_key_id"], tenant_id=item["tenant_id"], role=Role(item["role"]), plan=item["plan"]
+    )
+
+
+def to_api_key(item: Mapping[str, Any]) -> ApiKey:
+    return ApiKey(
+        id=item["id"],
+        tenant_id=item["tenant_id"],
+        name=item["name"],
+        prefix=item["prefix"],
+        role=Role(item["role"]),
+        created_by=item["created_by"],
+        created_at=time_of(item["created_at"]),
+        secret_hash=item["secret_hash"],
+        revoked=bool(item.get("revoked", False)),
+        revoked_at=maybe_time_of(item.get("revoked_at")),
+        revoked_by=item.get("revoked_by"),
+        version=int(item.get("version", 1)),
+    )

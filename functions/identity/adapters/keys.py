@@ -1,0 +1,107 @@
+"""The keys of identity's table, ``keel-identity``: every item's ``pk`` / ``sk`` is built here.
+
+Tenant partition ``pk = TENANT#<tenant id>``:
+
+    TENANT                 the tenant: name, slug, status
+    SEATS                  plan + seat limit (billing's copy), counters: members, pending, taken
+                           (= members + pending), owners, api_keys; conditions on it enforce the
+                           seat limit and the last owner
+    MEMBER#<user id>       a membership: email, role, joined_at, and ``sent_<inv id>`` for each
+                           pending invitation the member sent (revoked with the member)
+    EMAIL#<email>          who holds a seat under an email: a member or a pending invitation
+    INVITATION#<inv id>    an invitation: email, role, status, expiry (read by its accept link's
+                           token, which holds the tenant and invitation ids: one GetItem)
+    APIKEY#<key id>        an API key: name, visible prefix, role, creator, revoked, secret hash
+    OUTBOX#... / INBOX#... the kernel's outbox and inbox
+
+Global lookups, written in the same transaction as their owner item:
+
+    SLUG#<slug>            / SLUG                      -> tenant id (slugs are unique)
+    USER#<user id>         / PROFILE                   the user: issuer, subject, email
+    USER#<user id>         / TENANT#<tenant id>        membership index (``GET /v1/me`` is one Query)
+    USER#<user id>         / TENANTS                   tenants the user created (``created``) and the
+                                                       operator's ``limit`` for them, if any
+    APIKEY#<sha256(secret)>/ APIKEY                    tenant, role, plan (gone once revoked)
+    EXPIRES#<yyyy-mm-ddThh>/ INVITATION#<tenant>#<id>  pending invitations by hour of expiry
+    JOB#expire-invitations / CURSOR                    the expiry sweep's progress
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from keel.store import entity_sk, tenant_pk
+
+Key = dict[str, str]
+
+TENANT_SK = "TENANT"
+SEATS_SK = "SEATS"
+MEMBER = "MEMBER"
+INVITATION = "INVITATION"
+API_KEY = "APIKEY"
+USER_TENANT_PREFIX = "TENANT#"
+EXPIRING_PREFIX = "INVITATION#"
+
+
+def key(pk: str, sk: str) -> Key:
+    return {"pk": pk, "sk": sk}
+
+
+def tenant_key(tenant_id: str) -> Key:
+    return key(tenant_pk(tenant_id), TENANT_SK)
+
+
+def seats_key(tenant_id: str) -> Key:
+    return key(tenant_pk(tenant_id), SEATS_SK)
+
+
+def member_key(tenant_id: str, user_id: str) -> Key:
+    return key(tenant_pk(tenant_id), entity_sk(MEMBER, user_id))
+
+
+def email_key(tenant_id: str, email: str) -> Key:
+    return key(tenant_pk(tenant_id), f"EMAIL#{email}")
+
+
+def invitation_key(tenant_id: str, invitation_id: str) -> Key:
+    return key(tenant_pk(tenant_id), entity_sk(INVITATION, invitation_id))
+
+
+def api_key_key(tenant_id: str, api_key_id: str) -> Key:
+    return key(tenant_pk(tenant_id), entity_sk(API_KEY, api_key_id))
+
+
+def slug_key(slug: str) -> Key:
+    return key(f"SLUG#{slug}", "SLUG")
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def profile_key(user_id: str) -> Key:
+    return key(user_pk(user_id), "PROFILE")
+
+
+def user_membership_key(user_id: str, tenant_id: str) -> Key:
+    return key(user_pk(user_id), f"{USER_TENANT_PREFIX}{tenant_id}")
+
+
+def tenant_allowance_key(user_id: str) -> Key:
+    return key(user_pk(user_id), "TENANTS")
+
+
+def api_key_lookup_key(secret_hash: str) -> Key:
+    return key(f"APIKEY#{secret_hash}", "APIKEY")
+
+
+def expiry_pk(hour: datetime) -> str:
+    return f"EXPIRES#{hour.strftime('%Y-%m-%dT%H')}"
+
+
+def expiry_key(tenant_id: str, invitation_id: str, expires_at: datetime) -> Key:
+    return key(expiry_pk(expires_at), f"{EXPIRING_PREFIX}{tenant_id}#{invitation_id}")
+
+
+def sweep_key() -> Key:
+    return key("JOB#expire-invitations", "CURSOR")
