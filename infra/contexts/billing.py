@@ -36,6 +36,8 @@ CONTEXT = Context(
         Job(name="lapse-overrides", handler="functions.billing.handlers.lapse_overrides", schedule="rate(1 hour)"),
         Job(name="reconcile", handler="functions.billing.handlers.reconcile", schedule="rate(15 minutes)"),
     ),
+    # In the cloud, Secrets Manager secrets (fill them: see the README); locally, the Stripe emulator's.
+    secrets=("stripe-api-key", "stripe-webhook-secret"),
     # The Stripe price ids (PRICE_<PLAN>_<INTERVAL>), the checkout and portal URLs come from
     # keel:settings per deployment; the defaults match the local Stripe emulator.
     settings={},

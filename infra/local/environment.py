@@ -55,7 +55,12 @@ def local_environment(
     for ctx in topology.contexts:
         # Locally a context reads its asset files where they are in the repository.
         assets = {ctx.setting_name(f.setting): str(repo_root / f.source) for f in ctx.asset_files}
-        secrets = {ctx.secret_setting(name): local_secret(ctx.name, name) for name in ctx.secrets}
+        # The Stripe emulator's key and webhook secret stand in for a Stripe context's secrets of those names.
+        secrets = {
+            ctx.secret_setting(name): local_secret(ctx.name, name)
+            for name in ctx.secrets
+            if ctx.secret_setting(name) not in (stripe or {})
+        }
         for env_name, value in (ctx.environment | assets | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"

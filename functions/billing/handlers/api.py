@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.billing import wiring
 from functions.billing.handlers.views import (
-    Cancel,
+    CancelChoice,
     CancellationView,
+    CancelNow,
     CancelPreviewView,
     ChangePreviewView,
     HistoryView,
@@ -39,6 +40,18 @@ InvoiceLimit = Annotated[int, Query(ge=1, le=100)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC): the entries in effect during that day")]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Required: a retry with the same key is the same refund, never a second one",
+    ),
+]
+#: Routes that call Stripe answer 503 while it is unavailable; those that charge a card, 402 on a decline.
+STRIPE = (503,)
 TAGS = ["billing"]
 
 
@@ -68,13 +81,27 @@ def subscription() -> SubscriptionView:
     return SubscriptionView.of(wiring.subscriptions().current(app.tenant().tenant_id))
 
 
-@app.post("/v1/billing/checkout", access=Access.ADMIN, status_code=201, tags=TAGS, summary="Start Stripe Checkout")
+@app.post(
+    "/v1/billing/checkout",
+    access=Access.ADMIN,
+    errors=STRIPE,
+    status_code=201,
+    tags=TAGS,
+    summary="Start Stripe Checkout",
+)
 @idempotent(app)
 def checkout(body: PlanChoice) -> UrlView:
     return UrlView(url=wiring.subscriptions().checkout(_caller(), body.plan, _interval(body.interval)))
 
 
-@app.post("/v1/billing/portal", access=Access.ADMIN, status_code=201, tags=TAGS, summary="Open the Stripe portal")
+@app.post(
+    "/v1/billing/portal",
+    access=Access.ADMIN,
+    errors=STRIPE,
+    status_code=201,
+    tags=TAGS,
+    summary="Open the Stripe portal",
+)
 def portal() -> UrlView:
     return UrlView(url=wiring.subscriptions().portal(_caller()))
 
@@ -82,6 +109,7 @@ def portal() -> UrlView:
 @app.post(
     "/v1/billing/subscription/preview",
     access=Access.ADMIN,
+    errors=STRIPE,
     tags=TAGS,
     summary="What a plan change would invoice now, and the next invoice",
 )
@@ -90,7 +118,13 @@ def preview_change(body: PlanChoice) -> ChangePreviewView:
     return ChangePreviewView.of(wiring.subscriptions().preview_change(tenant, body.plan, _interval(body.interval)))
 
 
-@app.post("/v1/billing/subscription/change", access=Access.ADMIN, tags=TAGS, summary="Change plan or interval now")
+@app.post(
+    "/v1/billing/subscription/change",
+    access=Access.ADMIN,
+    errors=(402, *STRIPE),
+    tags=TAGS,
+    summary="Change plan or interval now (the difference is invoiced and charged at once)",
+)
 @idempotent(app, status_code=200)
 def change(body: PlanChoice) -> SubscriptionView:
     wiring.subscriptions().change(_caller(), body.plan, _interval(body.interval))
@@ -100,12 +134,14 @@ def change(body: PlanChoice) -> SubscriptionView:
 @app.post(
     "/v1/billing/subscription/cancel",
     access=Access.ADMIN,
+    errors=STRIPE,
     tags=TAGS,
     summary="Cancel at the period's end, or now with a prorated refund",
 )
 @idempotent(app, status_code=200)
-def cancel(body: Cancel) -> CancellationView:
-    done = wiring.subscriptions().cancel(_caller(), body.when, body.refund)
+def cancel(body: Annotated[CancelChoice, Body(discriminator="when")]) -> CancellationView:
+    refund = body.refund if isinstance(body, CancelNow) else "none"
+    done = wiring.subscriptions().cancel(_caller(), body.when, refund)
     current = wiring.subscriptions().current(app.tenant().tenant_id)
     return CancellationView(
         subscription=SubscriptionView.of(current), refund=RefundView.of(done.refund) if done.refund else None
@@ -115,6 +151,7 @@ def cancel(body: Cancel) -> CancellationView:
 @app.get(
     "/v1/billing/subscription/cancel-preview",
     access=Access.ADMIN,
+    errors=(409, *STRIPE),
     tags=TAGS,
     summary="The prorated refund if the subscription were cancelled now",
 )
@@ -149,12 +186,13 @@ def invoice(invoice_id: str) -> InvoiceView:
 @app.post(
     "/v1/billing/refunds",
     access=Access.OWNER,
+    errors=(404, *STRIPE),
     status_code=201,
     tags=TAGS,
     summary="Refund (part of) a paid invoice: a credit note refunded to the card (Idempotency-Key required)",
 )
 @idempotent(app)
-def refund(body: NewRefund) -> RefundView:
+def refund(body: NewRefund, idempotency_key: IdempotencyKey) -> RefundView:
     tenant = app.tenant()
     done = wiring.invoicing().refund(
         tenant.tenant_id,
@@ -162,7 +200,7 @@ def refund(body: NewRefund) -> RefundView:
         amount=body.amount,
         reason=body.reason,
         by=tenant.user_id,
-        idempotency_key=app.current_event.headers.get(HEADER),
+        idempotency_key=idempotency_key,
     )
     return RefundView.of(done)
 

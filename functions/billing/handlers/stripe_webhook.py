@@ -26,6 +26,9 @@ app = KeelResolver(service=SERVICE)
 @app.post(
     "/webhooks/stripe",
     access=Access.PUBLIC,
+    # 400: a signature that does not verify (or a body that is not an event) - no schema can say which.
+    errors=(400, 413, 415),
+    openapi_extensions={"x-keel-signature": "Stripe-Signature"},
     tags=["billing"],
     summary="Stripe's webhook deliveries (verified by their Stripe-Signature, not a credential)",
 )

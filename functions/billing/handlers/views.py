@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from keel.text import HumanText
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not
     from functions.billing.domain.subscriptions import CancelPreview, ChangePreview, Current
 
 IntervalName = Literal["monthly", "annual"]
-PlanName = Field(min_length=1, max_length=40, pattern="^[a-z][a-z0-9_]*$", examples=["pro"])
+#: The plans sold through Stripe (the catalog's paid plans; a test holds them together).
+PaidPlanName = Literal["pro", "business"]
 REFUND_REASONS = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"]
 
 
@@ -124,7 +125,7 @@ class SubscriptionView(_View):
 
 
 class PlanChoice(_Body):
-    plan: str = PlanName
+    plan: PaidPlanName = Field(examples=["pro"])
     interval: IntervalName = "monthly"
 
 
@@ -174,15 +175,21 @@ class ChangePreviewView(_View):
         )
 
 
-class Cancel(_Body):
-    when: Literal["period_end", "now"] = "period_end"
+class CancelAtPeriodEnd(_Body):
+    """End with the current period (nothing is unused, so nothing is refunded)."""
+
+    when: Literal["period_end"]
+
+
+class CancelNow(_Body):
+    """End now; ``prorated`` refunds the unused part of the latest invoice to the card."""
+
+    when: Literal["now"]
     refund: Literal["prorated", "none"] = "none"
 
-    @model_validator(mode="after")
-    def _refund_needs_now(self) -> Cancel:
-        if self.refund == "prorated" and self.when != "now":
-            raise ValueError("a prorated refund needs when=now (at the period's end nothing is unused)")
-        return self
+
+#: The body of a cancellation: one of the two, told apart by ``when``.
+CancelChoice = CancelAtPeriodEnd | CancelNow
 
 
 class CancelPreviewView(_View):

@@ -73,7 +73,16 @@ def test_checkout_while_a_paid_subscription_exists_is_409_and_makes_nothing_at_s
 @pytest.mark.parametrize("plan", ["free", "platinum"])
 def test_checkout_of_a_plan_that_is_not_sold_is_422(billing: Billing, plan: str) -> None:
     reply = billing.call("POST", "/v1/billing/checkout", {"plan": plan}, tenant=billing.sign_up())
-    assert (reply.status, reply.code) == (422, "not_a_paid_plan")
+    assert (reply.status, reply.code) == (422, "validation_error")
+
+
+def test_the_api_offers_exactly_the_catalogs_paid_plans() -> None:
+    from typing import get_args
+
+    from functions.billing.domain.plans import PLANS
+    from functions.billing.handlers.views import PaidPlanName
+
+    assert list(get_args(PaidPlanName)) == [plan.name for plan in PLANS if not plan.is_free]
 
 
 def test_a_member_can_read_the_subscription_but_not_check_out(billing: Billing) -> None:
@@ -291,7 +300,8 @@ def test_refunds_are_for_owners_and_need_an_idempotency_key(billing: Billing) ->
     body = {"invoice_id": invoice_id, "reason": "duplicate"}
     assert refund(billing, tenant, body, role="admin").code == "forbidden"
     missing = refund(billing, tenant, body, key=None)
-    assert (missing.status, missing.code) == (400, "idempotency_key_required")
+    assert (missing.status, missing.code) == (422, "validation_error")
+    assert missing.body["error"]["details"][0]["loc"][-1].lower() == "idempotency-key"
     assert refund(billing, new_tenant(), body).code == "not_found"
     assert stripe_refunds_of(billing, invoice_id) == []
 
