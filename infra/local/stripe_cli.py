@@ -92,7 +92,7 @@ def listen(url: str, say: Callable[[str], None], *, once: bool = False, wait: fl
 def customer_of(client: Any, tenant: str | None) -> Any:
     """The Stripe customer billing made for ``tenant`` (or the newest one)."""
     for customer in client.v1.customers.list(params={"limit": 100}).auto_paging_iter():
-        if tenant is None or customer.metadata.get("tenant_id") == tenant:
+        if tenant is None or customer.metadata.to_dict().get("tenant_id") == tenant:
             return customer
     raise StripeCommandError(
         f"no Stripe customer for tenant {tenant}: check out a plan first (POST /v1/billing/checkout)"
@@ -135,7 +135,9 @@ def _payment_failed(client: Any, customer: Any) -> list[str]:
 
 def _dispute(client: Any, customer: Any) -> list[str]:
     sub = _live_subscription(client, customer)
-    invoice = client.v1.invoices.retrieve(sub.latest_invoice, params={"expand": ["payments.data.payment.payment_intent"]})
+    invoice = client.v1.invoices.retrieve(
+        sub.latest_invoice, params={"expand": ["payments.data.payment.payment_intent"]}
+    )
     intent = invoice.payments.data[0].payment.payment_intent
     charge = intent.latest_charge if isinstance(intent.latest_charge, str) else intent.latest_charge.id
     client.raw_request("post", f"/v1/test_helpers/charges/{charge}/dispute")
@@ -216,9 +218,7 @@ def progress_bar(done: int, total: int, repaired: int, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tenants, {repaired} repaired"
 
 
-def sync(
-    topology: Topology, environment: dict[str, str], tenant: str | None, say: Callable[[str], None]
-) -> int:
+def sync(topology: Topology, environment: dict[str, str], tenant: str | None, say: Callable[[str], None]) -> int:
     """Billing's reconciliation on every Stripe-linked tenant (or one), in this process."""
     contexts = [ctx for ctx in topology.contexts if ctx.uses_stripe]
     if not contexts:

@@ -30,29 +30,31 @@ def _log_repair(repair: Any) -> None:
     )
 
 
-def sync(tenant_id: str | None = None, *, progress: Callable[[int, int, str], None] | None = None) -> list[Any]:
-    """Repair every Stripe-linked tenant (or ``tenant_id``); ``progress(done, repaired, tenant)`` after each."""
+def linked_tenants() -> list[str]:
+    """Every tenant with a Stripe customer, a page of the index at a time."""
+    reconciliation = wiring.reconciliation()
+    tenants: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = reconciliation.linked(limit=100, cursor=cursor)
+        tenants += page.items
+        cursor = page.cursor
+        if cursor is None:
+            return tenants
+
+
+def sync(tenants: list[str] | None = None, *, progress: Callable[[int, int, str], None] | None = None) -> list[Any]:
+    """Repair ``tenants`` (every Stripe-linked one by default); ``progress(done, repaired, tenant)`` after each."""
     reconciliation = wiring.reconciliation()
     repairs = []
-    tenants = [tenant_id] if tenant_id else None
-    cursor: str | None = None
-    done = 0
-    while True:
-        if tenants is None:
-            page = reconciliation.linked(limit=100, cursor=cursor)
-            batch, cursor = page.items, page.cursor
-        else:
-            batch, cursor = tenants, None
-        for tenant in batch:
-            repair = reconciliation.repair(tenant)
-            done += 1
-            if repair is not None:
-                repairs.append(repair)
-                _log_repair(repair)
-            if progress is not None:
-                progress(done, len(repairs), tenant)
-        if cursor is None:
-            return repairs
+    for done, tenant in enumerate(linked_tenants() if tenants is None else tenants, start=1):
+        repair = reconciliation.repair(tenant)
+        if repair is not None:
+            repairs.append(repair)
+            _log_repair(repair)
+        if progress is not None:
+            progress(done, len(repairs), tenant)
+    return repairs
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def test_reconciliation_repairs_an_account_that_drifted_from_stripe(billing: Bil
     assert (account_item(tenant)["plan"], account_item(tenant)["ended_subscription_id"]) == ("free", sub_id)
     assert published(tenant, "billing.subscription.canceled.v1")
     # And a second sweep finds nothing to repair
-    assert reconcile.sync(tenant) == []
+    assert reconcile.sync([tenant]) == []
 
 
 def test_sync_walks_every_linked_tenant_and_reports_its_progress(billing: Billing) -> None:
