@@ -52,7 +52,7 @@ def test_advance_and_trigger_move_a_tenants_clock_and_fail_its_renewal(billing: 
 
 
 def test_an_unknown_scenario_lists_the_known_ones(billing: Billing) -> None:
-    with pytest.raises(stripe_cli.StripeCommandError, match="invoice.payment_failed"):
+    with pytest.raises(stripe_cli.StripeCommandError, match=r"invoice\.payment_failed"):
         stripe_cli.trigger(billing.emulator.url, "nope", None, print)
 
 
