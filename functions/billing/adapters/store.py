@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.billing.adapters import items
 from functions.billing.domain.account import BillingAccount, HistoryEntry
-from functions.billing.domain.errors import RefundAlreadyRecorded
+from functions.billing.domain.errors import ConcurrentChange, RefundAlreadyRecorded
 from functions.billing.domain.invoices import Invoice, Refund
 from functions.billing.domain.ports import Changes, Page
 from keel import aws
@@ -20,6 +20,7 @@ from keel.clock import Clock, SystemClock, iso
 from keel.events import Contract, envelope
 from keel.store import (
     Transaction,
+    TransactionFailed,
     from_attributes,
     get_item,
     query_page,
@@ -185,7 +186,10 @@ class BillingLedger(_Table):
     def commit(self, changes: Changes) -> None:
         tx = Transaction(self._table)
         self.write(changes, tx)
-        tx.execute(self._client)
+        try:
+            tx.execute(self._client)
+        except TransactionFailed as exc:
+            raise ConcurrentChange(exc.message) from exc
         self.written(changes)
 
     def write(self, changes: Changes, tx: Transaction) -> None:

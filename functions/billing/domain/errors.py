@@ -109,3 +109,10 @@ class RefundAlreadyRecorded(Conflict):
     """This Stripe refund is recorded already (the processor heard of it first)."""
 
     code = "refund_already_recorded"
+
+
+class ConcurrentChange(Conflict):
+    """Someone else changed the same account or invoice at the same moment (a webhook, say): the
+    services read it again and retry; what still conflicts after that is a 409."""
+
+    code = "concurrent_change"

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from functions.billing.domain.errors import (
+    ConcurrentChange,
     IdempotencyKeyRequired,
     InvoiceNotFound,
     NotRefundable,
@@ -29,6 +30,8 @@ from keel import ids
 from keel.clock import Clock, SystemClock
 
 REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+#: Writes lost to a concurrent change (a webhook processed at the same moment) are read and tried again.
+ATTEMPTS = 3
 
 
 def _looks_like_invoice(invoice_id: str) -> bool:
@@ -84,49 +87,26 @@ class InvoiceService:
     ) -> Refund:
         """Refund ``amount`` (or all that is left) of one of the tenant's paid invoices."""
         if not idempotency_key:
-            raise IdempotencyKeyRequired(
-                "refunds need an Idempotency-Key header, so that a retry is not a second refund"
-            )
-        invoice = self.get(tenant_id, invoice_id)
+            raise IdempotencyKeyRequired("refunds need an Idempotency-Key header: a retry must not be a second refund")
         request = RefundRequest(tenant_id, invoice_id, amount, reason, by, request_from_key(tenant_id, idempotency_key))
-        return self.issue(invoice, request)
+        for attempt in range(ATTEMPTS):
+            refund, changes = self.prepare(request, self.get(tenant_id, invoice_id))
+            try:
+                return self.record(refund, changes)
+            except ConcurrentChange:  # the processor touched the invoice meanwhile: read it again
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
-    def issue(self, invoice: Invoice, request: RefundRequest, *, changes: Changes | None = None) -> Refund:
-        """Make (or, on a retry, find) the credit note for ``request`` and record it with ``changes``."""
-        note = self._made_before(request) or self._make(invoice, request)
-        return self._record(invoice, request, note, changes or Changes())
-
-    def _made_before(self, request: RefundRequest) -> CreditNoteSnapshot | None:
-        return next((n for n in self._stripe.credit_notes(request.invoice_id) if n.request == request.request), None)
-
-    def _make(self, invoice: Invoice, request: RefundRequest) -> CreditNoteSnapshot:
-        # What is left is Stripe's word (our copy may not have heard of a refund made there yet).
-        invoice.merge(self._stripe.invoice(invoice.id), at=self._clock.now())
-        left = invoice.refundable
-        if invoice.status != "paid" or left == 0:
-            raise NotRefundable(f"invoice {invoice.id} has nothing left to refund", details={"refundable": left})
-        value = left if request.amount is None else request.amount
-        if value > left:
-            raise RefundTooLarge(
-                f"{format_amount(value, invoice.currency)} is more than the {format_amount(left, invoice.currency)} "
-                "left to refund",
-                details={"refundable": left, "currency": invoice.currency},
-            )
-        return self._stripe.refund(
-            invoice_id=invoice.id,
-            amount=value,
-            reason=request.reason,
-            metadata={"tenant_id": request.tenant_id, "keel_request": request.request},
-            idempotency_key=f"{request.tenant_id}:refund:{request.request}",
-        )
-
-    def _record(self, invoice: Invoice, request: RefundRequest, note: CreditNoteSnapshot, changes: Changes) -> Refund:
-        stripe_refund = note.refund_ids[0] if note.refund_ids else note.id
+    def prepare(self, request: RefundRequest, invoice: Invoice | None) -> tuple[Refund, Changes]:
+        """The refund for ``request``, made at Stripe (or found there, on a retry), and what records it.
+        ``invoice``: billing's copy to update with it (``None``: leave it to the processor)."""
+        note = self._made_before(request) or self._make(request, invoice)
         refund = Refund(
             tenant_id=request.tenant_id,
             id=ids.new_id("ref", note.created),
-            invoice_id=invoice.id,
-            stripe_refund_id=stripe_refund,
+            invoice_id=request.invoice_id,
+            stripe_refund_id=note.refund_ids[0] if note.refund_ids else note.id,
             amount=note.amount,
             currency=note.currency,
             reason=request.reason,
@@ -136,16 +116,48 @@ class InvoiceService:
             credit_note_number=note.number,
         )
         refund.announce()
-        invoice.refunded = max(invoice.refunded, min(invoice.amount_paid, invoice.refunded + note.amount))
-        changes.invoices.append(invoice)
-        changes.refunds.append(refund)
+        changes = Changes(refunds=[refund])
+        if invoice is not None:
+            invoice.refunded = max(invoice.refunded, min(invoice.amount_paid, invoice.refunded + note.amount))
+            changes.invoices.append(invoice)
+        return refund, changes
+
+    def record(self, refund: Refund, changes: Changes) -> Refund:
+        """Write ``changes``; if the processor recorded this Stripe refund first, the recorded one (and
+        the rest of ``changes`` without it)."""
         try:
             self._ledger.commit(changes)
         except RefundAlreadyRecorded:
-            recorded = self._refunds.by_stripe_refund(request.tenant_id, [stripe_refund]).get(stripe_refund)
-            if recorded is None:
+            recorded = self._refunds.by_stripe_refund(refund.tenant_id, [refund.stripe_refund_id])
+            if refund.stripe_refund_id not in recorded:
                 raise
-            if changes.account is not None:  # the rest of the operation still has to be written
+            if changes.account is not None:
                 self._ledger.commit(Changes(account=changes.account))
-            return recorded
+            return recorded[refund.stripe_refund_id]
         return refund
+
+    def _made_before(self, request: RefundRequest) -> CreditNoteSnapshot | None:
+        return next((n for n in self._stripe.credit_notes(request.invoice_id) if n.request == request.request), None)
+
+    def _make(self, request: RefundRequest, invoice: Invoice | None) -> CreditNoteSnapshot:
+        # What is left is Stripe's word (our copy may not have heard of a refund made there yet).
+        snapshot = self._stripe.invoice(request.invoice_id)
+        judged = invoice or Invoice.first_seen(request.tenant_id, snapshot)
+        judged.merge(snapshot, at=self._clock.now())
+        left = judged.refundable
+        if judged.status != "paid" or left == 0:
+            raise NotRefundable(f"invoice {judged.id} has nothing left to refund", details={"refundable": left})
+        value = left if request.amount is None else request.amount
+        if value > left:
+            raise RefundTooLarge(
+                f"{format_amount(value, judged.currency)} is more than the {format_amount(left, judged.currency)} "
+                "left to refund",
+                details={"refundable": left, "currency": judged.currency},
+            )
+        return self._stripe.refund(
+            invoice_id=judged.id,
+            amount=value,
+            reason=request.reason,
+            metadata={"tenant_id": request.tenant_id, "keel_request": request.request},
+            idempotency_key=f"{request.tenant_id}:refund:{request.request}",
+        )

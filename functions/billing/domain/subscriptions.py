@@ -8,6 +8,7 @@ an idempotency key derived from the operation: ``<tenant>:<operation>:<id>``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -15,18 +16,19 @@ from typing import Literal
 from functions.billing.domain.account import BillingAccount, HistoryEntry, Terms
 from functions.billing.domain.errors import (
     AlreadyCanceled,
+    ConcurrentChange,
     NoPaidSubscription,
     NoStripeCustomer,
     NotAPaidPlan,
     SamePlan,
     SubscriptionExists,
 )
-from functions.billing.domain.invoices import Invoice, Refund
-from functions.billing.domain.invoicing import InvoiceService, RefundRequest
+from functions.billing.domain.invoices import Refund
+from functions.billing.domain.invoicing import ATTEMPTS, InvoiceService, RefundRequest
 from functions.billing.domain.money import prorated_refund
 from functions.billing.domain.plans import Entitlements, Interval, Plan
 from functions.billing.domain.ports import Accounts, Changes, History, Invoices, Ledger, Page, Stripe
-from functions.billing.domain.snapshots import InvoicePreview, InvoiceSnapshot
+from functions.billing.domain.snapshots import InvoicePreview, InvoiceSnapshot, SubscriptionSnapshot
 from keel.clock import Clock, SystemClock
 
 CancelWhen = Literal["period_end", "now"]
@@ -71,7 +73,7 @@ class CancelPreview:
 
 @dataclass(frozen=True)
 class Cancellation:
-    account: BillingAccount
+    current: Current
     refund: Refund | None
 
 
@@ -106,7 +108,9 @@ class SubscriptionService:
     def current(self, tenant_id: str) -> Current:
         """The tenant's plan, status and effective entitlements (an override that lapsed no longer counts)."""
         now = self._clock.now()
-        account = self._account(tenant_id, now)
+        return self._current(self._account(tenant_id, now), now)
+
+    def _current(self, account: BillingAccount, now: datetime) -> Current:
         override = account.override
         return Current(
             account=account,
@@ -133,7 +137,7 @@ class SubscriptionService:
                 f"the tenant already has a {account.plan} subscription ({account.status.value}): "
                 "change its plan instead"
             )
-        self._ensure_customer(account, caller)
+        account = self._ensure_customer(account, caller)
         return self._stripe.create_checkout(
             tenant_id=caller.tenant_id,
             customer_id=str(account.customer_id),
@@ -177,7 +181,7 @@ class SubscriptionService:
             next_invoice_at=account.current_period_end if same_cycle else None,
         )
 
-    def change(self, caller: Caller, plan_name: str, interval: Interval) -> BillingAccount:
+    def change(self, caller: Caller, plan_name: str, interval: Interval) -> Current:
         """Move to another plan or interval now; the difference is prorated and invoiced at once."""
         plan = self._paid_plan(plan_name)
         account = self._changeable(caller.tenant_id, plan, interval, self._clock.now())
@@ -190,9 +194,8 @@ class SubscriptionService:
             idempotency_key=f"{caller.tenant_id}:change-plan:{account.subscription_id}:{plan.name}-{interval.value}"
             f":v{account.version}",
         )
-        account.apply(sub, self._terms, now, by=caller.user_id)
-        self._ledger.commit(Changes(account=account))
-        return account
+        account = self._saved(caller.tenant_id, account, self._applying(sub, now, caller.user_id))[0]
+        return self._current(account, self._clock.now())
 
     # -- cancelling -----------------------------------------------------------------------------
 
@@ -220,27 +223,35 @@ class SubscriptionService:
             sub = self._stripe.cancel_at_period_end(
                 subscription_id=sub_id, idempotency_key=f"{caller.tenant_id}:cancel-at-period-end:{sub_id}"
             )
-            account.apply(sub, self._terms, now, by=caller.user_id)
-            self._ledger.commit(Changes(account=account))
-            return Cancellation(account, None)
+            account = self._saved(caller.tenant_id, account, self._applying(sub, now, caller.user_id))[0]
+            return Cancellation(self._current(account, self._clock.now()), None)
         latest = self._latest_invoice(account) if refund == "prorated" and account.latest_invoice_id else None
         ended = self._stripe.cancel_now(subscription_id=sub_id, idempotency_key=f"{caller.tenant_id}:cancel:{sub_id}")
         # Prorate to the moment Stripe ended it, so that a retry (replayed by Stripe) asks the same refund.
         at = ended.ended_at or ended.canceled_at or now
-        period = (account.current_period_start, account.current_period_end)
-        account.apply(ended, self._terms, now, by=caller.user_id)
-        changes = Changes(account=account)
-        if latest is None:
-            self._ledger.commit(changes)
-            return Cancellation(account, None)
-        invoice = self._invoices.get(caller.tenant_id, latest.id) or Invoice.first_seen(caller.tenant_id, latest)
-        invoice.merge(latest, at=now)
-        amount = _prorated(latest, period, at)
-        if amount == 0:
-            self._ledger.commit(changes)
-            return Cancellation(account, None)
-        request = RefundRequest(caller.tenant_id, latest.id, amount, "order_change", caller.user_id, f"cancel-{sub_id}")
-        return Cancellation(account, self._refunds.issue(invoice, request, changes=changes))
+        amount = _prorated(latest, (account.current_period_start, account.current_period_end), at) if latest else 0
+        made: Refund | None = None
+        refund_changes = Changes()
+        if latest is not None and amount > 0:
+            request = RefundRequest(
+                caller.tenant_id, latest.id, amount, "order_change", caller.user_id, f"cancel-{sub_id}"
+            )
+            # Billing's copy of the invoice catches up from Stripe's charge.refunded (one read less here).
+            made, refund_changes = self._refunds.prepare(request, None)
+        apply = self._applying(ended, now, caller.user_id)
+
+        def cancel_and_refund(fresh: BillingAccount) -> Changes:
+            return Changes(account=apply(fresh).account, refunds=list(refund_changes.refunds))
+
+        account, recorded = self._saved(caller.tenant_id, account, cancel_and_refund)
+        return Cancellation(self._current(account, self._clock.now()), recorded or made)
+
+    def _applying(self, sub: SubscriptionSnapshot, now: datetime, by: str) -> Callable[[BillingAccount], Changes]:
+        def apply(account: BillingAccount) -> Changes:
+            account.apply(sub, self._terms, now, by=by)
+            return Changes(account=account)
+
+        return apply
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -249,16 +260,40 @@ class SubscriptionService:
         # here (the provisioning consumer then finds it and does nothing).
         return self._accounts.get(tenant_id) or BillingAccount.on_free_plan(tenant_id, self._terms, now)
 
-    def _ensure_customer(self, account: BillingAccount, caller: Caller) -> None:
+    def _ensure_customer(self, account: BillingAccount, caller: Caller) -> BillingAccount:
         if account.customer_id is not None:
-            return
+            return account
         customer = self._stripe.create_customer(
             tenant_id=caller.tenant_id,
             email=caller.email,
             idempotency_key=f"{caller.tenant_id}:create-customer:{caller.tenant_id}",
         )
-        account.link_customer(customer)
-        self._ledger.commit(Changes(account=account))
+
+        def link(fresh: BillingAccount) -> Changes:
+            if fresh.customer_id is None:
+                fresh.link_customer(customer)
+            return Changes(account=fresh)
+
+        return self._saved(caller.tenant_id, account, link)[0]
+
+    def _saved(
+        self, tenant_id: str, account: BillingAccount, update: Callable[[BillingAccount], Changes]
+    ) -> tuple[BillingAccount, Refund | None]:
+        """``update`` the account and write what it returns (with its refund, if any: the one recorded
+        is returned); when a webhook changed the account at the same moment, read it again and update
+        that (Stripe is not called again: ``update`` only applies what Stripe answered)."""
+        for attempt in range(ATTEMPTS):
+            changes = update(account)
+            try:
+                if changes.refunds:
+                    return account, self._refunds.record(changes.refunds[0], changes)
+                self._ledger.commit(changes)
+                return account, None
+            except ConcurrentChange:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                account = self._account(tenant_id, self._clock.now())
+        raise AssertionError("unreachable")
 
     def _paid_plan(self, name: str) -> Plan:
         catalog = self._terms.catalog

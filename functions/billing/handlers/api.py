@@ -127,8 +127,7 @@ def preview_change(body: PlanChoice) -> ChangePreviewView:
 )
 @idempotent(app, status_code=200)
 def change(body: PlanChoice) -> SubscriptionView:
-    wiring.subscriptions().change(_caller(), body.plan, _interval(body.interval))
-    return SubscriptionView.of(wiring.subscriptions().current(app.tenant().tenant_id))
+    return SubscriptionView.of(wiring.subscriptions().change(_caller(), body.plan, _interval(body.interval)))
 
 
 @app.post(
@@ -142,9 +141,8 @@ def change(body: PlanChoice) -> SubscriptionView:
 def cancel(body: Annotated[CancelChoice, Body(discriminator="when")]) -> CancellationView:
     refund = body.refund if isinstance(body, CancelNow) else "none"
     done = wiring.subscriptions().cancel(_caller(), body.when, refund)
-    current = wiring.subscriptions().current(app.tenant().tenant_id)
     return CancellationView(
-        subscription=SubscriptionView.of(current), refund=RefundView.of(done.refund) if done.refund else None
+        subscription=SubscriptionView.of(done.current), refund=RefundView.of(done.refund) if done.refund else None
     )
 
 

@@ -21,8 +21,13 @@ SERVICE = "billing-stripe-events"
 def process(record: SQSRecord) -> None:
     event_id = str(json.loads(record.body)["event_id"])
     observability.bind(SERVICE, correlation_id=event_id, request_id=record.message_id)
-    outcome = wiring.stripe_events().process(event_id)
     logger = observability.for_service(SERVICE).logger
+    try:
+        outcome = wiring.stripe_events().process(event_id)
+    except Exception:
+        # The message comes back (then goes to the DLQ); reconciliation processes the event again later.
+        logger.exception("stripe event failed; it will be retried", extra={"event_id": event_id})
+        raise
     if outcome.api_version_differs:
         logger.warning(
             "stripe event of another API version; processed by fetching its object at the pinned version",

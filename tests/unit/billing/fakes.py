@@ -10,10 +10,9 @@ from datetime import date, datetime
 from typing import Any
 
 from functions.billing.domain.account import BillingAccount, HistoryEntry
-from functions.billing.domain.errors import RefundAlreadyRecorded
+from functions.billing.domain.errors import ConcurrentChange, RefundAlreadyRecorded
 from functions.billing.domain.invoices import Dispute, Invoice, Refund
 from functions.billing.domain.ports import Changes, Page, ReceivedEvent
-from keel.errors import Conflict
 from keel.events import Contract
 
 
@@ -77,14 +76,14 @@ class MemoryBilling:
         if account is not None:
             stored = self.accounts.get(account.tenant_id)
             if (stored.version if stored else 0) != account.version:
-                raise Conflict("the data changed since it was read; reload and retry")
+                raise ConcurrentChange("the data changed since it was read; reload and retry")
         for refund in changes.refunds:
             if (refund.tenant_id, refund.stripe_refund_id) in self.refunds:
                 raise RefundAlreadyRecorded(refund.stripe_refund_id)
         for invoice in changes.invoices:
             stored_invoice = self.invoices.get((invoice.tenant_id, invoice.id))
             if (stored_invoice.version if stored_invoice else 0) != invoice.version:
-                raise Conflict("the invoice changed since it was read")
+                raise ConcurrentChange("the invoice changed since it was read")
         if account is not None:
             account.version += 1
             if account.customer_id:
