@@ -334,9 +334,10 @@ class Topology:
     def endpoints(self) -> list[tuple[Context, Endpoint]]:
         return [(ctx, endpoint) for ctx in self.contexts for endpoint in ctx.endpoints]
 
-    def endpoint_for(self, method: str, path: str) -> tuple[Context, Endpoint] | None:
-        """The endpoint that serves exactly ``method path``, if any (it wins over any API prefix)."""
-        return next(((c, e) for c, e in self.endpoints if (e.route.method, e.route.path) == (method, path)), None)
+    def endpoint_for(self, path: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint whose route is exactly ``path``, if any (it wins over any API prefix). Every
+        method reaches it, as ``ANY`` on an API prefix does: its function answers 405 to the others."""
+        return next(((c, e) for c, e in self.endpoints if e.route.path == path), None)
 
     def endpoint_called_by(self, caller: str) -> tuple[Context, Endpoint] | None:
         """The endpoint ``caller`` (``stripe``) delivers to."""

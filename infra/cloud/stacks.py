@@ -326,8 +326,9 @@ class ApiStack(cdk.Stack):
                 own = self._imported(
                     stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
                 )
+                # ANY, as on an API prefix: the function answers 405 with Allow to the other methods.
                 self.api.root.resource_for_path(endpoint.route.path).add_method(
-                    endpoint.route.method,
+                    "ANY",
                     apigateway.LambdaIntegration(own, allow_test_invoke=False),
                     authorization_type=apigateway.AuthorizationType.NONE,
                 )

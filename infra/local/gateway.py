@@ -182,7 +182,7 @@ class LocalApi:
         return response
 
     def _api(self, request: GatewayRequest, path: str, query: str, request_id: str) -> GatewayResponse:
-        endpoint = self.topology.endpoint_for(request.method, path)
+        endpoint = self.topology.endpoint_for(path)
         if endpoint is not None:
             ctx, own = endpoint
             function = self.api_functions.get(ctx.endpoint_function_name(own))

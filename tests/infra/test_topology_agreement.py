@@ -128,7 +128,7 @@ def test_every_api_method_is_a_declared_route_or_a_prefix_catch_all(synthesized:
     topology = synthesized.topology
     # Given every method of the API
     for method, path, _ in synthesized.api.methods():
-        if topology.endpoint_for(method, path) is not None:  # an endpoint's own function serves it
+        if topology.endpoint_for(path) is not None:  # an endpoint's own function serves it
             continue
         ctx = topology.api_context_for(path)
         # Then a context owns its path, and it is a public or tenant-less route of it, or one of its catch-alls

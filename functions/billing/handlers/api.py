@@ -7,11 +7,13 @@ Routes that talk to Stripe load it on their first call, not when this module is 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from functions.billing import wiring
 from functions.billing.handlers.views import (
@@ -39,7 +41,18 @@ app = KeelResolver(service="billing")
 InvoiceLimit = Annotated[int, Query(ge=1, le=100)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
-Day = Annotated[date | None, Query(description="YYYY-MM-DD (UTC): the entries in effect during that day")]
+def _iso_day(value: object) -> object:
+    # A day is YYYY-MM-DD and nothing else (pydantic would read "0" as 1970-01-01).
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("a day is YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[
+    date | None,
+    Query(description="YYYY-MM-DD (UTC): the entries in effect during that day"),
+    BeforeValidator(_iso_day),
+]
 IdempotencyKey = Annotated[
     str,
     Header(

@@ -353,5 +353,6 @@ def test_the_history_says_which_plan_applied_on_a_day(billing: Billing) -> None:
     assert reply.body["paid_that_day"] is True
     whole = billing.call("GET", "/v1/billing/subscription/history", tenant=tenant)
     assert [e["plan"] for e in whole.body["items"]][-1] == "free"  # newest first: the free plan came first
-    bad = billing.call("GET", "/v1/billing/subscription/history", tenant=tenant, query={"at": "yesterday"})
-    assert (bad.status, bad.code) == (422, "validation_error")
+    for day in ("yesterday", "0", "2026-02-30", "2026-1-1"):
+        bad = billing.call("GET", "/v1/billing/subscription/history", tenant=tenant, query={"at": day})
+        assert (bad.status, bad.code) == (422, "validation_error"), day

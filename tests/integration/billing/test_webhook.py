@@ -122,6 +122,16 @@ def test_an_event_type_billing_does_not_handle_is_acknowledged_and_not_kept(bill
     assert not stored("evt_product")
 
 
+def test_another_method_on_the_receiver_is_405_naming_post(billing: Billing) -> None:
+    from functions.billing.handlers import stripe_webhook
+    from tests.support.events import api_event
+    from tests.support.pipeline import FakeLambdaContext
+
+    response = stripe_webhook.handler(api_event("PUT", "/webhooks/stripe"), FakeLambdaContext())  # type: ignore[arg-type]
+    assert response["statusCode"] == 405
+    assert response["multiValueHeaders"]["Allow"] == ["POST"]
+
+
 def test_a_body_that_is_not_an_event_is_refused_after_its_signature(billing: Billing) -> None:
     body = b'{"hello": "world"}'
     reply = billing.deliver(body, sign(body, SECRET, int(time.time())))
