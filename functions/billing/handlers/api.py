@@ -41,6 +41,8 @@ app = KeelResolver(service="billing")
 InvoiceLimit = Annotated[int, Query(ge=1, le=100)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
+
+
 def _iso_day(value: object) -> object:
     # A day is YYYY-MM-DD and nothing else (pydantic would read "0" as 1970-01-01).
     if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
