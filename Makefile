@@ -9,8 +9,12 @@ CDK_CLI := aws-cdk@2.1148.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
+# CDK context for `make synth` and `make deploy`, e.g. CONTEXT='-c keel:stage=prod -c keel:settings={...}'.
+CONTEXT ?=
+
+# Tests, bench and the offline synth check need a region; `make deploy` takes the caller's (profile or env).
+pytest bench synth: export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: help venv dev test lint fmt typecheck imports pytest synth bench events openapi deploy clean
 
@@ -58,8 +62,8 @@ pytest: venv ## The test suite with branch coverage
 # A CPython 3.13 (Lambda's version) compiles the shipped .pyc; pyenv's is used when present.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-synth: venv ## Synthesize to cdk.out, then cdk-nag (AwsSolutions) and cfn-lint must be clean
-	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks
+synth: venv ## Synthesize to cdk.out (CONTEXT='-c ...'), then cdk-nag (AwsSolutions) and cfn-lint must be clean
+	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks $(CONTEXT)
 
 bench: venv ## Cold-start and first-response ratios, DynamoDB requests per route, 1,000 sign-ups, against the budgets
 	@$(BIN)/python -m bench
@@ -70,8 +74,10 @@ events: venv ## Write the event contracts' JSON Schemas to events/schemas/
 openapi: venv ## Write the merged OpenAPI document to docs/openapi.json
 	@$(BIN)/python -m infra.generate openapi
 
-deploy: synth ## Deploy every stack with the pinned CDK CLI (needs AWS credentials)
-	@npx --yes $(CDK_CLI) deploy --all --app cdk.out $(ARGS)
+# The CDK CLI synthesizes (cdk.json's app: the same checks as `make synth`) with CONTEXT and the caller's
+# account and region, then deploys exactly that; ARGS go to `cdk deploy` (stack names, --require-approval ...).
+deploy: venv ## Synthesize with CONTEXT, check, and deploy every stack to the caller's account and region (pinned CDK CLI)
+	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" npx --yes $(CDK_CLI) deploy --all $(CONTEXT) $(ARGS)
 
 clean: ## Remove build output (keeps .venv)
 	@rm -rf cdk.out .build .coverage .mypy_cache .ruff_cache

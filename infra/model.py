@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,12 +28,29 @@ NAME_PREFIX = "keel"
 CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: Where ``make openapi`` writes the merged OpenAPI document, relative to the repository root.
 OPENAPI_DOCUMENT = "docs/openapi.json"
+#: Browser origins the local runtime's API answers: the usual front-end dev servers on this machine.
+LOCAL_CORS_ORIGINS = (
+    "http://localhost:3000",
+    "http://localhost:5173",
+    "http://127.0.0.1:3000",
+    "http://127.0.0.1:5173",
+)
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
 IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
 STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
 #: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
 STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
+
+
+def event_source(producer: str) -> str:
+    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
+    return f"{NAME_PREFIX}.{producer}"
+
+
+def producer_of(event_type: str) -> str:
+    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
+    return event_type.split(".", 1)[0]
 
 
 def dead_letter_queue_name(queue: str) -> str:
@@ -88,10 +106,14 @@ class Subscription:
 
     @property
     def event_pattern(self) -> dict[str, Any]:
-        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event."""
+        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
+
+        It names the producers' ``source`` too: each relay may only put its own context's source, so an
+        outbox item typed as another context's event can never match this rule."""
         if "*" in self.event_types:
             return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
-        return {"detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+        sources = sorted({event_source(producer_of(t)) for t in self.event_types})
+        return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,9 @@ class Context:
     uses_stripe: bool = False
     #: Public routes with a function of their own (webhook receivers).
     endpoints: tuple[Endpoint, ...] = ()
+    #: Whether its API honours ``Idempotency-Key`` on some route (``keel.idempotency``): only then may
+    #: its API function use the idempotency table, and only for records under its own key prefix.
+    uses_idempotency: bool = False
     subscriptions: tuple[Subscription, ...] = ()
     jobs: tuple[Job, ...] = ()
     #: Extra plain settings the context reads, as ``KEEL_<CONTEXT>_<NAME>`` -> value.
@@ -204,6 +229,15 @@ class Context:
     @property
     def api_function_name(self) -> str:
         return self.resource_name("api")
+
+    @property
+    def event_source(self) -> str:
+        """The ``source`` of the events this context's outbox relay publishes."""
+        return event_source(self.name)
+
+    @property
+    def dashboard_name(self) -> str:
+        return self.resource_name("health")
 
     @property
     def outbox_name(self) -> str:
@@ -305,14 +339,20 @@ class Topology:
     def api_stack_name(self) -> str:
         return f"{_title(NAME_PREFIX)}-Api"
 
-    def platform_environment(self, stage: str) -> dict[str, str]:
-        """The settings every function reads whatever its context (the kernel's ``PlatformSettings``)."""
+    @property
+    def account_stack_name(self) -> str:
+        """Settings of the account and region, not of a stage: every stage shares this one stack."""
+        return f"{_title(NAME_PREFIX)}-Account"
+
+    def platform_environment(self, stage: str, *, cors_origins: Sequence[str] = ()) -> dict[str, str]:
+        """The settings every function reads whatever its context (the kernel's ``PlatformSettings``);
+        ``cors_origins`` are the browser origins the API answers (``keel.cors``)."""
         return {
             "KEEL_STAGE": stage,
             "KEEL_BUS_NAME": self.bus_name,
             "KEEL_IDEMPOTENCY_TABLE": self.idempotency_table,
             "POWERTOOLS_METRICS_NAMESPACE": _title(NAME_PREFIX),
-        }
+        } | ({"KEEL_CORS_ORIGINS": ",".join(cors_origins)} if cors_origins else {})
 
     # -- what the contexts hold ---------------------------------------------------------------------
 

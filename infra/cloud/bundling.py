@@ -25,6 +25,8 @@ from constructs import Construct
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO_ROOT / ".build"
+#: The kernel's sources: the ``keel`` layer ships this directory as ``python/``.
+KERNEL = REPO_ROOT / "layers" / "keel" / "python"
 LAMBDA_PYTHON = "3.13"
 PIP_PLATFORM = "manylinux2014_aarch64"
 #: Never shipped: caches, tests and anything that only exists for them.
@@ -192,4 +194,4 @@ def function_sources(context: str, extra_files: Sequence[tuple[str, Path]] = ())
 
 
 def keel_layer_sources() -> SourceCopy:
-    return SourceCopy([("python", REPO_ROOT / "layers" / "keel" / "python")])
+    return SourceCopy([("python", KERNEL)])

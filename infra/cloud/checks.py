@@ -1,11 +1,18 @@
 """``make synth``: synthesize every stack to ``cdk.out``, then fail on any cdk-nag error that is not
-acknowledged in ``infra/cloud/nag.py`` and on any cfn-lint error in the templates."""
+acknowledged in ``infra/cloud/nag.py`` and on any cfn-lint error in the templates.
+
+It is also the app the CDK CLI runs (``cdk.json``), so ``make deploy`` deploys only what passed these
+checks, synthesized with the deploy command's ``-c`` context and the caller's account and region.
+``python -m infra.cloud.checks -c keel:stage=prod`` takes context as the CDK CLI does.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +41,7 @@ class Finding:
         return f"[{self.tool} {level}] {self.rule} at {self.where}: {self.message}"
 
 
-def synth(outdir: Path, topology: Topology = TOPOLOGY, context: dict[str, object] | None = None) -> None:
+def synth(outdir: Path, topology: Topology = TOPOLOGY, context: Mapping[str, object] | None = None) -> None:
     """Synthesize ``topology`` to ``outdir`` (stale templates removed first; bundled assets kept)."""
     for stale in outdir.glob("*.template.json"):
         stale.unlink()
@@ -62,7 +69,8 @@ def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
     from cfnlint.api import ManualArgs, lint_file  # noqa: PLC0415 - slow import, only when linting
 
     config = ManualArgs(
-        regions=[region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")],
+        # The region the CDK CLI deploys to, else the caller's default, else us-east-1 (offline checks).
+        regions=[region or os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")],
         ignore_checks=list(CFN_LINT_IGNORED),
     )
     return [
@@ -78,9 +86,20 @@ def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
     ]
 
 
-def main() -> int:
+def context_from_args(args: Sequence[str]) -> dict[str, object]:
+    """``-c key=value`` / ``--context key=value`` pairs, as the CDK CLI reads them (values stay text)."""
+    parser = argparse.ArgumentParser(prog="python -m infra.cloud.checks")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
+    pairs = parser.parse_args(list(args)).context
+    for pair in pairs:
+        if "=" not in pair:
+            parser.error(f"context {pair!r} must be KEY=VALUE")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def main(args: Sequence[str] = ()) -> int:
     outdir = Path(os.environ.get("CDK_OUTDIR", "cdk.out"))
-    synth(outdir)
+    synth(outdir, context=context_from_args(args))
     findings = nag_findings(outdir) + lint_findings(outdir)
     for finding in findings:
         print(finding, file=sys.stderr)
@@ -91,4 +110,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,5 +1,7 @@
 """The few constructs every context is built from: a function, a table with its outbox relay, a
-consumer (rule -> queue -> function, with a dead-letter queue) and a scheduled job."""
+consumer (rule -> queue -> function, with a dead-letter queue) and a scheduled job. Each carries the
+alarms of what it is: a function its errors and throttles, a queue the age of its oldest message, a
+dead-letter queue its first message."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from infra import topology
 from infra.model import dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
+ALARM_PERIOD = cdk.Duration.minutes(5)
+
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -36,15 +40,45 @@ TABLE_DEFAULTS: dict[str, Any] = {
     ),
     "encryption": dynamodb.TableEncryption.AWS_MANAGED,
 }
+#: The last call before a dead letter expires (SQS keeps a message's first enqueue time in its DLQ).
+DLQ_EXPIRY_WARNING_DAYS = 4
 #: Attempts on a stream batch before it is split down and finally sent to the relay's DLQ.
 RELAY_RETRY_ATTEMPTS = 10
 RELAY_BATCH_SIZE = 100
 JOB_RETRY_ATTEMPTS = 2
 
 
+def at_least_once(scope: Construct, id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+    """An alarm as soon as ``metric`` (a count) is one or more in a period."""
+    return cloudwatch.Alarm(
+        scope,
+        id,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
+def older_than(scope: Construct, queue: sqs.IQueue, age: cdk.Duration, description: str) -> cloudwatch.Alarm:
+    """An alarm when the oldest message of ``queue`` has waited longer than ``age``."""
+    return cloudwatch.Alarm(
+        scope,
+        "AgeAlarm",
+        alarm_description=description,
+        metric=queue.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD, statistic="Maximum"),
+        threshold=age.to_seconds(),
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
 class ContextFunction(Construct):
     """A Keel Lambda: Python 3.13 on arm64, traced, with its own log group and a role that may only
-    write to it (everything else is granted by the caller)."""
+    write to it (everything else is granted by the caller). It alarms on any error or throttle."""
 
     def __init__(
         self,
@@ -77,25 +111,37 @@ class ContextFunction(Construct):
             log_group=log_group,
             role=role,
         )
+        at_least_once(
+            self, "ErrorAlarm", self.function.metric_errors(period=ALARM_PERIOD), f"{handler} failed (Lambda Errors)"
+        )
+        at_least_once(
+            self,
+            "ThrottleAlarm",
+            self.function.metric_throttles(period=ALARM_PERIOD),
+            f"{handler} was throttled: concurrency is exhausted",
+        )
 
 
 class DeadLetterQueue(Construct):
-    """Where failures wait for a person, with an alarm as soon as the first one arrives."""
+    """Where failures wait for a person, with an alarm as soon as the first one arrives and another
+    before the oldest expires."""
 
     def __init__(self, scope: Construct, id: str, *, queue_name: str | None = None) -> None:
         super().__init__(scope, id)
         self.queue = encrypted_queue(self, "Queue", queue_name=queue_name, retention_period=DLQ_RETENTION)
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = at_least_once(
             self,
             "Alarm",
-            alarm_description=f"Messages are waiting in the dead-letter queue {self.node.path}",
-            metric=self.queue.metric_approximate_number_of_messages_visible(
+            self.queue.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(1), statistic="Maximum"
             ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            f"Messages are waiting in the dead-letter queue {self.node.path}",
+        )
+        older_than(
+            self,
+            self.queue,
+            cdk.Duration.days(DLQ_RETENTION.to_days() - DLQ_EXPIRY_WARNING_DAYS),
+            f"A dead letter in {self.node.path} expires within {DLQ_EXPIRY_WARNING_DAYS} days: redrive or keep it",
         )
 
 
@@ -135,9 +181,11 @@ class OutboxRelay(Construct):
         name: str,
         table: dynamodb.ITable,
         bus: events.IEventBus,
+        source: str,
         function: ContextFunction,
     ) -> None:
         super().__init__(scope, id)
+        self.function = function
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", queue_name=dead_letter_queue_name(name))
         only_outbox_inserts = lambda_.FilterCriteria.filter(
             {
@@ -157,7 +205,13 @@ class OutboxRelay(Construct):
                 filters=[only_outbox_inserts],
             )
         )
-        bus.grant_put_events_to(function.function)
+        # Only its own context's source: an outbox item typed as another context's event is refused.
+        iam.Grant.add_to_principal(
+            grantee=function.function,
+            actions=["events:PutEvents"],
+            resource_arns=[bus.event_bus_arn],
+            conditions={"StringEquals": {"events:source": source}},
+        )
 
 
 #: The content filters a topology rule pattern may use, as CDK spells them.
@@ -183,8 +237,9 @@ def event_pattern(pattern: Mapping[str, Sequence[str | Mapping[str, str]]]) -> e
 
 class Consumer(Construct):
     """A subscription: bus rule -> queue (redrive to a dead-letter queue) -> the consumer function,
-    which reports partial batch failures so only the failed messages come back. A work queue (no
-    event types) has no rule: its context sends to it."""
+    which reports partial batch failures so only the failed messages come back. It alarms when a
+    message has waited longer than all its attempts should take. A work queue (no event types) has no
+    rule: its context sends to it."""
 
     def __init__(
         self,
@@ -206,6 +261,14 @@ class Consumer(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=topology.MAX_RECEIVE_COUNT, queue=self.dead_letters.queue
             ),
+        )
+        attempts = cdk.Duration.seconds(subscription.visibility_timeout_seconds * topology.MAX_RECEIVE_COUNT)
+        older_than(
+            self,
+            self.queue,
+            attempts,
+            f"An event has waited in {name} longer than its {topology.MAX_RECEIVE_COUNT} attempts take: "
+            "the consumer is stuck or too slow",
         )
         if not subscription.is_work_queue:
             events.Rule(

@@ -11,11 +11,13 @@ from collections.abc import Callable
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from infra.cloud.constructs import ContextFunction, DeadLetterQueue
+from infra.cloud.stacks import AccountStack
 
 PACK = "AwsSolutions"
 
@@ -26,10 +28,26 @@ def _ack(rule: str, reason: str) -> cdk.Acknowledgment:
 
 
 def _is_public_method(construct: IConstruct) -> bool:
-    if not isinstance(construct, apigateway.Method):
+    if not isinstance(construct, apigateway.Method) or construct.http_method == "OPTIONS":
         return False
     resource = construct.node.default_child
     return isinstance(resource, apigateway.CfnMethod) and resource.authorization_type == "NONE"
+
+
+def _is_cors_preflight(construct: IConstruct) -> bool:
+    return isinstance(construct, apigateway.Method) and construct.http_method == "OPTIONS"
+
+
+def _is_function_policy(construct: IConstruct) -> bool:
+    """The policy of a ContextFunction's role (``<function>/Role/DefaultPolicy``)."""
+    if not isinstance(construct, iam.Policy):
+        return False
+    role = construct.node.scope
+    return role is not None and isinstance(role.node.scope, ContextFunction)
+
+
+def _is_account_logging_role(construct: IConstruct) -> bool:
+    return isinstance(construct, iam.Role) and isinstance(construct.node.scope, AccountStack)
 
 
 ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledgment, ...]], ...] = (
@@ -41,10 +59,16 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "Pinned to python3.13 on purpose: the dependency layer is built from cp313 arm64 wheels and "
                 "the code is tested on 3.13; moving runtime is a deliberate change of both, not a default.",
             ),
+        ),
+    ),
+    (
+        _is_function_policy,
+        (
             _ack(
                 "IAM5[Resource::*]",
                 "Only actions without resource-level permissions use '*': X-Ray PutTraceSegments and "
-                "PutTelemetryRecords (active tracing) and, for the outbox relay, dynamodb:ListStreams.",
+                "PutTelemetryRecords (active tracing) and, for the outbox relay, dynamodb:ListStreams. "
+                "tests/infra/test_permissions.py fails when any other statement names '*'.",
             ),
         ),
     ),
@@ -73,9 +97,8 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
         (
             _ack(
                 "COG2",
-                "MFA is optional (TOTP) rather than required: tenants' users sign up self-service and a B2B "
-                "product lets each tenant decide; required MFA is one property away for stricter "
-                "deployments.",
+                "MFA is a deployment setting (keel:cognito mfa, 'optional' TOTP by default): tenants' users sign "
+                "up self-service and a B2B product lets each tenant decide; 'required' enforces it.",
             ),
             _ack(
                 "COG8",
@@ -104,6 +127,11 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "configured OIDC issuer and tenant API keys, and checks membership of the X-Tenant-Id "
                 "tenant, which a Cognito user pool authorizer cannot do.",
             ),
+        ),
+    ),
+    (
+        _is_account_logging_role,
+        (
             _ack(
                 "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
                 "The account-level role API Gateway needs to write execution and access logs; AWS maintains "
@@ -118,6 +146,21 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "APIG4",
                 "A route the topology lists as public (health, API docs, plan catalog, sign-up, the Stripe "
                 "webhook, which verifies Stripe's signature instead); all other methods use the authorizer.",
+            ),
+        ),
+    ),
+    (
+        _is_cors_preflight,
+        (
+            _ack(
+                "APIG4",
+                "A CORS preflight: browsers send it without credentials by design; API Gateway answers it itself "
+                "(mock integration, no function runs) and only for the configured origins.",
+            ),
+            _ack(
+                "COG4",
+                "A CORS preflight: browsers send it without credentials by design, so no authorizer can apply; "
+                "API Gateway answers it itself (mock integration) and no function runs.",
             ),
         ),
     ),

@@ -1,22 +1,26 @@
-"""Keel's stacks: the foundation, one stack per context, and the REST API in front of them.
+"""Keel's stacks: the account's settings, the foundation, one stack per context, and the REST API.
 
 The API is its own stack, rendered last: its methods point at every context's API function, and a
-context stack needs the foundation (bus, layers) first, so a REST API in the foundation would make
+context stack needs the foundation (bus, user pool) first, so a REST API in the foundation would make
 the stacks depend on each other in a cycle.
+
+What crosses stacks never changes on an ordinary deploy (the bus, the topic, the tables, the user pool,
+the functions' ARNs). The Lambda layers, which change with every kernel or dependency change, are built
+in each context stack next to the functions that use them: a new layer version and the functions that
+move to it are one CloudFormation update, which rolls back as one, and no other stack imports it (an
+imported export cannot change: "Cannot update export ... as it is in use").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_apigateway as apigateway
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -26,12 +30,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from infra.cloud import bundling
+from infra.cloud import bundling, permissions
 from infra.cloud.constructs import (
     ARCHITECTURE,
-    LOG_RETENTION,
     RUNTIME,
     TABLE_DEFAULTS,
     Consumer,
@@ -40,10 +43,14 @@ from infra.cloud.constructs import (
     Job,
     OutboxRelay,
 )
+from infra.cloud.deployment import CognitoSettings, Deployment
+from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
 from infra.model import is_under
 from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Topology
+from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
 from keel.http import NO_ROUTE_MESSAGE, default_headers
+from keel.idempotency import record_prefix
 
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
@@ -63,33 +70,61 @@ GATEWAY_ERRORS: tuple[tuple[str, apigateway.ResponseType, str, str | None], ...]
     ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX, "$context.error.responseType", None),
 )
 
+#: Answers larger than this are gzip-compressed for clients that accept it (the Swagger bundle is 1.5 MB).
+MIN_COMPRESSION_BYTES = 1024
 
 #: Where Lambda unpacks a function's code asset (its asset files sit at the root).
 TASK_ROOT = "/var/task"
 
+_MFA = {"off": cognito.Mfa.OFF, "optional": cognito.Mfa.OPTIONAL, "required": cognito.Mfa.REQUIRED}
 
-def context_environment(topology: Topology, ctx: Context, stage: str) -> dict[str, str]:
-    """What every function of ``ctx`` reads: the platform's settings and its own context's, no other."""
-    environment = topology.platform_environment(stage) | {"POWERTOOLS_SERVICE_NAME": ctx.name}
+
+def context_environment(topology: Topology, ctx: Context, deployment: Deployment) -> dict[str, str]:
+    """What every function of ``ctx`` reads: the platform's settings, its own context's and the
+    deployment's values of them, no other context's."""
+    environment = topology.platform_environment(deployment.stage, cors_origins=deployment.api.cors_origins)
+    environment |= {"POWERTOOLS_SERVICE_NAME": ctx.name}
     environment |= {ctx.setting_name(f.setting): f"{TASK_ROOT}/{f.name}" for f in ctx.asset_files}
     environment |= ctx.environment
+    environment |= {k: v for k, v in deployment.settings.items() if k.startswith(ctx.setting_prefix)}
     return environment
+
+
+class AccountStack(cdk.Stack):
+    """What API Gateway needs once per account and region, whatever the stage: the role it writes
+    execution logs with. Every stage deploys this same stack, so no stage's stack owns the account's
+    setting, and the role is kept when the stack goes (another stage, or another app, may use it)."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, description="Keel account settings: API Gateway's CloudWatch Logs role", **kwargs)
+        self.logging_role = iam.Role(
+            self,
+            "ApiGatewayLogging",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        self.logging_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        apigateway.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=self.logging_role.role_arn)
 
 
 class FoundationStack(cdk.Stack):
     """What every context shares: the bus and its archive, the user pool, the idempotency table and
-    the two Lambda layers."""
+    the alarm topic."""
 
-    def __init__(self, scope: Construct, id: str, *, topology: Topology, **kwargs: Any) -> None:
-        super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, layers", **kwargs)
+    def __init__(self, scope: Construct, id: str, *, topology: Topology, deployment: Deployment, **kwargs: Any) -> None:
+        super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, alarms", **kwargs)
         self.alarm_topic = self._alarm_topic(topology.alarm_topic_name)
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name)
-        self.bus.archive(
+        archive = self.bus.archive(
             "Archive",
             archive_name=topology.archive_name,
             event_pattern=events.EventPattern(account=[self.account]),
             retention=cdk.Duration.days(topology.archive_retention_days),
         )
+        # CDK writes an empty KmsKeyIdentifier (aws/aws-cdk#37847); the archive uses the AWS-owned key.
+        typing.cast("events.CfnArchive", archive.node.default_child).add_property_deletion_override("KmsKeyIdentifier")
         self.idempotency_table = dynamodb.Table(
             self,
             "Idempotency",
@@ -97,22 +132,40 @@ class FoundationStack(cdk.Stack):
             table_name=topology.idempotency_table,
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expiration",
-            removal_policy=cdk.RemovalPolicy.DESTROY,  # records live for an hour; nothing to keep
+            removal_policy=cdk.RemovalPolicy.DESTROY,  # records live for a day; nothing to keep
         )
-        self.layers: list[lambda_.ILayerVersion] = [
-            self._layer("KeelLayer", bundling.keel_layer_sources(), "keel: Keel's shared kernel"),
-            self._layer(
-                "DependencyLayer",
-                bundling.DependencyLayer(bundling.runtime_requirements()),
-                "The runtime dependencies pinned in pyproject.toml",
-            ),
-        ]
+        self._users(deployment.cognito, deployment.stage)
+
+    def _users(self, settings: CognitoSettings, stage: str) -> None:
+        """The user pool and its app client, ready for production when ``keel:cognito`` says how:
+        SES sends its email, sign-in is the authorization-code flow to the configured URLs only."""
+        email = (
+            cognito.UserPoolEmail.with_ses(
+                from_email=settings.from_email,
+                from_name=settings.from_name,
+                reply_to=settings.reply_to,
+                ses_region=settings.ses_region or self.region,
+                ses_verified_domain=settings.ses_verified_domain,
+            )
+            if settings.from_email
+            else None
+        )
+        if email is None:
+            cdk.Annotations.of(self).add_warning_v2(
+                "keel:cognito-email",
+                "keel:cognito has no from_email: the user pool sends with Cognito's default sender, about 50 "
+                "emails a day, which stalls sign-up in production. Set a verified SES address.",
+            )
+        mfa = _MFA[settings.mfa]
         self.user_pool = cognito.UserPool(
             self,
             "Users",
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # A changed email is used only once its owner confirms it: until then sign-in keeps the old one.
+            keep_original=cognito.KeepOriginalAttrs(email=True),
             self_sign_up_enabled=True,
+            email=email,
             password_policy=cognito.PasswordPolicy(
                 min_length=12,
                 require_lowercase=True,
@@ -121,66 +174,81 @@ class FoundationStack(cdk.Stack):
                 require_symbols=True,
                 temp_password_validity=cdk.Duration.days(3),
             ),
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            mfa=mfa,
+            mfa_second_factor=None if mfa is cognito.Mfa.OFF else cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             deletion_protection=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        code_flow = bool(settings.callback_urls)
         self.user_pool_client = self.user_pool.add_client(
             "App",
-            generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_password=True, user_srp=True),
+            generate_secret=False,  # a browser or mobile app cannot keep one: PKCE protects the code instead
+            # SRP for apps with their own sign-in form (the password never leaves the device); never plain passwords.
+            auth_flows=cognito.AuthFlow(user_srp=True),
             prevent_user_existence_errors=True,
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            disable_o_auth=not code_flow,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                callback_urls=list(settings.callback_urls),
+                logout_urls=list(settings.logout_urls) or None,
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+            )
+            if code_flow
+            else None,
         )
+        if code_flow:
+            domain = self.user_pool.add_domain(
+                "SignIn",
+                cognito_domain=cognito.CognitoDomainOptions(
+                    domain_prefix=settings.domain_prefix or f"keel-{stage.lower()}-{self.account}"
+                ),
+            )
+            cdk.CfnOutput(self, "SignInUrl", value=domain.base_url(), description="The hosted sign-in domain")
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
 
-    def _layer(
-        self, id: str, bundler: bundling.SourceCopy | bundling.DependencyLayer, description: str
-    ) -> lambda_.LayerVersion:
-        return lambda_.LayerVersion(
-            self,
-            id,
-            code=bundling.local_asset(self, bundler),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description=description,
-        )
-
     def _alarm_topic(self, name: str) -> sns.Topic:
         """Every Keel alarm notifies this topic; subscribe an inbox, a pager or a chat to it."""
+        from_this_account = {"StringEquals": {"aws:SourceAccount": self.account}}
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="Keel alarm notifications")
         # CloudWatch publishes to an encrypted topic only if the key lets it (the AWS-managed key does not).
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=from_this_account,
+            )
+        )
         topic = sns.Topic(self, "AlarmTopic", topic_name=name, master_key=key, enforce_ssl=True)
+        # A topic policy replaces SNS's default one: CloudWatch must be let in explicitly, from this account only.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=from_this_account,
+            )
+        )
         cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn, description="Subscribe to Keel's alarms")
         return topic
 
 
-@jsii.implements(cdk.IAspect)
-class NotifyOnAlarm:
-    """Gives every CloudWatch alarm of a stack the alarm topic as its action (no silent alarms)."""
-
-    def __init__(self, topic: sns.ITopic) -> None:
-        self.action = cloudwatch_actions.SnsAction(topic)
-
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, cloudwatch.Alarm):
-            node.add_alarm_action(self.action)
-
-
 class ContextStack(cdk.Stack):
-    """One bounded context, as the topology lists it: its table, its API function, its consumers and
-    its jobs. Only this context's functions are granted its table."""
+    """One bounded context, as the topology lists it: its table, its API function, its consumers, its
+    jobs, its layers, its alarms and its dashboard. Each function is granted what its job needs, on
+    its own context's table only."""
 
     def __init__(
         self, scope: Construct, id: str, *, topology: Topology, ctx: Context, foundation: FoundationStack,
-        stage: str, deployment_settings: Mapping[str, str], **kwargs: Any,
+        deployment: Deployment, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description=f"Keel context: {ctx.name}", **kwargs)
         self.ctx = ctx
-        self._foundation = foundation
         cdk.Aspects.of(self).add(NotifyOnAlarm(foundation.alarm_topic))
         own_authorizer = topology.authorizer_handler if topology.authorizer_context is ctx else None
         # The authorizer's context trusts Keel's user pool unless keel:settings names another issuer.
@@ -192,27 +260,41 @@ class ContextStack(cdk.Stack):
             if own_authorizer
             else {}
         )
-        self._environment = {
-            **context_environment(topology, ctx, stage),
-            **user_pool,
-            **{k: v for k, v in deployment_settings.items() if k.startswith(ctx.setting_prefix)},
-        }
+        self._environment = user_pool | context_environment(topology, ctx, deployment)
         self.secrets = {name: self._secret(name) for name in ctx.secrets}
         self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
         self._code = bundling.local_asset(self, self._sources())
+        self._layers = [
+            self._layer("KeelLayer", bundling.keel_layer_sources(), "keel: Keel's shared kernel"),
+            self._layer(
+                "DependencyLayer",
+                bundling.DependencyLayer(bundling.runtime_requirements()),
+                "The runtime dependencies pinned in pyproject.toml",
+            ),
+        ]
         self.table: ContextTable | None = None
         if ctx.table:
             self.table = ContextTable(self, "Table", table_name=ctx.table_name, publishes=True)
-            relay = self._function("OutboxRelay", topology.outbox_relay_handler, RELAY_TIMEOUT, table=False)
-            OutboxRelay(self, "Outbox", name=ctx.outbox_name, table=self.table, bus=foundation.bus, function=relay)
+            OutboxRelay(
+                self,
+                "Outbox",
+                name=ctx.outbox_name,
+                table=self.table,
+                bus=foundation.bus,
+                source=ctx.event_source,
+                function=self._function("OutboxRelay", topology.outbox_relay_handler, RELAY_TIMEOUT, table_actions=()),
+            )
 
-        api = ctx.api_handler
-        self.api_function = self._function("Api", api, API_TIMEOUT, API_MEMORY) if api else None
-        if self.api_function:
-            foundation.idempotency_table.grant_read_write_data(self.api_function.function)
+        self.api_function: ContextFunction | None = None
+        if ctx.api_handler:
+            self.api_function = self._function("Api", ctx.api_handler, API_TIMEOUT, API_MEMORY)
+            if ctx.uses_idempotency:
+                self._grant_idempotency(self.api_function, foundation.idempotency_table)
         self.authorizer_function: ContextFunction | None = None
         if own_authorizer:
-            self.authorizer_function = self._function("Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY)
+            self.authorizer_function = self._function(
+                "Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY, table_actions=permissions.AUTHORIZER_TABLE
+            )
         self.endpoint_functions = {
             e.name: self._function(f"Endpoint-{e.name}", e.handler, e.timeout_seconds, API_MEMORY)
             for e in ctx.endpoints
@@ -237,6 +319,22 @@ class ContextStack(cdk.Stack):
                 job=job,
                 function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
             )
+        api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
+        if api_metrics is not None:
+            ApiSlo(self, "Slo", metrics=api_metrics)
+        ContextDashboard(self, "Health", ctx=ctx, api=api_metrics)
+
+    def _layer(
+        self, id: str, bundler: bundling.SourceCopy | bundling.DependencyLayer, description: str
+    ) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            id,
+            code=bundling.local_asset(self, bundler),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=description,
+        )
 
     def _secret(self, name: str) -> secretsmanager.Secret:
         return secretsmanager.Secret(
@@ -255,7 +353,13 @@ class ContextStack(cdk.Stack):
         return bundling.function_sources(self.ctx.name, [(f.name, source) for f, source in files])
 
     def _function(
-        self, id: str, handler: str, timeout_seconds: int, memory_mb: int = 512, *, table: bool = True
+        self,
+        id: str,
+        handler: str,
+        timeout_seconds: int,
+        memory_mb: int = 512,
+        *,
+        table_actions: Sequence[str] = permissions.CONTEXT_TABLE,
     ) -> ContextFunction:
         if not handler.startswith("keel.") and not self.ctx.owns(handler):
             raise ValueError(f"context {self.ctx.name} cannot run {handler}: it belongs to another context")
@@ -264,16 +368,25 @@ class ContextStack(cdk.Stack):
             id,
             handler=handler,
             code=self._code,
-            layers=self._foundation.layers,
+            layers=self._layers,
             environment=self._environment,
             timeout_seconds=timeout_seconds,
             memory_mb=memory_mb,
         )
-        if table and self.table:
-            self.table.grant_read_write_data(function.function)
+        if table_actions and self.table:
+            self.table.grant(function.function, *table_actions)
         for secret in self.secrets.values():
             secret.grant_read(function.function)
         return function
+
+    def _grant_idempotency(self, function: ContextFunction, table: dynamodb.ITable) -> None:
+        # The table is shared; a context may touch only the records under its own key prefix.
+        iam.Grant.add_to_principal(
+            grantee=function.function,
+            actions=list(permissions.IDEMPOTENCY_RECORDS),
+            resource_arns=[table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{record_prefix(self.ctx.name)}*"]}},
+        )
 
 
 @dataclass(frozen=True)
@@ -282,32 +395,70 @@ class Authorizers:
     user: apigateway.IAuthorizer
 
 
+#: The stage's access log, one JSON object per request: who (tenant, user), what (method, the path
+#: asked for and the route it matched), how it went (status, latencies, errors) and its X-Ray trace.
+#: Numbers are unquoted (metric filters compare them); anything that can be empty ("-") is quoted.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": '"$context.requestId"',
+    "stage": '"$context.stage"',
+    "httpMethod": '"$context.httpMethod"',
+    "path": '"$context.path"',
+    "resourcePath": '"$context.resourcePath"',
+    "status": "$context.status",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": '"$context.integration.latency"',
+    "integrationStatus": '"$context.integration.status"',
+    "responseLength": '"$context.responseLength"',
+    "tenantId": '"$context.authorizer.tenant_id"',
+    "userId": '"$context.authorizer.user_id"',
+    "sourceIp": '"$context.identity.sourceIp"',
+    "userAgent": '"$context.identity.userAgent"',
+    "requestTime": '"$context.requestTime"',
+    "errorMessage": '"$context.error.message"',
+    "errorType": '"$context.error.responseType"',
+    "authorizerError": '"$context.authorizer.error"',
+    "xrayTraceId": '"$context.xrayTraceId"',
+}
+
+
 class ApiStack(cdk.Stack):
-    """The REST API: one stage, access logs, tracing, throttling; each context's prefixes route to its
-    API function. Public routes get their own method without the authorizer; everything else under a
-    prefix needs the authorizer, and with no authorizer it is not routed at all (deny by default)."""
+    """The REST API: one stage, access logs, tracing, throttling, CORS for the configured origins;
+    each context's prefixes route to its API function. Public routes get their own method without
+    the authorizer; everything else under a prefix needs the authorizer, and with no authorizer it is
+    not routed at all (deny by default). Each context's requests are counted in the access log for
+    its SLOs."""
 
     def __init__(
-        self, scope: Construct, id: str, *, topology: Topology, stage: str, contexts: Sequence[ContextStack],
-        **kwargs: Any,
+        self, scope: Construct, id: str, *, topology: Topology, deployment: Deployment,
+        contexts: Sequence[ContextStack], **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description="Keel REST API", **kwargs)
-        access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.DESTROY)
+        typing.cast(
+            "logs.CfnLogGroup", self.access_logs.node.default_child
+        ).retention_in_days = deployment.api.access_log_retention_days
+        origins = list(deployment.api.cors_origins)
         self.api = apigateway.RestApi(
             self,
             "Api",
             rest_api_name="keel",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.DESTROY,
+            cloud_watch_role=False,  # an account-wide setting: the account stack owns it
+            min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
+            default_cors_preflight_options=apigateway.CorsOptions(
+                allow_origins=origins,
+                allow_headers=list(cors.ALLOW_HEADERS),
+                allow_methods=list(cors.ALLOW_METHODS),
+                expose_headers=list(cors.EXPOSE_HEADERS),
+                max_age=cdk.Duration.seconds(cors.MAX_AGE_SECONDS),
+            )
+            if origins
+            else None,
             deploy_options=apigateway.StageOptions(
-                stage_name=stage,
-                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
+                stage_name=deployment.stage,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.custom(
+                    "{" + ", ".join(f'"{name}": {value}' for name, value in ACCESS_LOG_FIELDS.items()) + "}"
                 ),
                 tracing_enabled=True,
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
@@ -315,13 +466,20 @@ class ApiStack(cdk.Stack):
                 throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
                 throttling_burst_limit=THROTTLE_BURST,
             ),
-        )  # fmt: skip
-        self._error_responses()
+        )
+        self._error_responses(origins)
         authorizers = self._authorizers(topology, contexts)
         for stack in contexts:
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
-                self._route(stack.ctx, function, authorizers)
+                paths = self._route(stack.ctx, function, authorizers)
+                ApiMetricFilters(
+                    self,
+                    f"Sli-{stack.ctx.name}",
+                    log_group=self.access_logs,
+                    metrics=ApiMetrics(stack.ctx, deployment.stage),
+                    resource_paths=paths,
+                )
             for endpoint in stack.ctx.endpoints:
                 own = self._imported(
                     stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
@@ -374,8 +532,10 @@ class ApiStack(cdk.Stack):
         ctx: Context,
         function: lambda_.IFunction,
         authorizers: Authorizers | None,
-    ) -> None:
+    ) -> list[str]:
+        """Route ``ctx``'s prefixes and routes to ``function``; returns the resource paths it serves."""
         integration = apigateway.LambdaIntegration(function, allow_test_invoke=False)
+        served: list[str] = []
         for prefix in ctx.api_prefixes:
             if authorizers is None and not any(is_under(route.path, prefix) for route in ctx.public_routes):
                 raise ValueError(
@@ -386,6 +546,7 @@ class ApiStack(cdk.Stack):
                 resource = self.api.root.resource_for_path(prefix)
                 for catch_all in (resource, resource.add_resource("{proxy+}")):
                     catch_all.add_method("ANY", integration, authorizer=authorizers.tenant)
+                    served.append(catch_all.path)
         for route in (*ctx.public_routes, *ctx.tenantless_routes):
             if ctx.api_prefix_for(route.path) is None:
                 raise ValueError(f"{ctx.name}: route {route} is under none of its prefixes")
@@ -393,16 +554,29 @@ class ApiStack(cdk.Stack):
             self.api.root.resource_for_path(route.path).add_method(
                 route.method, integration, authorization_type=apigateway.AuthorizationType.NONE
             )
+            served.append(route.path)
         for route in ctx.tenantless_routes:
             if authorizers is None:
                 raise ValueError(f"{ctx.name}: tenant-less route {route} needs the topology's authorizer")
             self.api.root.resource_for_path(route.path).add_method(
                 route.method, integration, authorizer=authorizers.user
             )
+            served.append(route.path)
+        return served
 
-    def _error_responses(self) -> None:
-        # API Gateway's own refusals in Keel's error shape, with the headers every Keel response has.
+    def _error_responses(self, origins: Sequence[str]) -> None:
+        # API Gateway's own refusals in Keel's error shape, with the headers every Keel response has,
+        # readable by the browser pages of the allowed origins.
         headers = {name: f"'{value}'" for name, value in default_headers().items()}  # static values are quoted
+        if origins:
+            # A gateway response cannot choose among several origins: with more than one it echoes the
+            # caller's. These bodies carry no data and Keel takes no cookies, so nothing leaks by it.
+            allow = f"'{origins[0]}'" if len(origins) == 1 else "method.request.header.Origin"
+            headers |= {
+                "Access-Control-Allow-Origin": allow,
+                "Access-Control-Expose-Headers": f"'{', '.join(cors.EXPOSE_HEADERS)}'",
+                "Vary": "'Origin'",
+            }
         for id, response_type, code, message in GATEWAY_ERRORS:
             text = json.dumps(message) if message is not None else "$context.error.messageString"
             body = f'{{"error": {{"code": "{code}", "message": {text}, "request_id": "$context.requestId"}}}}'

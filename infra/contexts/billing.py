@@ -12,6 +12,7 @@ CONTEXT = Context(
     api_prefixes=("/v1/billing",),
     public_routes=(Route("GET", "/v1/billing/plans"),),
     uses_stripe=True,
+    uses_idempotency=True,  # checkout, plan changes, cancellations and refunds honour Idempotency-Key
     # Stripe's deliveries get a function of their own: an API handler's cold start (it never loads
     # stripe), no Stripe key, and a burst of webhooks never queues behind the API.
     endpoints=(

@@ -16,6 +16,7 @@ CONTEXT = Context(
     api_prefixes=("/v1/tenants", "/v1/me", "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys"),
     public_routes=(),
     tenantless_routes=_TENANTLESS,
+    uses_idempotency=True,  # sign-up, invitations and API keys honour Idempotency-Key
     subscriptions=(
         Subscription(
             name="entitlements",

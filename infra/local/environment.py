@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def local_environment(
     ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
     ``stripe``: the local Stripe emulator, as ``Topology.stripe_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment("local"),
+        **topology.platform_environment("local", cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -7,6 +7,10 @@ HTTP/1.1 server around it. Besides the topology's routes it serves, in local mod
   gateway, every poller and the scheduler (which the platform handler cannot see);
 - ``GET /_local/health``, ``GET /_local/emails``, ``GET /_local/dlq``,
   ``POST /_local/dlq/<queue>/redrive``: developer conveniences that are never deployed.
+
+Like API Gateway with CORS origins configured, it answers a browser's preflight (``OPTIONS`` with
+``Access-Control-Request-Method``) for an allowed origin and refuses any other, and its own answers
+carry ``Access-Control-Allow-Origin`` for an allowed origin (the handlers add it to theirs, ``keel.cors``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -28,7 +32,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
 from infra.local.shapes import method_arn, proxy_event
+from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
+from keel import cors
 from keel.errors import Forbidden
 from keel.http import MAX_BODY_BYTES, NO_ROUTE_MESSAGE, default_headers, error_payload, precheck_body
 
@@ -122,6 +128,11 @@ def _local(status: int, content_type: str, body: bytes) -> GatewayResponse:
     return GatewayResponse(status, [("Content-Type", content_type), *default_headers().items()], body)
 
 
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers if key.lower() == wanted), None)
+
+
 def _json(status: int, payload: Any) -> GatewayResponse:
     return _local(status, "application/json", json.dumps(payload, indent=2, default=str).encode())
 
@@ -145,20 +156,37 @@ class LocalApi:
         authorizer: AuthorizerGate | None,
         region: str,
         console: DevConsole | None = None,
+        cors_origins: Collection[str] = LOCAL_CORS_ORIGINS,
     ) -> None:
         self.topology = topology
         self.api_functions = dict(api_functions)
         self.authorizer = authorizer
         self.region = region
         self.console = console
+        self.cors_origins = frozenset(cors_origins)
 
     # -- entry points -----------------------------------------------------------------------
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         request_id = str(uuid.uuid4())
-        response = self._dispatch(request, request_id)
+        origin = _header(request.headers, "Origin")
+        response = self._preflight(request, origin, request_id) or self._dispatch(request, request_id)
+        present = {name.lower() for name, _ in response.headers}
+        for name, value in cors.response_headers(origin, self.cors_origins).items():
+            if name.lower() not in present:  # the handler's own CORS headers stand
+                response.headers.append((name, value))
         response.headers.append(("x-amzn-RequestId", request_id))
         return response
+
+    def _preflight(self, request: GatewayRequest, origin: str | None, request_id: str) -> GatewayResponse | None:
+        """A browser's CORS preflight: answered here for allowed origins, refused for any other."""
+        if request.method != "OPTIONS" or _header(request.headers, "Access-Control-Request-Method") is None:
+            return None
+        if origin is None or origin not in self.cors_origins:
+            return _error(403, "forbidden", "this origin may not call the API", request_id)
+        if self.topology.api_context_for(unquote(urlsplit(request.target).path)) is None:
+            return _error(404, "not_found", "no such route", request_id)
+        return GatewayResponse(204, list(cors.preflight_headers(origin).items()), b"")
 
     def refuse(self, status: int, code: str, message: str) -> GatewayResponse:
         """An error answered before the request is read (oversized or unsized bodies)."""

@@ -26,6 +26,26 @@ def target(value: Any) -> str | None:
     return None
 
 
+def is_preflight(method: dict[str, Any]) -> bool:
+    """A CORS preflight method: ``OPTIONS`` answered by API Gateway itself (a mock integration)."""
+    return method["HttpMethod"] == "OPTIONS" and method.get("Integration", {}).get("Type") == "MOCK"
+
+
+def statements(policy: Resource) -> list[dict[str, Any]]:
+    """The statements of an ``AWS::IAM::Policy``, each with ``Action`` and ``Resource`` as lists."""
+    found = []
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions, resources = statement["Action"], statement.get("Resource", [])
+        found.append(
+            statement
+            | {
+                "Action": actions if isinstance(actions, list) else [actions],
+                "Resource": resources if isinstance(resources, list) else [resources],
+            }
+        )
+    return found
+
+
 @dataclass
 class Stack:
     name: str
@@ -53,11 +73,13 @@ class Stack:
 
         return {lid: path(lid) for lid in resources}
 
-    def methods(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """(HTTP method, path, properties) of every API method."""
+    def methods(self, *, preflights: bool = False) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(HTTP method, path, properties) of every API method; CORS preflights only if asked."""
         paths = self.api_paths()
         for method in self.of_type("AWS::ApiGateway::Method").values():
             props = method["Properties"]
+            if is_preflight(props) and not preflights:
+                continue
             yield props["HttpMethod"], paths.get(target(props["ResourceId"]) or "", "/"), props
 
 
@@ -89,6 +111,10 @@ class Synthesized:
     @property
     def foundation(self) -> Stack:
         return self.stacks[self.topology.foundation_stack_name]
+
+    def functions(self, ctx: Context) -> dict[str, Resource]:
+        """Every Lambda function of ``ctx``'s stack, by logical id."""
+        return self.of(ctx).of_type("AWS::Lambda::Function")
 
     def every(self, type_: str) -> Iterator[tuple[Stack, str, Resource]]:
         for stack in self.stacks.values():

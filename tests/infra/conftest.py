@@ -19,7 +19,23 @@ from tests.infra.sample_topology import SAMPLE
 SKIP_BUNDLING: dict[str, object] = {"aws:cdk:bundling-stacks": []}
 #: A per-deployment setting, as ``cdk.json`` would give it under ``keel:settings``.
 INVITE_URL = "https://app.example.com/invitations/accept?token={token}"
-DEPLOYMENT: dict[str, object] = {"keel:settings": {"KEEL_IDENTITY_INVITE_URL_TEMPLATE": INVITE_URL}}
+#: Browser origins of the deployment's apps (``keel:api``).
+ORIGINS = ("https://app.example.com", "https://admin.example.com")
+#: A production-ready user pool (``keel:cognito``): SES sender, code flow to real URLs, required MFA.
+COGNITO: dict[str, object] = {
+    "from_email": "no-reply@example.com",
+    "from_name": "Example",
+    "ses_verified_domain": "example.com",
+    "callback_urls": ["https://app.example.com/signed-in"],
+    "logout_urls": ["https://app.example.com/signed-out"],
+    "mfa": "required",
+}
+ACCESS_LOG_RETENTION_DAYS = 90
+DEPLOYMENT: dict[str, object] = {
+    "keel:settings": {"KEEL_IDENTITY_INVITE_URL_TEMPLATE": INVITE_URL},
+    "keel:api": {"cors_origins": list(ORIGINS), "access_log_retention_days": ACCESS_LOG_RETENTION_DAYS},
+    "keel:cognito": COGNITO,
+}
 
 
 def _synth(topology: Topology, outdir: Path) -> Synthesized:

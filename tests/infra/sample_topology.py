@@ -12,6 +12,7 @@ IDENTITY = Context(
     api_prefixes=("/v1/tenants", "/v1/members", "/v1/signup"),
     public_routes=(Route("POST", "/v1/signup"),),
     tenantless_routes=(Route("POST", "/v1/tenants"), Route("GET", "/v1/members/me")),
+    uses_idempotency=True,
     subscriptions=(
         Subscription(
             name="seat_limit",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,12 @@ from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import UNROUTED_METHOD
 from infra.topology import AUTHORIZER_CACHE_SECONDS
 from tests.infra.cfn import Stack, Synthesized, target
-from tests.infra.conftest import SKIP_BUNDLING
+from tests.infra.conftest import ACCESS_LOG_RETENTION_DAYS, ORIGINS, SKIP_BUNDLING
 from tests.infra.sample_topology import SAMPLE
 
 
 def _routes(synthesized: Synthesized) -> dict[tuple[str, str], dict[str, object]]:
+    """Every method but CORS preflights."""
     return {(method, path): props for method, path, props in synthesized.api.methods()}
 
 
@@ -79,9 +81,11 @@ def test_without_an_authorizer_only_public_routes_are_served(tmp_path: Path) -> 
     assert isinstance(api_stack, cdk.Stack)
     api = Stack(public_only.api_stack_name, dict(Template.from_stack(api_stack).to_json()))
     # Then exactly its public routes exist, and nothing else is routed to anyone
-    served = {(method, path) for method, path, _ in api.methods()}
+    served = {(method, path) for method, path, _ in api.methods(preflights=True)}
     assert served == {(r.method, r.path) for r in PLATFORM.public_routes}
     assert not api.of_type("AWS::ApiGateway::Authorizer")
+    # And with no origin configured, no browser preflight is answered and no CORS header is sent
+    assert "Access-Control" not in json.dumps(api.template)
 
 
 def test_authorizer_reads_the_token_and_tenant_headers_and_is_cached(sample: Synthesized) -> None:
@@ -96,20 +100,20 @@ def test_authorizer_reads_the_token_and_tenant_headers_and_is_cached(sample: Syn
     )
 
 
-def test_private_routes_with_no_authorizer_fail_synth() -> None:
+def test_private_routes_with_no_authorizer_fail_synth(tmp_path: Path) -> None:
     # Given a context whose prefix has no public route, and no authorizer in the topology
     unguarded = dataclasses.replace(SAMPLE, authorizer_handler=None)
     # When it is rendered, then synth refuses rather than serving those routes to anyone
     with pytest.raises(ValueError, match="no authorizer"):
-        build_app(unguarded, outdir="unused", context=SKIP_BUNDLING)
+        build_app(unguarded, outdir=str(tmp_path), context=SKIP_BUNDLING)
 
 
-def test_an_authorizer_no_context_owns_fails_synth() -> None:
+def test_an_authorizer_no_context_owns_fails_synth(tmp_path: Path) -> None:
     # Given an authorizer handler in a context the topology does not have
     orphan = dataclasses.replace(SAMPLE, authorizer_handler="functions.nobody.handlers.authorizer")
     # When it is rendered, then synth says so
     with pytest.raises(ValueError, match="names no context"):
-        build_app(orphan, outdir="unused", context=SKIP_BUNDLING)
+        build_app(orphan, outdir=str(tmp_path), context=SKIP_BUNDLING)
 
 
 def test_tenantless_routes_use_the_authorizer_keyed_on_the_token_alone(sample: Synthesized) -> None:
@@ -199,3 +203,70 @@ def test_api_gateways_own_refusals_carry_the_security_headers(synthesized: Synth
         assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'", response_type
         assert headers["gatewayresponse.header.Strict-Transport-Security"] == "'max-age=31536000; includeSubDomains'"
         assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+
+
+# -- browsers ----------------------------------------------------------------------------------------
+
+
+def test_every_resource_answers_a_preflight_for_the_configured_origins(synthesized: Synthesized) -> None:
+    api = synthesized.api
+    preflights = {path: props for method, path, props in api.methods(preflights=True) if method == "OPTIONS"}
+    # Given every API resource that has a method, then it answers a browser's preflight itself, unauthenticated
+    assert {path for _, path, _ in api.methods()} <= set(preflights)
+    for path, props in preflights.items():
+        assert (props["AuthorizationType"], props["Integration"]["Type"]) == ("NONE", "MOCK"), path
+        (answer,) = props["Integration"]["IntegrationResponses"]
+        headers = answer["ResponseParameters"]
+        # With the request headers Keel's API reads
+        allowed = set(headers["method.response.header.Access-Control-Allow-Headers"].strip("'").split(","))
+        assert allowed == {"Authorization", "X-Tenant-Id", "Idempotency-Key", "X-Correlation-Id", "Content-Type"}
+        # For the configured origins only: the first by default, any other named one echoed back
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == f"'{ORIGINS[0]}'"
+        template = answer["ResponseTemplates"]["application/json"]
+        assert set(re.findall(r'\$origin == "(https?://[^"]+)"', template)) == set(ORIGINS[1:])
+        assert headers["method.response.header.Vary"] == "'Origin'"
+
+
+def test_api_gateways_own_refusals_are_readable_by_the_configured_origins(synthesized: Synthesized) -> None:
+    for response in synthesized.api.of_type("AWS::ApiGateway::GatewayResponse").values():
+        headers = response["Properties"]["ResponseParameters"]
+        # Then a 401, 403, 429 or 5xx from API Gateway itself reaches the page with its error body
+        assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "method.request.header.Origin"
+        assert headers["gatewayresponse.header.Vary"] == "'Origin'"
+
+
+# -- access logs and compression ---------------------------------------------------------------------
+
+
+def test_the_access_log_is_json_saying_who_and_what(synthesized: Synthesized) -> None:
+    (stage,) = synthesized.api.of_type("AWS::ApiGateway::Stage").values()
+    log_format = stage["Properties"]["AccessLogSetting"]["Format"]
+    # Given the stage's access log format, then each line is a JSON object (numbers unquoted) ...
+    fields = json.loads(re.sub(r"\$context\.(status|responseLatency)\b", "0", log_format))
+    # ... with the request, the path asked for and the route matched, the outcome, the latencies,
+    # the tenant and user the authorizer named, the errors and the X-Ray trace
+    expected = {
+        "requestId": "$context.requestId",
+        "path": "$context.path",
+        "resourcePath": "$context.resourcePath",
+        "integrationLatency": "$context.integration.latency",
+        "tenantId": "$context.authorizer.tenant_id",
+        "userId": "$context.authorizer.user_id",
+        "errorMessage": "$context.error.message",
+        "authorizerError": "$context.authorizer.error",
+        "xrayTraceId": "$context.xrayTraceId",
+    }
+    assert expected.items() <= fields.items()
+    assert '"status": $context.status' in log_format
+    assert '"responseLatency": $context.responseLatency' in log_format
+
+
+def test_the_access_log_is_kept_as_long_as_the_deployment_says(synthesized: Synthesized) -> None:
+    (log_group,) = synthesized.api.of_type("AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == ACCESS_LOG_RETENTION_DAYS
+
+
+def test_large_answers_are_compressed(synthesized: Synthesized) -> None:
+    # Given the REST API, then answers over 1 KB go gzip-compressed to clients that accept it
+    (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi").values()
+    assert 0 < api["Properties"]["MinimumCompressionSize"] <= 1024

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
@@ -94,12 +95,12 @@ def test_deployment_settings_reach_only_the_context_they_name(synthesized: Synth
             assert env.get("KEEL_IDENTITY_INVITE_URL_TEMPLATE") == expected, lid
 
 
-def test_a_deployment_setting_of_no_context_fails_synth() -> None:
+def test_a_deployment_setting_of_no_context_fails_synth(tmp_path: Path) -> None:
     # Given keel:settings with a name no context of the topology reads
     context = SKIP_BUNDLING | {"keel:settings": {"KEEL_NOBODY_COLOUR": "red"}}
     # When the app is built, then it says which setting is unknown
     with pytest.raises(ValueError, match="KEEL_NOBODY_COLOUR"):
-        build_app(outdir="unused", context=context)
+        build_app(outdir=str(tmp_path), context=context)
 
 
 def test_a_contexts_secret_is_generated_and_readable_by_its_own_functions_only(keel: Synthesized) -> None:

@@ -126,7 +126,7 @@ def test_every_function_runs_a_handler_the_topology_names(synthesized: Synthesiz
 
 def test_every_api_method_is_a_declared_route_or_a_prefix_catch_all(synthesized: Synthesized) -> None:
     topology = synthesized.topology
-    # Given every method of the API
+    # Given every method of the API but CORS preflights (API Gateway answers those itself)
     for method, path, _ in synthesized.api.methods():
         if topology.endpoint_for(path) is not None:  # an endpoint's own function serves it
             continue

@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.topology import TOPOLOGY
+from keel import idempotency, reset_caches
 from keel.errors import BadRequest
 from keel.store import (
     OUTBOX_PREFIX,
@@ -129,6 +131,39 @@ def test_idempotency_keys_are_scoped_per_tenant(tables: None) -> None:
     _, a = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
     _, b = call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_B))
     assert a["id"] != b["id"]
+
+
+def test_idempotency_records_start_with_the_contexts_prefix(tables: None) -> None:
+    # Given an idempotent request to the "things" context
+    headers = {"Idempotency-Key": "create-lamp-1"}
+    call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
+    # Then its record sits under the context's own prefix, which IAM's LeadingKeys condition scopes to
+    (record,) = all_items(TOPOLOGY.idempotency_table)
+    assert record["id"].startswith(idempotency.record_prefix("things"))
+    # And the context is known to use idempotency, so the cloud grants it the table
+    assert "things" in idempotency.services()
+
+
+def test_answers_to_an_allowed_origin_carry_cors_headers(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a deployment that allows one browser origin
+    monkeypatch.setenv("KEEL_CORS_ORIGINS", "https://app.example.com")
+    reset_caches()
+    try:
+        # When that origin and another call a route
+        allowed = things.handler(
+            api_event("GET", "/v1/things", headers={"Origin": "https://app.example.com"}, authorizer=ADMIN_A), None
+        )  # type: ignore[arg-type]
+        other = things.handler(
+            api_event("GET", "/v1/things", headers={"Origin": "https://evil.example"}, authorizer=ADMIN_A), None
+        )  # type: ignore[arg-type]
+    finally:
+        monkeypatch.delenv("KEEL_CORS_ORIGINS")
+        reset_caches()
+    # Then only the allowed origin's page may read the answer, and caches keep the two apart
+    assert allowed["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "X-Request-Id" in allowed["headers"]["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in other["headers"]
+    assert allowed["headers"]["Vary"] == other["headers"]["Vary"] == "Origin"
 
 
 def test_without_the_header_each_post_creates(tables: None) -> None:

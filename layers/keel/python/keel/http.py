@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from keel import observability
+from keel import cors, observability, settings
 from keel.clock import Clock, SystemClock
 from keel.errors import (
     BadRequest,
@@ -348,6 +348,8 @@ class KeelResolver(APIGatewayRestResolver):
         response["headers"]["X-Request-Id"] = request_id or ""
         if correlation_id:
             response["headers"][CORRELATION_HEADER] = correlation_id
+        allowed = cors.origins(settings.platform().cors_origins)
+        response["headers"].update(cors.response_headers(cors.header(event.get("headers"), "Origin"), allowed))
         return response
 
     # -- errors ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The same key (per tenant, or per user before a tenant exists, and per route) returns the first
 response; the same key with another body is a 422; a retry while the first is still running is a 409.
-Requests without the header run normally.
+Requests without the header run normally. Each context's records start with ``record_prefix(context)``,
+so IAM can confine a context to its own records in the shared table (``dynamodb:LeadingKeys``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ HEADER = "Idempotency-Key"
 EXPIRES_AFTER_SECONDS = 24 * 3600
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 RouteT = TypeVar("RouteT", bound=Callable[..., Any])
+#: The services (contexts) with at least one idempotent route, as their handler modules register them.
+_SERVICES: set[str] = set()
+
+
+def record_prefix(service: str) -> str:
+    """How every idempotency record of ``service`` (a context's resolver) starts: ``<service>#``."""
+    return f"{service}#"
+
+
+def services() -> frozenset[str]:
+    """The services whose routes use ``idempotent`` (those whose handler modules are imported)."""
+    return frozenset(_SERVICES)
 
 
 @functools.cache
@@ -47,7 +60,7 @@ def _config() -> IdempotencyConfig:
 
 
 @functools.cache
-def _replayable() -> Callable[..., dict[str, Any]]:
+def _replayable(service: str) -> Callable[..., dict[str, Any]]:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     store = DynamoDBPersistenceLayer(table_name=settings.platform().idempotency_table, boto3_client=aws.dynamodb())
@@ -56,7 +69,11 @@ def _replayable() -> Callable[..., dict[str, Any]]:
         return run()
 
     replayable: Callable[..., dict[str, Any]] = idempotent_function(
-        run_once, data_keyword_argument="request", persistence_store=store, config=_config()
+        run_once,
+        data_keyword_argument="request",
+        persistence_store=store,
+        config=_config(),
+        key_prefix=service,  # Powertools writes "<key_prefix>#<hash>", which is record_prefix(service)
     )
     return replayable
 
@@ -77,6 +94,8 @@ def _as_record(result: Any, status_code: int) -> dict[str, Any]:
 
 def idempotent(app: KeelResolver, *, status_code: int = 201) -> Callable[[RouteT], RouteT]:
     """Make a POST route honour ``Idempotency-Key``. Put it under the route decorator."""
+
+    _SERVICES.add(app.service)
 
     def decorate(route: RouteT) -> RouteT:
         @functools.wraps(route)
@@ -100,7 +119,9 @@ def idempotent(app: KeelResolver, *, status_code: int = 201) -> Callable[[RouteT
 
             _config().register_lambda_context(app.lambda_context)
             try:
-                record = _replayable()(request=request, run=lambda: _as_record(route(*args, **kwargs), status_code))
+                record = _replayable(app.service)(
+                    request=request, run=lambda: _as_record(route(*args, **kwargs), status_code)
+                )
             except IdempotencyValidationError:
                 raise Unprocessable(f"this {HEADER} was already used with a different request body") from None
             except IdempotencyAlreadyInProgressError:

@@ -15,4 +15,6 @@ class PlatformSettings(BaseSettings):
     stage: str = "dev"
     bus_name: str = "keel"
     idempotency_table: str = "keel-idempotency"
+    #: Browser origins allowed to call the API, comma-separated (``keel.cors``); none by default.
+    cors_origins: str = ""
     region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))

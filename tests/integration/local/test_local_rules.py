@@ -1,0 +1,36 @@
+"""The local bus rules match what the cloud's do: an event reaches a consumer only from the source of
+the context that publishes its type, so an outbox item typed as another context's event reaches no
+consumer (in the cloud the relay may not even put it: IAM holds each relay to its own source)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from infra.local.provision import AwsClients, provision
+from infra.topology import TOPOLOGY
+
+REGION = "us-east-1"
+
+
+def _delivered(aws: None, *, source: str, detail_type: str) -> int:
+    """How many events the identity consumer's queue gets after one ``PutEvents`` of that source and type."""
+    services = ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")
+    clients = AwsClients(*(boto3.client(name, region_name=REGION) for name in services))  # type: ignore[arg-type]
+    provisioned = provision(TOPOLOGY, clients, REGION)
+    (queue,) = [q for q in provisioned.queues if q.context == "identity"]
+    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps({}), "EventBusName": TOPOLOGY.bus_name}
+    assert clients.events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    received = clients.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    return len(received.get("Messages", []))
+
+
+def test_an_event_from_its_producers_source_reaches_the_consumer(aws: None) -> None:
+    # Given identity's consumer of billing's entitlements, when billing's source publishes the type
+    assert _delivered(aws, source="keel.billing", detail_type="billing.entitlements.changed.v1") == 1
+
+
+def test_an_event_typed_as_another_contexts_never_reaches_the_consumer(aws: None) -> None:
+    # When identity's source publishes an event typed as billing's, then the consumer never sees it
+    assert _delivered(aws, source="keel.identity", detail_type="billing.entitlements.changed.v1") == 0
