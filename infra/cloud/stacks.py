@@ -470,17 +470,12 @@ class ApiStack(cdk.Stack):
         self._error_responses(origins)
         authorizers = self._authorizers(topology, contexts)
         for stack in contexts:
+            paths = []
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
-                paths = self._route(stack.ctx, function, authorizers)
-                ApiMetricFilters(
-                    self,
-                    f"Sli-{stack.ctx.name}",
-                    log_group=self.access_logs,
-                    metrics=ApiMetrics(stack.ctx, deployment.stage),
-                    resource_paths=paths,
-                )
+                paths += self._route(stack.ctx, function, authorizers)
             for endpoint in stack.ctx.endpoints:
+                paths.append(endpoint.route.path)
                 own = self._imported(
                     stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
                 )
@@ -489,6 +484,14 @@ class ApiStack(cdk.Stack):
                     "ANY",
                     apigateway.LambdaIntegration(own, allow_test_invoke=False),
                     authorization_type=apigateway.AuthorizationType.NONE,
+                )
+            if paths:  # a context's endpoints count towards its API's objectives
+                ApiMetricFilters(
+                    self,
+                    f"Sli-{stack.ctx.name}",
+                    log_group=self.access_logs,
+                    metrics=ApiMetrics(stack.ctx, deployment.stage),
+                    resource_paths=paths,
                 )
 
     def _imported(self, function: ContextFunction, id: str) -> lambda_.IFunction:

@@ -79,11 +79,11 @@ class Billing:
         response = api.handler(event, FakeLambdaContext())  # type: ignore[arg-type]
         return Reply(int(response["statusCode"]), response_json(response))
 
-    def sign_up(self, tenant: str | None = None) -> str:
+    def sign_up(self, tenant: str | None = None, *, event_id: str | None = None) -> str:
         """A tenant as identity announces it: billing provisions its free plan from the event."""
         tenant = tenant or new_tenant()
         envelope = {
-            "id": ids.new_id("evt"),
+            "id": event_id or ids.new_id("evt"),
             "type": "identity.tenant.created.v1",
             "tenant_id": tenant,
             "aggregate_id": tenant,
