@@ -17,6 +17,8 @@ from functions.billing.domain.plans import FEATURES, Entitlements
 from functions.billing.domain.ports import Accounts, Changes, Ledger
 from keel.clock import Clock, SystemClock
 
+MAX_REASON = 500
+
 
 @dataclass(frozen=True)
 class Granted:
@@ -57,6 +59,13 @@ class EntitlementsService:
             raise InvalidOverride("an override needs a seat_limit, a project_limit or features")
         if until is not None and until <= now:
             raise InvalidOverride("until must be in the future")
+        # The announcement's contract: a tenant has at least its owner's seat, and no negative projects.
+        if seat_limit is not None and seat_limit < 1:
+            raise InvalidOverride("seat_limit must be at least 1")
+        if project_limit is not None and project_limit < 0:
+            raise InvalidOverride("project_limit must not be negative")
+        if not 0 < len(reason.strip()) <= MAX_REASON:
+            raise InvalidOverride(f"an override needs a reason of 1 to {MAX_REASON} characters")
         account = self._account(tenant_id)
         override = Override(seat_limit, project_limit, dict(features), until, reason, by, now)
         account.set_override(override, self._terms, now)
