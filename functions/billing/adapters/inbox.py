@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from functions.billing.adapters import items
 from functions.billing.adapters.store import _Table
 from functions.billing.domain.ports import ReceivedEvent
@@ -49,8 +51,13 @@ class StripeEventTable(_Table):
             return False
         return True
 
-    def enqueue(self, event_id: str) -> None:
-        (self._sqs or aws.sqs()).send_message(QueueUrl=self._queue_url, MessageBody=json.dumps({"event_id": event_id}))
+    def enqueue(self, event_id: str) -> bool:
+        try:
+            sqs = self._sqs or aws.sqs()
+            sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps({"event_id": event_id}))
+        except (BotoCoreError, ClientError):
+            return False
+        return True
 
     def get(self, event_id: str) -> ReceivedEvent | None:
         found = self._get(items.event_key(event_id))

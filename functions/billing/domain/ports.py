@@ -124,8 +124,9 @@ class StripeEventInbox(Protocol):
         """Keep ``event`` unless its id is there already; ``False`` for a duplicate."""
         ...
 
-    def enqueue(self, event_id: str) -> None:
-        """Ask for ``event_id`` to be processed (asynchronously)."""
+    def enqueue(self, event_id: str) -> bool:
+        """Ask for ``event_id`` to be processed (asynchronously); ``False`` if the queue could not be
+        reached (the event stays unprocessed, and reconciliation processes it later)."""
         ...
 
     def get(self, event_id: str) -> ReceivedEvent | None: ...

@@ -82,6 +82,8 @@ class Receipt:
     #: ``stored`` (new), ``duplicate`` (stored before: nothing done) or ``ignored`` (a type billing does not handle).
     outcome: str
     api_version: str | None = None
+    #: ``False``: stored, but the work queue could not be reached (reconciliation processes it later).
+    queued: bool = True
 
 
 class WebhookReceiver:
@@ -100,8 +102,8 @@ class WebhookReceiver:
         if not self._inbox.store(event):
             return Receipt(event.id, event.type, "duplicate", event.api_version)
         # Stored: the answer is a 2xx even if the queue fails now (reconciliation finds it unprocessed).
-        self._inbox.enqueue(event.id)
-        return Receipt(event.id, event.type, "stored", event.api_version)
+        queued = self._inbox.enqueue(event.id)
+        return Receipt(event.id, event.type, "stored", event.api_version, queued=queued)
 
 
 @dataclass

@@ -36,10 +36,15 @@ def receive() -> ReceiptView:
     event = app.current_event
     payload = decoded_body(event.body, is_base64=bool(event.is_base64_encoded))
     receipt = wiring.webhook_receiver().receive(payload, event.headers.get("Stripe-Signature"))
-    observability.for_service(SERVICE).logger.info(
+    logger = observability.for_service(SERVICE).logger
+    logger.info(
         "stripe event received",
         extra={"event_id": receipt.event_id, "event_type": receipt.event_type, "outcome": receipt.outcome},
     )
+    if not receipt.queued:
+        logger.warning(
+            "stripe event stored but not queued; reconciliation will process it", extra={"event_id": receipt.event_id}
+        )
     return ReceiptView(event_id=receipt.event_id, outcome=receipt.outcome)
 
 

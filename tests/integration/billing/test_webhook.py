@@ -6,9 +6,11 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from functions.billing import wiring
 from infra.local.stripe.webhooks import sign
 from keel import aws
 from tests.integration.billing.support import SECRET, TABLE, Billing, types_published
@@ -143,3 +145,16 @@ def test_a_signature_over_the_encoded_body_does_not_verify_the_decoded_one(billi
     encoded = base64.b64encode(body)
     reply = billing.deliver(body, sign(encoded, SECRET, int(time.time())), base64_body=True)
     assert (reply.status, reply.code) == (400, "invalid_signature")
+
+
+def test_a_stored_delivery_is_acknowledged_even_when_the_work_queue_cannot_be_reached(billing: Billing) -> None:
+    # Given the work queue cannot be reached
+    aws.sqs().delete_queue(QueueUrl=billing.queue_url)
+    # When Stripe delivers an event
+    body = stripe_event()
+    reply = billing.deliver(body, sign(body, SECRET, int(time.time())))
+    # Then it is kept and acknowledged (Stripe need not send it again), and waits for reconciliation
+    assert (reply.status, reply.body["outcome"]) == (200, "stored")
+    assert stored("evt_test_1")
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    assert [e.id for e in wiring._inbox(wiring.config()).unprocessed(later, limit=10)] == ["evt_test_1"]

@@ -115,8 +115,9 @@ class MemoryBilling:
         self.inbox[event.id] = event
         return True
 
-    def enqueue(self, event_id: str) -> None:
+    def enqueue(self, event_id: str) -> bool:
         self.queued.append(event_id)
+        return True
 
     def event(self, event_id: str) -> ReceivedEvent | None:
         return self.inbox.get(event_id)
