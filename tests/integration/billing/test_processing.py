@@ -174,3 +174,32 @@ def test_an_event_of_another_api_version_is_processed_by_fetching_at_the_pinned_
     # Then it is flagged, and applied as Stripe holds the subscription now
     assert outcome.api_version_differs
     assert items_of_account(tenant)["cancel_at_period_end"] is True
+
+
+def test_under_chaos_every_event_twice_and_shuffled_each_fact_happens_once(billing: Billing) -> None:
+    # Given the local Stripe delivering every event twice, in a shuffled order
+    billing.emulator.set_chaos(True)
+    try:
+        # When a tenant checks out Pro, moves to Business at Stripe (the portal, say), then cancels there
+        tenant = billing.sign_up()
+        billing.checkout(tenant)
+        sub_id = items_of_account(tenant)["subscription_id"]
+        item = billing.stripe.v1.subscriptions.retrieve(sub_id)["items"].data[0]
+        billing.stripe.v1.subscriptions.update(
+            sub_id, params={"items": [{"id": item.id, "price": "price_business_monthly"}]}
+        )
+        billing.sync()
+        billing.stripe.v1.subscriptions.cancel(sub_id)
+        billing.sync()
+    finally:
+        billing.emulator.set_chaos(False)
+    # Then Stripe did send duplicates, and billing recorded each fact once and ended where Stripe is
+    ids = [d.event["id"] for d in billing.receiver.deliveries]
+    assert len(ids) > len(set(ids))
+    types = types_published(tenant)
+    assert types.count("billing.subscription.started.v1") == 2  # the free plan's, then pro's
+    assert types.count("billing.subscription.plan_changed.v1") == 1
+    assert types.count("billing.subscription.canceled.v1") == 1
+    assert types.count("billing.payment.succeeded.v1") == 1
+    account = items_of_account(tenant)
+    assert (account["plan"], account["status"]) == ("free", "active")
