@@ -203,3 +203,18 @@ def test_under_chaos_every_event_twice_and_shuffled_each_fact_happens_once(billi
     assert types.count("billing.payment.succeeded.v1") == 1
     account = items_of_account(tenant)
     assert (account["plan"], account["status"]) == ("free", "active")
+
+
+def test_a_disputed_charge_is_recorded_once_against_the_invoice_it_paid(billing: Billing) -> None:
+    # Given a tenant that checked out with a card whose charge its bank then disputes
+    tenant = billing.sign_up()
+    billing.checkout(tenant, card="4000000000000259")
+    # When Stripe's word on the dispute arrives again
+    (dispute,) = [d for d in billing.receiver.deliveries if d.event["type"] == "charge.dispute.created"]
+    assert billing.deliver(*resigned(dispute)).body["outcome"] == "duplicate"
+    billing.process()
+    # Then billing holds one dispute, of the whole payment, against the paid invoice
+    (invoice,) = [i for i in items_of(tenant) if str(i["sk"]).startswith("INVOICE#")]
+    (held,) = [i for i in items_of(tenant) if str(i["sk"]).startswith("DISPUTE#")]
+    assert (held["invoice_id"], held["amount"], held["currency"]) == (invoice["id"], invoice["amount_paid"], "usd")
+    assert (held["reason"], held["status"]) == ("fraudulent", "needs_response")
