@@ -16,7 +16,7 @@ from infra.local.stripe.webhooks import sign
 from keel import aws
 from keel.clock import FixedClock, SystemClock
 from keel.store import from_attributes, to_attributes
-from tests.integration.billing.support import SECRET, TABLE, Billing, items_of, types_published
+from tests.integration.billing.support import SECRET, TABLE, Billing, items_of, published, types_published
 from tests.integration.stripe.support import Delivery, pay_checkout
 
 CHECKOUT_EVENTS = (
@@ -218,3 +218,28 @@ def test_a_disputed_charge_is_recorded_once_against_the_invoice_it_paid(billing:
     (held,) = [i for i in items_of(tenant) if str(i["sk"]).startswith("DISPUTE#")]
     assert (held["invoice_id"], held["amount"], held["currency"]) == (invoice["id"], invoice["amount_paid"], "usd")
     assert (held["reason"], held["status"]) == ("fraudulent", "needs_response")
+
+
+def test_a_refund_made_at_stripe_is_recorded_and_announced_once_and_counts_against_the_remainder(
+    billing: Billing,
+) -> None:
+    # Given a paying tenant, and a refund of 10.00 made at Stripe (in its dashboard, say)
+    tenant = billing.sign_up()
+    billing.checkout(tenant)
+    customer = billing.account_customer(tenant)
+    (charge,) = billing.stripe.v1.charges.list(params={"customer": customer}).data
+    billing.stripe.v1.refunds.create(params={"charge": charge.id, "amount": 1000})
+    # When Stripe's word on it arrives, twice
+    (refunded,) = [d for d in billing.stripe_deliveries() if d.event["type"] == "charge.refunded"]
+    for _ in range(2):
+        billing.deliver(*resigned(refunded))
+        billing.process()
+    # Then it is recorded and announced once, made by no owner of ours
+    (issued,) = published(tenant, "billing.refund.issued.v1")
+    assert (issued["payload"]["amount"], issued["payload"]["issued_by"]) == (1000, None)
+    (invoice,) = billing.call("GET", "/v1/billing/invoices", tenant=tenant).body["items"]
+    assert invoice["amount_refunded"] == 1000
+    # And an owner can refund only what is left
+    body = {"invoice_id": invoice["id"], "amount": 2000, "reason": "duplicate"}
+    too_much = billing.call("POST", "/v1/billing/refunds", body, tenant=tenant, headers={"Idempotency-Key": "k"})
+    assert (too_much.status, too_much.body["error"]["details"]["refundable"]) == (422, 1900)
