@@ -8,13 +8,17 @@ import pytest
 
 from functions.billing import wiring
 from functions.billing.domain.entitlements import EntitlementsService
+from functions.billing.domain.ports import Changes
+from functions.billing.domain.snapshots import SubscriptionSnapshot
 from functions.billing.domain.upkeep import Dunning
-from functions.billing.handlers import reconcile
+from functions.billing.handlers import dunning, lapse_overrides, reconcile
 from keel import settings
 from keel.clock import FixedClock, SystemClock
 from tests.integration.billing.support import Billing, items_of, published
 from tests.integration.stripe.support import advance, fail_next_payments
 from tests.support.pipeline import FakeLambdaContext
+
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
 
 @pytest.fixture
@@ -102,3 +106,31 @@ def test_sync_walks_every_linked_tenant_and_reports_its_progress(billing: Billin
     assert reconcile.sync(progress=lambda done, repaired, tenant: seen.append((done, repaired, tenant))) == []
     assert {t for _, _, t in seen} == set(tenants)
     assert [d for d, _, _ in seen] == [1, 2]
+
+
+def test_the_scheduled_jobs_fall_back_an_overdue_tenant_and_drop_a_lapsed_override(billing: Billing) -> None:
+    # Given a tenant past due at Stripe for ten days, and another whose override lapsed an hour ago
+    now = SystemClock().now()
+    cfg = wiring.config()
+    overdue, overridden = billing.sign_up(), billing.sign_up()
+    account = wiring.accounts().get(overdue)
+    assert account is not None
+    period = (now - timedelta(days=12), now + timedelta(days=18))
+    late = SubscriptionSnapshot(
+        id="sub_late", customer_id="cus_late", tenant_id=overdue, status="past_due", price_id="price_pro_monthly",
+        item_id="si_late", quantity=1, current_period_start=period[0], current_period_end=period[1], trial_end=None,
+        cancel_at_period_end=False, canceled_at=None, ended_at=None, cancellation_reason=None,
+        latest_invoice_id="in_late", created=now - timedelta(days=42),
+    )  # fmt: skip
+    account.apply(late, wiring._terms(cfg), now - timedelta(days=10))
+    wiring.ledger().commit(Changes(account=account))
+    earlier = EntitlementsService(wiring.accounts(), wiring.ledger(), wiring._terms(cfg), clock=FixedClock(now - DAY))
+    earlier.override(
+        overridden, seat_limit=40, project_limit=None, features={}, until=now - HOUR, reason="pilot", by="usr_op"
+    )
+    # When the daily dunning job and the hourly override job run
+    assert dunning.handler({"id": "run-1"}, FakeLambdaContext()) == {"fell_back": 1}  # type: ignore[arg-type]
+    assert lapse_overrides.handler({"id": "run-2"}, FakeLambdaContext()) == {"lapsed": 1}  # type: ignore[arg-type]
+    # Then each tenant's entitlements were announced again, saying why
+    assert published(overdue, "billing.entitlements.changed.v1")[-1]["payload"]["reason"] == "payment_overdue"
+    assert published(overridden, "billing.entitlements.changed.v1")[-1]["payload"]["reason"] == "override_lapsed"
