@@ -46,6 +46,10 @@ IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_U
 API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
+#: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
+STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
+#: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
+STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
 
 
 def dead_letter_queue_name(queue: str) -> str:
@@ -80,6 +84,8 @@ class Subscription:
     """Event types one consumer Lambda receives through its own rule -> queue -> DLQ.
 
     ``name`` is unique in its context and does not repeat it: it becomes ``keel-<context>-<name>``.
+    With no event types it is a work queue the context feeds itself (no bus rule): its functions
+    find the queue's name in ``KEEL_<CONTEXT>_<NAME>_QUEUE`` and may send to it.
     """
 
     name: str
@@ -93,6 +99,11 @@ class Subscription:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
 
     @property
+    def is_work_queue(self) -> bool:
+        """Fed by the context itself, not by a bus rule."""
+        return not self.event_types
+
+    @property
     def event_pattern(self) -> dict[str, Any]:
         """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
 
@@ -102,6 +113,21 @@ class Subscription:
             return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
         sources = sorted({event_source(producer_of(t)) for t in self.event_types})
         return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A public route served by a function of its own, not by the context's API function: a webhook
+    receiver, whose cold start, concurrency and permissions must not be the API's. The function is
+    ``keel-<context>-<name>``; its module exposes ``handler`` (and ``app``, its resolver, for the
+    OpenAPI document). ``caller`` names who calls it: ``stripe`` points the local Stripe emulator's
+    webhooks at it."""
+
+    name: str
+    route: Route
+    handler: str
+    caller: str | None = None
+    timeout_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -149,6 +175,8 @@ class Context:
     table: bool = True
     #: Whether the context needs Stripe (only then does its function import ``stripe``).
     uses_stripe: bool = False
+    #: Public routes with a function of their own (webhook receivers).
+    endpoints: tuple[Endpoint, ...] = ()
     #: Whether its API honours ``Idempotency-Key`` on some route (``keel.idempotency``): only then may
     #: its API function use the idempotency table, and only for records under its own key prefix.
     uses_idempotency: bool = False
@@ -172,7 +200,7 @@ class Context:
         for route in self.public_routes:
             if is_admin_path(route.path):
                 raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
-        named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
+        named: tuple[Subscription | Job | Endpoint, ...] = (*self.subscriptions, *self.jobs, *self.endpoints)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
                 short = item.name[len(self.name) + 1 :] or "another name"
@@ -230,6 +258,13 @@ class Context:
     def queue_name(self, sub: Subscription) -> str:
         return self.resource_name(sub.name)
 
+    def endpoint_function_name(self, endpoint: Endpoint) -> str:
+        return self.resource_name(endpoint.name)
+
+    def queue_setting(self, sub: Subscription) -> str:
+        """Where a work queue's name is given to the context's functions: ``KEEL_<CONTEXT>_<NAME>_QUEUE``."""
+        return self.setting_name(f"{sub.name.replace('-', '_')}_queue")
+
     def rule_name(self, item: Subscription | Job) -> str:
         """A subscription's bus rule, or a job's schedule (and its function, locally)."""
         return self.resource_name(item.name)
@@ -268,6 +303,9 @@ class Context:
         values = {self.setting_name(name): value for name, value in self.settings.items()}
         if self.table:
             values[self.setting_name("TABLE")] = self.table_name
+        for sub in self.subscriptions:
+            if sub.is_work_queue:
+                values[self.queue_setting(sub)] = self.queue_name(sub)
         return values
 
 
@@ -340,7 +378,36 @@ class Topology:
 
     @property
     def public_routes(self) -> list[Route]:
-        return [route for ctx in self.contexts for route in ctx.public_routes]
+        """Routes served without the authorizer: the contexts' own, and their endpoints'."""
+        own = [route for ctx in self.contexts for route in ctx.public_routes]
+        return own + [endpoint.route for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    @property
+    def endpoints(self) -> list[tuple[Context, Endpoint]]:
+        return [(ctx, endpoint) for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    def endpoint_for(self, path: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint whose route is exactly ``path``, if any (it wins over any API prefix). Every
+        method reaches it, as ``ANY`` on an API prefix does: its function answers 405 to the others."""
+        return next(((c, e) for c, e in self.endpoints if e.route.path == path), None)
+
+    def endpoint_called_by(self, caller: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint ``caller`` (``stripe``) delivers to."""
+        return next(((c, e) for c, e in self.endpoints if e.caller == caller), None)
+
+    def stripe_settings(
+        self, *, api_base: str, api_key: str, webhook_secret: str, test_clocks: bool = False
+    ) -> dict[str, str]:
+        """Where Stripe is, its key and the webhook secret, under the setting names of every context
+        that uses Stripe (the local runtime gives them its Stripe emulator)."""
+        values: dict[str, str] = {}
+        for ctx in self.contexts:
+            if ctx.uses_stripe:
+                values[ctx.setting_name(STRIPE_API_BASE)] = api_base
+                values[ctx.setting_name(STRIPE_API_KEY)] = api_key
+                values[ctx.setting_name(STRIPE_WEBHOOK_SECRET)] = webhook_secret
+                values[ctx.setting_name(STRIPE_TEST_CLOCKS)] = "true" if test_clocks else "false"
+        return values
 
     @property
     def tenantless_routes(self) -> list[Route]:

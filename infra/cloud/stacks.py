@@ -312,8 +312,12 @@ class ContextStack(cdk.Stack):
             self.authorizer_function = self._function(
                 "Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY, table_actions=permissions.AUTHORIZER_TABLE
             )
+        self.endpoint_functions = {
+            e.name: self._function(f"Endpoint-{e.name}", e.handler, e.timeout_seconds, API_MEMORY)
+            for e in ctx.endpoints
+        }
         for sub in ctx.subscriptions:
-            Consumer(
+            consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
@@ -321,6 +325,9 @@ class ContextStack(cdk.Stack):
                 subscription=sub,
                 function=self._function(f"Consume-{sub.name}", sub.handler, sub.timeout_seconds),
             )
+            if sub.is_work_queue:  # the context's endpoints feed it
+                for endpoint in self.endpoint_functions.values():
+                    consumer.queue.grant_send_messages(endpoint.function)
         for job in ctx.jobs:
             Job(
                 self,
@@ -480,9 +487,22 @@ class ApiStack(cdk.Stack):
         self._error_responses(origins)
         authorizers = self._authorizers(topology, contexts)
         for stack in contexts:
+            paths = []
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
-                paths = self._route(stack.ctx, function, authorizers)
+                paths += self._route(stack.ctx, function, authorizers)
+            for endpoint in stack.ctx.endpoints:
+                paths.append(endpoint.route.path)
+                own = self._imported(
+                    stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
+                )
+                # ANY, as on an API prefix: the function answers 405 with Allow to the other methods.
+                self.api.root.resource_for_path(endpoint.route.path).add_method(
+                    "ANY",
+                    apigateway.LambdaIntegration(own, allow_test_invoke=False),
+                    authorization_type=apigateway.AuthorizationType.NONE,
+                )
+            if paths:  # a context's endpoints count towards its API's objectives
                 ApiMetricFilters(
                     self,
                     f"Sli-{stack.ctx.name}",

@@ -6,6 +6,7 @@
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
+    keel stripe listen|trigger|advance|chaos|sync   the dev server's Stripe emulator (infra/local/stripe_cli.py)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
 reach the running dev server's moto.
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
@@ -355,7 +356,73 @@ def _new_context(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keel stripe --------------------------------------------------------------------------------
+
+
+def _stripe_url(args: argparse.Namespace) -> tuple[DevServerInfo, str]:
+    info = _require_running(args)
+    if not info.stripe_url:
+        raise UserError("the dev server runs no Stripe emulator (no context of its topology uses Stripe)")
+    return info, info.stripe_url
+
+
+def _stripe(args: argparse.Namespace) -> int:
+    from infra.local import stripe_cli
+
+    info, url = _stripe_url(args)
+    try:
+        if args.stripe_command == "listen":
+            try:
+                return stripe_cli.listen(url, _say, once=args.once)
+            except KeyboardInterrupt:
+                return 0
+        if args.stripe_command == "trigger":
+            return stripe_cli.trigger(url, args.scenario, args.tenant, _say)
+        if args.stripe_command == "advance":
+            return stripe_cli.advance(url, args.days, args.tenant, _say)
+        if args.stripe_command == "chaos":
+            return stripe_cli.chaos(url, args.state == "on", _say)
+        topology = load_topology(info.topology)
+        return stripe_cli.sync(topology, info.environment(topology), args.tenant, _say)
+    except stripe_cli.StripeCommandError as exc:
+        raise UserError(str(exc)) from None
+
+
 # -- the parser ---------------------------------------------------------------------------------
+
+
+def _stripe_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`keel stripe ACTION`: the dev server's Stripe emulator (infra/local/stripe_cli.py)."""
+    stripe: argparse.ArgumentParser = commands.add_parser(
+        "stripe",
+        help="the dev server's local Stripe: deliveries, scenarios, time travel, chaos, repair",
+        description="The local Stripe emulator keel dev runs (see infra/local/stripe_cli.py).",
+    )
+    stripe_commands = stripe.add_subparsers(dest="stripe_command", metavar="ACTION")
+    listen = stripe_commands.add_parser("listen", parents=[common], help="print every webhook delivery (Ctrl-C stops)")
+    listen.add_argument("--once", action="store_true", help="print the deliveries so far and stop")
+    trigger = stripe_commands.add_parser(
+        "trigger",
+        parents=[common],
+        help="make Stripe emit a scenario's events",
+        description="Scenarios: invoice.payment_failed, invoice.paid, charge.dispute.created, "
+        "customer.subscription.trial_will_end (for the tenant's Stripe customer, or the newest one).",
+    )
+    trigger.add_argument("scenario", help="e.g. invoice.payment_failed")
+    advance = stripe_commands.add_parser(
+        "advance", parents=[common], help="move a tenant's test clock (or every clock) on: renewals, retries"
+    )
+    advance.add_argument("--days", type=float, required=True, help="how many days, e.g. 31")
+    chaos = stripe_commands.add_parser("chaos", parents=[common], help="deliver every event twice, shuffled")
+    chaos.add_argument("state", choices=["on", "off"])
+    sync = stripe_commands.add_parser(
+        "sync", parents=[common], help="compare tenants with Stripe and repair them (with a progress bar)"
+    )
+    for command in (trigger, advance, sync):
+        command.add_argument("--tenant", help="one tenant's id (default: every tenant / the newest customer)")
+    for command in (listen, trigger, advance, chaos, sync):
+        command.set_defaults(run=_stripe)
+    return stripe
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -465,7 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_context.set_defaults(run=_new_context)
 
-    for group in (parser, jobs, dlq, events, new):
+    stripe = _stripe_parser(commands, common)
+
+    for group in (parser, jobs, dlq, events, new, stripe):
         group.set_defaults(usage=group.print_help)
     return parser
 

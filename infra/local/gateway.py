@@ -231,11 +231,19 @@ class LocalApi:
         return response
 
     def _api(self, request: GatewayRequest, path: str, query: str, request_id: str) -> GatewayResponse:
-        ctx = self.topology.api_context_for(path)
-        function = self.api_functions.get(ctx.name) if ctx is not None else None
-        if ctx is None or function is None:
+        endpoint = self.topology.endpoint_for(path)
+        if endpoint is not None:
+            ctx, own = endpoint
+            function = self.api_functions.get(ctx.endpoint_function_name(own))
+            resource, path_parameters = path, None
+        else:
+            found = self.topology.api_context_for(path)
+            function = self.api_functions.get(found.name) if found is not None else None
+            if found is None:
+                return _error(404, "not_found", "no such route", request_id)
+            resource, path_parameters = _resource(found.api_prefix_for(path) or path, path)
+        if function is None:
             return _error(404, "not_found", "no such route", request_id)
-        resource, path_parameters = _resource(ctx.api_prefix_for(path) or path, path)
         event = proxy_event(
             method=request.method,
             path=path,

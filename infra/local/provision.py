@@ -129,10 +129,11 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
         },
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
-    rule = ctx.rule_name(sub)
-    pattern = json.dumps(sub.event_pattern)
-    clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
-    clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    if not sub.is_work_queue:  # a work queue is fed by its context, not by a bus rule
+        rule = ctx.rule_name(sub)
+        pattern = json.dumps(sub.event_pattern)
+        clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
+        clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
         context=ctx.name,
         subscription=sub.name,

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
 
+    from infra.local.stripe import StripeEmulator
+
 log = logging.getLogger("keel.local")
 
 #: API Gateway's integration timeout; an API function cannot run longer behind it.
@@ -52,6 +54,9 @@ STATE_FILE = "dev.json"
 QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 #: Every local user's password (the local IdP is for development only).
 LOCAL_PASSWORD = "Keel-local-1!"  # noqa: S105 - a fixed, documented local-only password
+#: The local Stripe emulator's key and webhook signing secret (any ``sk_test_`` key works there).
+LOCAL_STRIPE_KEY = "sk_test_keel_local"
+LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_keel_local_not_a_secret"  # noqa: S105 - local only, documented
 
 
 class PortInUse(OSError):
@@ -92,13 +97,18 @@ def _listening(host: str, port: int) -> bool:
 
 
 def api_functions(topology: Topology, region: str = REGION) -> dict[str, LocalFunction]:
-    return {
+    """Each context's API function (by context name) and each endpoint's (by its function's name)."""
+    functions = {
         ctx.name: LocalFunction(
             ctx.api_function_name, ctx.api_handler, region=region, timeout_seconds=API_TIMEOUT_SECONDS
         )
         for ctx in topology.contexts
         if ctx.api_handler
     }
+    for ctx, endpoint in topology.endpoints:
+        name = ctx.endpoint_function_name(endpoint)
+        functions[name] = LocalFunction(name, endpoint.handler, region=region, timeout_seconds=endpoint.timeout_seconds)
+    return functions
 
 
 def scheduled_jobs(topology: Topology, region: str = REGION) -> list[ScheduledJob]:
@@ -158,6 +168,9 @@ class DevServerInfo:
     identity_provider: dict[str, str] = field(default_factory=dict)
     #: The API whose authorizer cache identity flushes (the one standing for the gateway), likewise.
     authorizer_cache: dict[str, str] = field(default_factory=dict)
+    #: The local Stripe emulator's URL and the settings that point the Stripe contexts at it.
+    stripe_url: str | None = None
+    stripe: dict[str, str] = field(default_factory=dict)
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
@@ -167,6 +180,7 @@ class DevServerInfo:
             region=self.region,
             identity_provider=self.identity_provider,
             authorizer_cache=self.authorizer_cache,
+            stripe=self.stripe,
         )
 
     @classmethod
@@ -202,10 +216,12 @@ class LocalRuntime:
         clock: Callable[[], datetime] = utc_now,
         show: Callable[[str], None] | None = None,
         verbose: bool = False,
+        stripe_port: int = 0,
     ) -> None:
         """``say``: the start-up lines; ``show``: one line per request and per event while it runs;
         ``verbose``: the handlers' own JSON logs and EMF metrics too (otherwise warnings only)."""
         self.topology = topology
+        self.stripe_port = stripe_port
         self.topology_ref = topology_ref
         self.host = host
         self.port = port
@@ -237,6 +253,8 @@ class LocalRuntime:
         self._authorizer_cache: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
         self._stop_flushing: Callable[[], None] | None = None
+        self.stripe: StripeEmulator | None = None
+        self._stripe_settings: dict[str, str] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -307,6 +325,9 @@ class LocalRuntime:
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
         self._authorizer_cache = self.topology.authorizer_cache_settings(STAGE, api_id=LOCAL_API_ID)
+        self._start_stripe()
+        if self.stripe is not None:
+            mark = self._step(mark, f"stripe        {self.stripe.url} (webhooks -> {self.gateway.url})")
         self._environment = EnvironmentOverlay(
             local_environment(
                 self.topology,
@@ -314,6 +335,7 @@ class LocalRuntime:
                 region=self.region,
                 identity_provider=self._identity_provider,
                 authorizer_cache=self._authorizer_cache,
+                stripe=self._stripe_settings,
             )
             | ({} if self.verbose else QUIET_HANDLERS)
         )
@@ -344,6 +366,27 @@ class LocalRuntime:
             self.say(f"  !! handler modules not found yet: {', '.join(missing)}")
         self._write_state()
         self.say(f"Keel is up in {time.perf_counter() - began:.1f} s.")
+
+    def _start_stripe(self) -> None:
+        """The local Stripe emulator, when a context uses Stripe: its webhooks go to the endpoint Stripe
+        calls, signed with the secret that context verifies with."""
+        receiver = self.topology.endpoint_called_by("stripe")
+        if not any(ctx.uses_stripe for ctx in self.topology.contexts) or self.gateway is None:
+            return
+        from infra.local.stripe import EmulatorSettings, StripeEmulator, WebhookTarget
+
+        targets = (
+            (WebhookTarget(f"{self.gateway.url}{receiver[1].route.path}", LOCAL_STRIPE_WEBHOOK_SECRET),)
+            if receiver
+            else ()
+        )
+        self.stripe = StripeEmulator(EmulatorSettings(host=self.host, port=self.stripe_port, webhooks=targets)).start()
+        self._stripe_settings = self.topology.stripe_settings(
+            api_base=self.stripe.url,
+            api_key=LOCAL_STRIPE_KEY,
+            webhook_secret=LOCAL_STRIPE_WEBHOOK_SECRET,
+            test_clocks=True,
+        )
 
     def _queue_pollers(self, sqs: SQSClient) -> list[QueuePoller]:
         assert self.provisioned is not None
@@ -395,6 +438,9 @@ class LocalRuntime:
             self._stop_flushing = None
         if self.gateway is not None:
             self.gateway.stop()
+        if self.stripe is not None:
+            self.stripe.stop()
+            self.stripe = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -419,6 +465,8 @@ class LocalRuntime:
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             identity_provider=self._identity_provider,
             authorizer_cache=self._authorizer_cache,
+            stripe_url=self.stripe.url if self.stripe else None,
+            stripe=self._stripe_settings,
         )
         (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 
@@ -453,6 +501,9 @@ class LocalRuntime:
                 "url": self.api_url,
             },
         }
+        if self.stripe is not None:
+            serving = self.stripe.is_serving()
+            components["stripe"] = {"status": "ok" if serving else "down", "url": self.stripe.url if serving else None}
         for loop in self.loops:
             components[f"{loop.kind}:{loop.name}"] = loop.status()
         missing = self._missing_handlers()
