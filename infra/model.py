@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from keel.events import event_source, producer_of
+from keel.tenancy import ADMIN_PREFIX, DEFAULT_OPERATORS_GROUP, is_admin_path
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -52,16 +55,16 @@ LOCAL_CORS_ORIGINS = (
 )
 #: The settings (bare names) that tell the authorizer's context which identity provider to trust.
 IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_URL"
-
-
-def event_source(producer: str) -> str:
-    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
-    return f"{NAME_PREFIX}.{producer}"
-
-
-def producer_of(event_type: str) -> str:
-    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
-    return event_type.split(".", 1)[0]
+#: The settings (bare names) of the authorizer's context that name the REST API whose cache of its
+#: answers it flushes: the SSM parameter holding the API's id (the cloud: the API stack writes it), or
+#: the id itself (the local runtime, whose gateway stands behind an API on moto).
+API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
+#: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
+OPERATORS_GROUP = "OPERATORS_GROUP"
+#: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
+STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
+#: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
+STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
 
 
 def dead_letter_queue_name(queue: str) -> str:
@@ -110,6 +113,8 @@ class Subscription:
     """Event types one consumer Lambda receives through its own rule -> queue -> DLQ.
 
     ``name`` is unique in its context and does not repeat it: it becomes ``keel-<context>-<name>``.
+    With no event types it is a work queue the context feeds itself (no bus rule): its functions
+    find the queue's name in ``KEEL_<CONTEXT>_<NAME>_QUEUE`` and may send to it.
     """
 
     name: str
@@ -123,6 +128,11 @@ class Subscription:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
 
     @property
+    def is_work_queue(self) -> bool:
+        """Fed by the context itself, not by a bus rule."""
+        return not self.event_types
+
+    @property
     def event_pattern(self) -> dict[str, Any]:
         """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
 
@@ -132,6 +142,21 @@ class Subscription:
             return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
         sources = sorted({event_source(producer_of(t)) for t in self.event_types})
         return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A public route served by a function of its own, not by the context's API function: a webhook
+    receiver, whose cold start, concurrency and permissions must not be the API's. The function is
+    ``keel-<context>-<name>``; its module exposes ``handler`` (and ``app``, its resolver, for the
+    OpenAPI document). ``caller`` names who calls it: ``stripe`` points the local Stripe emulator's
+    webhooks at it."""
+
+    name: str
+    route: Route
+    handler: str
+    caller: str | None = None
+    timeout_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -165,7 +190,9 @@ class Context:
 
     name: str
     api_handler: str | None = None
-    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``).
+    #: Path prefixes routed to ``api_handler`` (``/v1/members`` also routes ``/v1/members/...``). A
+    #: prefix under ``ADMIN_PREFIX`` (``/v1/admin/<area>``, one area per context) holds operator routes:
+    #: both renderers serve it with the authorizer cached on ``Authorization`` alone.
     api_prefixes: tuple[str, ...] = ()
     #: Routes served without the authorizer. Everything else under the prefixes is authorized.
     public_routes: tuple[Route, ...] = ()
@@ -177,6 +204,8 @@ class Context:
     table: bool = True
     #: Whether the context needs Stripe (only then does its function import ``stripe``).
     uses_stripe: bool = False
+    #: Public routes with a function of their own (webhook receivers).
+    endpoints: tuple[Endpoint, ...] = ()
     #: Whether its API honours ``Idempotency-Key`` on some route (``keel.idempotency``): only then may
     #: its API function use the idempotency table, and only for records under its own key prefix.
     uses_idempotency: bool = False
@@ -197,7 +226,13 @@ class Context:
         if not is_context_name(self.name):
             raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
         _check_stage(self.stage)
-        named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
+        for prefix in self.api_prefixes:
+            if prefix.rstrip("/") == ADMIN_PREFIX:
+                raise ValueError(f"{self.name}: route an area of its own under {ADMIN_PREFIX} ({ADMIN_PREFIX}/<area>)")
+        for route in self.public_routes:
+            if is_admin_path(route.path):
+                raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
+        named: tuple[Subscription | Job | Endpoint, ...] = (*self.subscriptions, *self.jobs, *self.endpoints)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
                 short = item.name[len(self.name) + 1 :] or "another name"
@@ -279,6 +314,13 @@ class Context:
     def queue_name(self, sub: Subscription) -> str:
         return self.resource_name(sub.name)
 
+    def endpoint_function_name(self, endpoint: Endpoint) -> str:
+        return self.resource_name(endpoint.name)
+
+    def queue_setting(self, sub: Subscription) -> str:
+        """Where a work queue's name is given to the context's functions: ``KEEL_<CONTEXT>_<NAME>_QUEUE``."""
+        return self.setting_name(f"{sub.name.replace('-', '_')}_queue")
+
     def rule_name(self, item: Subscription | Job) -> str:
         """A subscription's bus rule, or a job's schedule (and its function, locally)."""
         return self.resource_name(item.name)
@@ -291,6 +333,11 @@ class Context:
     def api_prefix_for(self, path: str) -> str | None:
         """The longest of its API prefixes that routes ``path``, if any."""
         return max((p for p in self.api_prefixes if is_under(path, p)), key=len, default=None)
+
+    @property
+    def operator_prefixes(self) -> tuple[str, ...]:
+        """Its prefixes under ``ADMIN_PREFIX``: operator routes, authorized on the token alone."""
+        return tuple(p for p in self.api_prefixes if is_admin_path(p))
 
     # -- settings -----------------------------------------------------------------------------------
 
@@ -312,6 +359,9 @@ class Context:
         values = {self.setting_name(name): value for name, value in self.settings.items()}
         if self.table:
             values[self.setting_name("TABLE")] = self.table_name
+        for sub in self.subscriptions:
+            if sub.is_work_queue:
+                values[self.queue_setting(sub)] = self.queue_name(sub)
         return values
 
 
@@ -455,7 +505,36 @@ class Topology:
 
     @property
     def public_routes(self) -> list[Route]:
-        return [route for ctx in self.contexts for route in ctx.public_routes]
+        """Routes served without the authorizer: the contexts' own, and their endpoints'."""
+        own = [route for ctx in self.contexts for route in ctx.public_routes]
+        return own + [endpoint.route for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    @property
+    def endpoints(self) -> list[tuple[Context, Endpoint]]:
+        return [(ctx, endpoint) for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    def endpoint_for(self, path: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint whose route is exactly ``path``, if any (it wins over any API prefix). Every
+        method reaches it, as ``ANY`` on an API prefix does: its function answers 405 to the others."""
+        return next(((c, e) for c, e in self.endpoints if e.route.path == path), None)
+
+    def endpoint_called_by(self, caller: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint ``caller`` (``stripe``) delivers to."""
+        return next(((c, e) for c, e in self.endpoints if e.caller == caller), None)
+
+    def stripe_settings(
+        self, *, api_base: str, api_key: str, webhook_secret: str, test_clocks: bool = False
+    ) -> dict[str, str]:
+        """Where Stripe is, its key and the webhook secret, under the setting names of every context
+        that uses Stripe (the local runtime gives them its Stripe emulator)."""
+        values: dict[str, str] = {}
+        for ctx in self.contexts:
+            if ctx.uses_stripe:
+                values[ctx.setting_name(STRIPE_API_BASE)] = api_base
+                values[ctx.setting_name(STRIPE_API_KEY)] = api_key
+                values[ctx.setting_name(STRIPE_WEBHOOK_SECRET)] = webhook_secret
+                values[ctx.setting_name(STRIPE_TEST_CLOCKS)] = "true" if test_clocks else "false"
+        return values
 
     @property
     def tenantless_routes(self) -> list[Route]:
@@ -469,6 +548,28 @@ class Topology:
     def authorizer_context(self) -> Context | None:
         """The context that owns the authorizer, and so reads the identity provider's settings."""
         return self.owner_of(self.authorizer_handler) if self.authorizer_handler else None
+
+    def api_id_parameter(self, stage: str) -> str:
+        """The SSM parameter the API stack writes its REST API's id to (per stage)."""
+        return f"/{NAME_PREFIX}/{stage}/api-id"
+
+    def authorizer_cache_settings(self, stage: str, *, api_id: str | None = None) -> dict[str, str]:
+        """Where the authorizer's context finds the API whose cache of authorizer answers it flushes
+        (on suspending or reactivating a tenant), under its context's setting name: the parameter of
+        ``stage``, or ``api_id`` itself when given."""
+        ctx = self.authorizer_context
+        if ctx is None:
+            return {}
+        if api_id is not None:
+            return {ctx.setting_name(API_ID): api_id}
+        return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
+
+    def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
+        """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another
+        under the authorizer context's ``OPERATORS_GROUP`` setting."""
+        ctx = self.authorizer_context
+        named = deployment_settings.get(ctx.setting_name(OPERATORS_GROUP)) if ctx else None
+        return named or DEFAULT_OPERATORS_GROUP
 
     def identity_provider_settings(self, *, issuer: str, audience: str, jwks_url: str | None = None) -> dict[str, str]:
         """The issuer the authorizer trusts, under its context's setting names; without ``jwks_url``
@@ -492,4 +593,6 @@ class Topology:
         return any(r.method == method and r.path == path for r in self.public_routes)
 
     def is_tenantless(self, method: str, path: str) -> bool:
-        return any(r.method == method and r.path == path for r in self.tenantless_routes)
+        """Whether the route is authorized on the token alone: a tenant-less route, or any route under
+        ``ADMIN_PREFIX`` (operators act in no tenant)."""
+        return is_admin_path(path) or any(r.method == method and r.path == path for r in self.tenantless_routes)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -39,14 +44,75 @@ os.environ.pop("AWS_PROFILE", None)
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh moto account per test, with Keel's cached clients and settings forgotten, patched as
-    ``keel dev`` patches it (``infra/local/moto_patches.py``)."""
+    ``keel dev`` patches it (``infra/local/moto_patches.py``, ``infra/local/moto_apigateway.py``)."""
     from moto import mock_aws
 
-    from infra.local import moto_patches
+    from infra.local import moto_apigateway, moto_patches
     from tests.support.moto import reset_keel_caches
 
     moto_patches.install()
+    moto_apigateway.install()
     with mock_aws():
         reset_keel_caches()
         yield
     reset_keel_caches()
+
+
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is now (pytest swaps it per test and per capture fixture)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+_CURRENT_STDOUT = _CurrentStdout()
+
+
+def _follow_stdout() -> None:
+    # Powertools binds each logger to the sys.stdout of the moment it is made; make them follow it.
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in logger.handlers if isinstance(logger, logging.Logger) else ():
+            if type(handler) is logging.StreamHandler and handler.stream not in (sys.stderr, sys.__stderr__):
+                with handler.lock or contextlib.nullcontext():  # not setStream: it flushes a stream maybe closed
+                    handler.stream = _CURRENT_STDOUT
+
+
+@pytest.fixture
+def printed(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """What the code under test prints from now on (log lines and EMF documents): a function that
+    returns all of it so far. Loggers made by earlier tests print here too, at INFO (a local runtime
+    makes its handlers' loggers at WARNING unless verbose)."""
+    _follow_stdout()
+    made = [lg for lg in logging.Logger.manager.loggerDict.values() if getattr(lg, "powertools_handler", None)]
+    levels = {logger: logger.level for logger in made if isinstance(logger, logging.Logger)}
+    for logger in levels:
+        logger.setLevel(logging.INFO)
+    capsys.readouterr()
+    seen: list[str] = []
+
+    def so_far() -> str:
+        seen.append(capsys.readouterr().out)
+        return "".join(seen)
+
+    try:
+        yield so_far
+    finally:
+        _follow_stdout()  # those made during the test, bound to this test's captured stdout
+        for logger, level in levels.items():
+            logger.setLevel(level)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON objects among printed lines (log lines and EMF documents), in order."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            lines.append(parsed)
+    return lines

@@ -1,5 +1,6 @@
 """Identity's routes and its authorizer, driven as a client would: an owner signs up a tenant,
-invites a member who accepts, manages roles and API keys."""
+invites a member who accepts, manages roles and API keys; an operator lists the tenants, reads one,
+suspends it (its owner is refused) and reactivates it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ def steps(h: Harness) -> list[Step]:
     def prepare_users() -> None:
         s["owner"] = h.token("bench-owner@example.com")
         s["member"] = h.token("bench-member@example.com")
+        s["operator"] = {"Authorization": f"Bearer {h.token('bench-ops@example.com', operator=True)}"}
+
+    def operator(method: str, action: str = "") -> Any:
+        return h.expect(200, method, f"/v1/admin/tenants/{s['tenant']}{action}", {"reason": "bench"}, s["operator"])
 
     def sign_up() -> None:
         s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Co"}, owner(tenant=False))["id"]
@@ -96,6 +101,19 @@ def steps(h: Harness) -> list[Step]:
             "write",
             lambda: h.expect(204, "DELETE", f"/v1/api-keys/{s['key']['id']}", None, owner()),
         ),
+        Step("GET /v1/admin/tenants", "read", lambda: h.expect(200, "GET", "/v1/admin/tenants", None, s["operator"])),
+        Step(
+            "GET /v1/admin/tenants/{tenant_id}",
+            "read",
+            lambda: h.expect(200, "GET", f"/v1/admin/tenants/{s['tenant']}", None, s["operator"]),
+        ),
+        Step("POST /v1/admin/tenants/{tenant_id}/suspend", "write", lambda: operator("POST", "/suspend")),
+        Step(
+            "authorizer: suspended tenant (GET /v1/tenant)",
+            "auth",
+            lambda: h.expect(403, "GET", "/v1/tenant", None, owner()),
+        ),
+        Step("POST /v1/admin/tenants/{tenant_id}/reactivate", "write", lambda: operator("POST", "/reactivate")),
     ]
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER
+from keel.tenancy import DEFAULT_OPERATORS_GROUP
 
 
 class IdentitySettings(BaseSettings):
@@ -37,6 +38,16 @@ class IdentitySettings(BaseSettings):
     #: Tenants one user may create (403 ``tenant_limit`` past it); an operator lifts it for one user
     #: by setting ``limit`` on that user's ``USER#<id>`` / ``TENANTS`` item.
     max_tenants_per_user: int = Field(default=DEFAULT_TENANTS_PER_USER, ge=0)
+    #: The identity provider group whose members are the deployment's operators (``/v1/admin``).
+    operators_group: str = Field(default=DEFAULT_OPERATORS_GROUP, min_length=1)
+    #: The token claim that lists the user's groups: ``cognito:groups`` for Cognito, ``groups`` for many
+    #: other OIDC providers (a list of names, or one space- or comma-separated string).
+    groups_claim: str = Field(default="cognito:groups", min_length=1)
+    #: The REST API whose cache of authorizer answers suspending a tenant flushes: the SSM parameter
+    #: holding its id in the cloud (the API stack writes it), or the id itself (local runtime, tests).
+    #: Neither: nothing to flush (cached answers expire within the cache's TTL).
+    api_id_parameter: str = ""
+    api_id: str = ""
 
     @property
     def audiences(self) -> list[str]:

@@ -13,6 +13,7 @@ from keel import settings
 
 if TYPE_CHECKING:
     from functions.identity.adapters.api_keys import ApiKeyRepository
+    from functions.identity.adapters.authorizer_cache import StageAuthorizerCache
     from functions.identity.adapters.expiry import ExpiryRepository
     from functions.identity.adapters.invitation_links import SignedInvitationLinks
     from functions.identity.adapters.invitations import InvitationRepository
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from functions.identity.domain.entitlements import EntitlementsService
     from functions.identity.domain.invitations import InvitationService
     from functions.identity.domain.members import MemberService
+    from functions.identity.domain.operators import OperatorService
     from functions.identity.domain.tenants import TenantService
     from functions.identity.settings import IdentitySettings
     from keel.store import Transaction
@@ -90,6 +92,7 @@ def _verifier(cfg: IdentitySettings) -> JwtVerifier:
         audiences=cfg.audiences,
         jwks_url=cfg.jwks_endpoint,
         token_uses=cfg.token_uses,
+        groups_claim=cfg.groups_claim,
         leeway_seconds=cfg.clock_skew_seconds,
         jwks_cache_seconds=cfg.jwks_cache_seconds,
     )
@@ -104,7 +107,7 @@ def _access(cfg: IdentitySettings) -> AccessService:
     from functions.identity.adapters.access import AccessReads
     from functions.identity.domain.access import AccessService
 
-    return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table))
+    return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table), operators_group=cfg.operators_group)
 
 
 def tenants() -> TenantService:
@@ -152,6 +155,21 @@ def api_keys() -> ApiKeyService:
 
     cfg = config()
     return ApiKeyService(_api_keys(cfg), _tenants(cfg))
+
+
+@cache
+def _authorizer_cache(cfg: IdentitySettings) -> StageAuthorizerCache:
+    # One per container: in the cloud the API's id is read from SSM on the first flush, then kept.
+    from functions.identity.adapters.authorizer_cache import StageAuthorizerCache
+
+    return StageAuthorizerCache(api_id=cfg.api_id, parameter=cfg.api_id_parameter, stage=settings.platform().stage)
+
+
+def operators() -> OperatorService:
+    from functions.identity.domain.operators import OperatorService
+
+    cfg = config()
+    return OperatorService(_tenants(cfg), _authorizer_cache(cfg))
 
 
 def entitlements(tx: Transaction) -> EntitlementsService:

@@ -307,7 +307,8 @@ def event_pattern(pattern: Mapping[str, Sequence[str | Mapping[str, str]]]) -> e
 class Consumer(Construct):
     """A subscription: bus rule -> queue (redrive to a dead-letter queue) -> the consumer function,
     which reports partial batch failures so only the failed messages come back. It alarms when a
-    message has waited longer than all its attempts should take."""
+    message has waited longer than all its attempts should take. A work queue (no event types) has no
+    rule: its context sends to it."""
 
     def __init__(
         self,
@@ -338,14 +339,15 @@ class Consumer(Construct):
             f"An event has waited in {name} longer than its {topology.MAX_RECEIVE_COUNT} attempts take: "
             "the consumer is stuck or too slow",
         )
-        events.Rule(
-            self,
-            "Rule",
-            rule_name=name,
-            event_bus=bus,
-            event_pattern=event_pattern(subscription.event_pattern),
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
-        )
+        if not subscription.is_work_queue:
+            events.Rule(
+                self,
+                "Rule",
+                rule_name=name,
+                event_bus=bus,
+                event_pattern=event_pattern(subscription.event_pattern),
+                targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
+            )
         function.live.add_event_source(
             sources.SqsEventSource(
                 self.queue,

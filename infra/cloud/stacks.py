@@ -32,6 +32,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
@@ -56,17 +57,21 @@ from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
 from keel.http import NO_ROUTE_MESSAGE, default_headers
 from keel.idempotency import record_prefix
+from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
 
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
 RELAY_TIMEOUT = 60  # seconds
 THROTTLE_RATE_PER_SECOND = 100
 THROTTLE_BURST = 200
+#: The message of an ACCESS_DENIED: the one the authorizer's Deny put in its context (plain text, quoted here).
+DENIED_FROM_CONTEXT = f'"$context.authorizer.{DENIED_MESSAGE}"'
 #: API Gateway's own refusals, each in Keel's error shape with the code the kernel (and the local
 #: gateway) gives that status; ``None`` keeps API Gateway's message. The two defaults catch the rest.
 GATEWAY_ERRORS: tuple[tuple[str, apigateway.ResponseType, str, str | None], ...] = (
     ("Unauthorized", apigateway.ResponseType.UNAUTHORIZED, Unauthorized.code, None),
-    ("AccessDenied", apigateway.ResponseType.ACCESS_DENIED, Forbidden.code, None),
+    # The authorizer's Deny names its own code and message in its context (``tenant_suspended``...).
+    ("AccessDenied", apigateway.ResponseType.ACCESS_DENIED, f"$context.authorizer.{DENIED_CODE}", DENIED_FROM_CONTEXT),
     # No resource or method matches: an unknown path, or a method no ANY covers (TRACE, CONNECT...).
     ("NoRoute", apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, Forbidden.code, NO_ROUTE_MESSAGE),
     ("RequestTooLarge", apigateway.ResponseType.REQUEST_TOO_LARGE, PayloadTooLarge.code, None),
@@ -130,8 +135,8 @@ class AccountStack(cdk.Stack):
 
 
 class FoundationStack(cdk.Stack):
-    """What every context shares: the bus and its archive, the user pool, the idempotency table and
-    the alarm topic."""
+    """What every context shares: the bus and its archive, the user pool (and its group of
+    operators), the idempotency table and the alarm topic."""
 
     def __init__(self, scope: Construct, id: str, *, topology: Topology, deployment: Deployment, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, alarms", **kwargs)
@@ -239,6 +244,14 @@ class FoundationStack(cdk.Stack):
             prevent_user_existence_errors=True,
             disable_o_auth=True,
         )
+        # Operators reach /v1/admin: `aws cognito-idp admin-add-user-to-group --group-name <this>`.
+        self.operators = cognito.UserPoolGroup(
+            self,
+            "Operators",
+            user_pool=self.user_pool,
+            group_name=topology.operators_group(deployment.settings),
+            description="Operators of this Keel deployment: they reach /v1/admin, and no tenant by being in it",
+        )
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         cdk.CfnOutput(self, "SmokeClientId", value=self.smoke_client.user_pool_client_id)
@@ -308,7 +321,11 @@ class ContextStack(cdk.Stack):
             if own_authorizer
             else {}
         )
-        self._environment = user_pool | context_environment(topology, ctx, deployment)
+        self._environment = (
+            user_pool
+            | context_environment(topology, ctx, deployment)
+            | (topology.authorizer_cache_settings(deployment.stage) if own_authorizer else {})
+        )
         self.secrets = {name: self._secret(name) for name in ctx.secrets}
         self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
         self._code = bundling.local_asset(self, self._sources())
@@ -363,8 +380,14 @@ class ContextStack(cdk.Stack):
                 API_MEMORY,
                 table_actions=permissions.AUTHORIZER_TABLE,
             )
+        self.endpoint_functions = {
+            e.name: self._function(
+                f"Endpoint-{e.name}", ctx.endpoint_function_name(e), e.handler, e.timeout_seconds, API_MEMORY
+            )
+            for e in ctx.endpoints
+        }
         for sub in ctx.subscriptions:
-            Consumer(
+            consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
@@ -374,6 +397,9 @@ class ContextStack(cdk.Stack):
                     f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
                 ),
             )
+            if sub.is_work_queue:  # the context's endpoints feed it
+                for endpoint in self.endpoint_functions.values():
+                    consumer.queue.grant_send_messages(endpoint.function)
         for job in ctx.jobs:
             Job(
                 self,
@@ -554,9 +580,22 @@ class ApiStack(cdk.Stack):
         self._sampling(topology, deployment)
         authorizers = self._authorizers(topology, deployment, contexts)
         for stack in contexts:
+            paths = []
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
-                paths = self._route(stack.ctx, function, authorizers)
+                paths += self._route(stack.ctx, function, authorizers)
+            for endpoint in stack.ctx.endpoints:
+                paths.append(endpoint.route.path)
+                own = self._imported(
+                    stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
+                )
+                # ANY, as on an API prefix: the function answers 405 with Allow to the other methods.
+                self.api.root.resource_for_path(endpoint.route.path).add_method(
+                    "ANY",
+                    apigateway.LambdaIntegration(own, allow_test_invoke=False),
+                    authorization_type=apigateway.AuthorizationType.NONE,
+                )
+            if paths:  # a context's endpoints count towards its API's objectives
                 ApiMetricFilters(
                     self,
                     f"Sli-{stack.ctx.name}",
@@ -564,6 +603,33 @@ class ApiStack(cdk.Stack):
                     metrics=ApiMetrics(stack.ctx, deployment.stage),
                     resource_paths=paths,
                 )
+        if authorizers is not None:
+            self._let_flush_authorizer_cache(topology, deployment.stage, contexts)
+
+    def _let_flush_authorizer_cache(self, topology: Topology, stage: str, contexts: Sequence[ContextStack]) -> None:
+        """The authorizer's context suspends tenants and must flush this stage's cache of authorizer
+        answers at once: its API function may read this API's id (an SSM parameter: the context stack
+        cannot reference this one without a cycle) and make exactly that call on this stage."""
+        owner = next((c for c in contexts if c.authorizer_function), None)
+        if owner is None or owner.api_function is None:
+            return
+        parameter = ssm.StringParameter(
+            self,
+            "ApiId",
+            parameter_name=topology.api_id_parameter(stage),
+            string_value=self.api.rest_api_id,
+            description="The Keel REST API's id: the authorizer's context flushes its authorizer cache",
+        )
+        function_role = owner.api_function.function.role
+        if function_role is None:  # every ContextFunction has its own role
+            raise ValueError(f"{owner.ctx.api_function_name} has no role to grant")
+        role = iam.Role.from_role_arn(self, "FlushingRole", function_role.role_arn, mutable=True)
+        parameter.grant_read(role)
+        # FlushStageAuthorizersCache is DELETE /restapis/<id>/stages/<stage>/cache/authorizers.
+        cache = f"arn:{self.partition}:apigateway:{self.region}::/restapis/{self.api.rest_api_id}/stages/{stage}"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[f"{cache}/cache/authorizers"])
+        )
 
     def _sampling(self, topology: Topology, deployment: Deployment) -> None:
         """The stage's share of traced requests: API Gateway decides for each request it receives, and
@@ -640,9 +706,11 @@ class ApiStack(cdk.Stack):
                     "nothing under it could be served (set Topology.authorizer_handler)"
                 )
             if authorizers is not None:
+                # Operators act in no tenant: their prefixes are authorized on the token alone.
+                authorizer = authorizers.user if prefix in ctx.operator_prefixes else authorizers.tenant
                 resource = self.api.root.resource_for_path(prefix)
                 for catch_all in (resource, resource.add_resource("{proxy+}")):
-                    catch_all.add_method("ANY", integration, authorizer=authorizers.tenant)
+                    catch_all.add_method("ANY", integration, authorizer=authorizer)
                     served.append(catch_all.path)
         for route in (*ctx.public_routes, *ctx.tenantless_routes):
             if ctx.api_prefix_for(route.path) is None:
@@ -675,7 +743,8 @@ class ApiStack(cdk.Stack):
                 "Vary": "'Origin'",
             }
         for id, response_type, code, message in GATEWAY_ERRORS:
-            text = json.dumps(message) if message is not None else "$context.error.messageString"
+            text = "$context.error.messageString" if message is None else message
+            text = text if message in (None, DENIED_FROM_CONTEXT) else json.dumps(message)
             body = f'{{"error": {{"code": "{code}", "message": {text}, "request_id": "$context.requestId"}}}}'
             self.api.add_gateway_response(
                 id,

@@ -1,4 +1,5 @@
-"""Identity: tenants, members, invitations, API keys, and the authorizer every other route relies on."""
+"""Identity: tenants, members, invitations, API keys, the operators' tenants (``/v1/admin/tenants``),
+and the authorizer every other route relies on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ _TENANTLESS = (
 CONTEXT = Context(
     name="identity",
     api_handler="functions.identity.handlers.api",
-    api_prefixes=("/v1/tenants", "/v1/me", "/v1/tenant", "/v1/members", "/v1/invitations", "/v1/api-keys"),
+    api_prefixes=(
+        "/v1/tenants",
+        "/v1/me",
+        "/v1/tenant",
+        "/v1/members",
+        "/v1/invitations",
+        "/v1/api-keys",
+        "/v1/admin/tenants",
+    ),
     public_routes=(),
     tenantless_routes=_TENANTLESS,
     uses_idempotency=True,  # sign-up, invitations and API keys honour Idempotency-Key

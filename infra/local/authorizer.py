@@ -1,5 +1,7 @@
 """The Lambda REQUEST authorizer as API Gateway runs it: identity sources, the IAM policy the
-authorizer returns, and a cache of that answer keyed on the identity sources."""
+authorizer returns, and a cache of that answer keyed on the identity sources (flushed as API
+Gateway's is, ``AuthorizerGate.flush``). A Deny answers 403 with the error code and message the
+authorizer put in its context, as the cloud's ACCESS_DENIED gateway response renders them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from infra.local.lambdas import LocalFunction
 from infra.local.shapes import authorizer_request_event
+from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
 
 log = logging.getLogger("keel.local")
 
@@ -112,6 +115,11 @@ class AuthorizerGate:
         self._answers: dict[tuple[str, ...], _Answer] = {}
         self._lock = threading.Lock()
 
+    def flush(self) -> None:
+        """Forget every cached answer, as API Gateway's ``FlushStageAuthorizersCache`` does."""
+        with self._lock:
+            self._answers.clear()
+
     def check(
         self, proxy: Mapping[str, Any], method_arn: str, sources: tuple[str, ...] = TENANT_SOURCES
     ) -> Allowed | Refused:
@@ -139,6 +147,10 @@ class AuthorizerGate:
                 with self._lock:
                     self._answers[identity] = answer
         if not policy_allows(answer.statements, method_arn):
-            return FORBIDDEN
+            return Refused(
+                403,
+                answer.context.get(DENIED_CODE, FORBIDDEN.code),
+                answer.context.get(DENIED_MESSAGE, FORBIDDEN.message),
+            )
         extra = {"principalId": answer.principal_id, "integrationLatency": latency_ms}
         return Allowed(answer.context | extra)

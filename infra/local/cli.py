@@ -1,12 +1,14 @@
 """``keel``: run Keel on this machine, and operate the running copy.
 
     keel dev [--port 8080]            everything in one process: moto, API gateway, pollers, scheduler
+    keel trace CORRELATION_ID         what one request caused: events, consumers, emails
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
     keel migrate [--stage S]          run pending data migrations, locally or in a deployed stage
     keel smoke --url URL | --stage S  black-box checks of a running stage: sign up, each context's path
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
+    keel stripe listen|trigger|advance|chaos|sync   the dev server's Stripe emulator (infra/local/stripe_cli.py)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
 reach the running dev server's moto.
@@ -22,12 +24,15 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
 from infra.topology import LOCAL_STAGE, Topology
@@ -110,6 +115,7 @@ def _banner(topology: Topology, api: str) -> None:
         ("OpenAPI", f"{api}/openapi.json"),
         ("Demo token", f"{api}/_local/token?email=ada@example.com"),
         ("Emails sent", f"{api}/_local/emails"),
+        ("Traces", f"{api}/_local/traces/<correlation id>  (or: keel trace <correlation id>)"),
         ("Dead letters", f"{api}/_local/dlq"),
         ("Health", f"{api}/health"),
     ):
@@ -149,6 +155,8 @@ def _dev(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         retry_delay_seconds=args.retry_delay,
         say=_say,
+        show=None if args.quiet else _say,
+        verbose=args.verbose,
     )
     try:
         runtime.start()
@@ -161,6 +169,29 @@ def _dev(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     _say("keel dev: stopped.")
+    return 0
+
+
+# -- keel trace ---------------------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from infra.local.traces import CAPACITY, as_text
+
+    info = _require_running(args)
+    url = f"{info.api_url}/_local/traces/{quote(args.correlation_id, safe='')}"
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            chain = json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            raise UserError(
+                f"keel dev has seen nothing for {args.correlation_id!r} (it keeps the last {CAPACITY} correlation ids)"
+            ) from None
+        raise
+    for line in as_text(chain):
+        _say(line)
     return 0
 
 
@@ -439,7 +470,108 @@ def _new_context(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keel stripe --------------------------------------------------------------------------------
+
+
+def _stripe_url(args: argparse.Namespace) -> tuple[DevServerInfo, str]:
+    info = _require_running(args)
+    if not info.stripe_url:
+        raise UserError("the dev server runs no Stripe emulator (no context of its topology uses Stripe)")
+    return info, info.stripe_url
+
+
+def _stripe(args: argparse.Namespace) -> int:
+    from infra.local import stripe_cli
+
+    info, url = _stripe_url(args)
+    try:
+        if args.stripe_command == "listen":
+            try:
+                return stripe_cli.listen(url, _say, once=args.once)
+            except KeyboardInterrupt:
+                return 0
+        if args.stripe_command == "trigger":
+            return stripe_cli.trigger(url, args.scenario, args.tenant, _say)
+        if args.stripe_command == "advance":
+            return stripe_cli.advance(url, args.days, args.tenant, _say)
+        if args.stripe_command == "chaos":
+            return stripe_cli.chaos(url, args.state == "on", _say)
+        topology = load_topology(info.topology)
+        return stripe_cli.sync(topology, info.environment(topology), args.tenant, _say)
+    except stripe_cli.StripeCommandError as exc:
+        raise UserError(str(exc)) from None
+
+
 # -- the parser ---------------------------------------------------------------------------------
+
+
+def _stripe_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`keel stripe ACTION`: the dev server's Stripe emulator (infra/local/stripe_cli.py)."""
+    stripe: argparse.ArgumentParser = commands.add_parser(
+        "stripe",
+        help="the dev server's local Stripe: deliveries, scenarios, time travel, chaos, repair",
+        description="The local Stripe emulator keel dev runs (see infra/local/stripe_cli.py).",
+    )
+    stripe_commands = stripe.add_subparsers(dest="stripe_command", metavar="ACTION")
+    listen = stripe_commands.add_parser("listen", parents=[common], help="print every webhook delivery (Ctrl-C stops)")
+    listen.add_argument("--once", action="store_true", help="print the deliveries so far and stop")
+    trigger = stripe_commands.add_parser(
+        "trigger",
+        parents=[common],
+        help="make Stripe emit a scenario's events",
+        description="Scenarios: invoice.payment_failed, invoice.paid, charge.dispute.created, "
+        "customer.subscription.trial_will_end (for the tenant's Stripe customer, or the newest one).",
+    )
+    trigger.add_argument("scenario", help="e.g. invoice.payment_failed")
+    advance = stripe_commands.add_parser(
+        "advance", parents=[common], help="move a tenant's test clock (or every clock) on: renewals, retries"
+    )
+    advance.add_argument("--days", type=float, required=True, help="how many days, e.g. 31")
+    chaos = stripe_commands.add_parser("chaos", parents=[common], help="deliver every event twice, shuffled")
+    chaos.add_argument("state", choices=["on", "off"])
+    sync = stripe_commands.add_parser(
+        "sync", parents=[common], help="compare tenants with Stripe and repair them (with a progress bar)"
+    )
+    for command in (trigger, advance, sync):
+        command.add_argument("--tenant", help="one tenant's id (default: every tenant / the newest customer)")
+    for command in (listen, trigger, advance, chaos, sync):
+        command.set_defaults(run=_stripe)
+    return stripe
+
+
+def _shipping_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``keel migrate`` and ``keel smoke``: what a deploy runs, and what a person can run by hand."""
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="run pending data migrations (functions/<context>/migrations), locally or in a deployed stage",
+        description="Run each context's pending data migrations in order, resuming any that stopped. Without "
+        "--stage: in this process, against the running 'keel dev' (or a fresh moto). With --stage: in the stage's "
+        "migration functions, one batch of pages per invocation (needs lambda:InvokeFunction only).",
+    )
+    migrate.add_argument("--stage", help="a deployed stage (its functions are keel-<stage>-<context>-migrate)")
+    migrate.add_argument("--context", help="only this context's migrations")
+    migrate.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
+    migrate.set_defaults(run=_migrate)
+
+    smoke_test = commands.add_parser(
+        "smoke",
+        parents=[common],
+        help="black-box checks of a running stage: a throwaway tenant walks each context's main path",
+        description="Sign up a throwaway user and tenant, run each context's smoke steps (infra/smoke/steps) or "
+        "what the topology says about it, clean up, and exit non-zero with a report on any failure. "
+        "--url needs --token-command except against 'keel dev'; --stage finds the URL and signs users in "
+        "through the stage's smoke client (AWS credentials for CloudFormation and Cognito admin calls).",
+    )
+    target = smoke_test.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="the API, e.g. http://127.0.0.1:8080 or https://<id>.execute-api.<region>...")
+    target.add_argument("--stage", help="a deployed stage: its API and user pool from its stacks' outputs")
+    smoke_test.add_argument(
+        "--token-command",
+        help="prints an ID token for the address in KEEL_SMOKE_EMAIL (and deletes that user when "
+        "KEEL_SMOKE_FORGET=1 is also set)",
+    )
+    smoke_test.set_defaults(run=_smoke)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -478,8 +610,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how soon a message a consumer failed is delivered again (default: 2)",
     )
-    dev.add_argument("--quiet", action="store_true", help="log warnings only (no access log)")
+    dev.add_argument("--quiet", action="store_true", help="warnings only: no line per request or event")
+    dev.add_argument(
+        "--verbose", action="store_true", help="the handlers' own JSON logs and EMF metrics too (default: warnings)"
+    )
     dev.set_defaults(run=_dev)
+
+    trace = commands.add_parser(
+        "trace",
+        parents=[common],
+        help="what one request caused: its events, their consumers, the emails sent",
+        description="Print the chain a correlation id caused (needs 'keel dev'; X-Correlation-Id of a "
+        "response, or the id its console line shows).",
+    )
+    trace.add_argument("correlation_id", help="the correlation id (X-Correlation-Id of the response)")
+    trace.set_defaults(run=_trace)
 
     jobs = commands.add_parser("jobs", help="list or run scheduled jobs", description="Scheduled jobs.")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
@@ -521,37 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="ISO-8601 end (default: now)")
     replay.set_defaults(run=_events_replay)
 
-    migrate = commands.add_parser(
-        "migrate",
-        parents=[common],
-        help="run pending data migrations (functions/<context>/migrations), locally or in a deployed stage",
-        description="Run each context's pending data migrations in order, resuming any that stopped. Without "
-        "--stage: in this process, against the running 'keel dev' (or a fresh moto). With --stage: in the stage's "
-        "migration functions, one batch of pages per invocation (needs lambda:InvokeFunction only).",
-    )
-    migrate.add_argument("--stage", help="a deployed stage (its functions are keel-<stage>-<context>-migrate)")
-    migrate.add_argument("--context", help="only this context's migrations")
-    migrate.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
-    migrate.set_defaults(run=_migrate)
-
-    smoke_test = commands.add_parser(
-        "smoke",
-        parents=[common],
-        help="black-box checks of a running stage: a throwaway tenant walks each context's main path",
-        description="Sign up a throwaway user and tenant, run each context's smoke steps (infra/smoke/steps) or "
-        "what the topology says about it, clean up, and exit non-zero with a report on any failure. "
-        "--url needs --token-command except against 'keel dev'; --stage finds the URL and signs users in "
-        "through the stage's smoke client (AWS credentials for CloudFormation and Cognito admin calls).",
-    )
-    target = smoke_test.add_mutually_exclusive_group(required=True)
-    target.add_argument("--url", help="the API, e.g. http://127.0.0.1:8080 or https://<id>.execute-api.<region>...")
-    target.add_argument("--stage", help="a deployed stage: its API and user pool from its stacks' outputs")
-    smoke_test.add_argument(
-        "--token-command",
-        help="prints an ID token for the address in KEEL_SMOKE_EMAIL (and deletes that user when "
-        "KEEL_SMOKE_FORGET=1 is also set)",
-    )
-    smoke_test.set_defaults(run=_smoke)
+    _shipping_parsers(commands, common)
 
     new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
     new_commands = new.add_subparsers(dest="new_command", metavar="WHAT")
@@ -568,7 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_context.set_defaults(run=_new_context)
 
-    for group in (parser, jobs, dlq, events, new):
+    stripe = _stripe_parser(commands, common)
+
+    for group in (parser, jobs, dlq, events, new, stripe):
         group.set_defaults(usage=group.print_help)
     return parser
 

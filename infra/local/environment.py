@@ -34,11 +34,16 @@ def local_environment(
     repo_root: Path = REPO_ROOT,
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
+    authorizer_cache: Mapping[str, str] | None = None,
+    stripe: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every variable the handlers of ``topology`` (rendered for its stage, ``LOCAL_STAGE`` for
     ``keel dev``) read, pointing boto3 at ``moto_endpoint``.
 
-    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it."""
+    ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
+    ``authorizer_cache``: the API on moto that stands for the local gateway, as
+    ``Topology.authorizer_cache_settings`` names it;
+    ``stripe``: the local Stripe emulator, as ``Topology.stripe_settings`` names it."""
     values: dict[str, str] = {
         **topology.platform_environment(cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -49,12 +54,19 @@ def local_environment(
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         **(identity_provider or {}),
+        **(authorizer_cache or {}),
+        **(stripe or {}),
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
         # Locally a context reads its asset files where they are in the repository.
         assets = {ctx.setting_name(f.setting): str(repo_root / f.source) for f in ctx.asset_files}
-        secrets = {ctx.secret_setting(name): local_secret(ctx.name, name) for name in ctx.secrets}
+        # The Stripe emulator's key and webhook secret stand in for a Stripe context's secrets of those names.
+        secrets = {
+            ctx.secret_setting(name): local_secret(ctx.name, name)
+            for name in ctx.secrets
+            if ctx.secret_setting(name) not in (stripe or {})
+        }
         for env_name, value in (ctx.environment | assets | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"

@@ -1,6 +1,6 @@
 """Creates on the moto server what the topology says exists: tables with streams, the bus and its
 archive, one rule -> queue -> DLQ per subscription, a verified SES sender domain, and a Cognito
-user pool that stands in for the OIDC identity provider."""
+user pool (with its group of operators) that stands in for the OIDC identity provider."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class IdentityProvider:
     user_pool_id: str
     client_id: str
     region: str
+    #: The group whose members are operators (``GET /_local/token?operator=1`` puts a user in it).
+    operators_group: str
 
     @property
     def issuer(self) -> str:
@@ -129,10 +131,11 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
         },
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
-    rule = ctx.rule_name(sub)
-    pattern = json.dumps(sub.event_pattern)
-    clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
-    clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    if not sub.is_work_queue:  # a work queue is fed by its context, not by a bus rule
+        rule = ctx.rule_name(sub)
+        pattern = json.dumps(sub.event_pattern)
+        clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
+        clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
         context=ctx.name,
         subscription=sub.name,
@@ -148,7 +151,9 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
     )
 
 
-def _create_identity_provider(cognito: CognitoIdentityProviderClient, region: str) -> IdentityProvider:
+def _create_identity_provider(
+    cognito: CognitoIdentityProviderClient, region: str, operators_group: str
+) -> IdentityProvider:
     # Email as the username puts ``email`` into moto's ID tokens, as a Cognito pool set up so does.
     pool = cognito.create_user_pool(
         PoolName="keel-local", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
@@ -163,7 +168,8 @@ def _create_identity_provider(cognito: CognitoIdentityProviderClient, region: st
             "ALLOW_REFRESH_TOKEN_AUTH",
         ],
     )["UserPoolClient"]["ClientId"]
-    return IdentityProvider(user_pool_id=pool, client_id=client, region=region)
+    cognito.create_group(GroupName=operators_group, UserPoolId=pool, Description="Operators of this Keel deployment")
+    return IdentityProvider(user_pool_id=pool, client_id=client, region=region, operators_group=operators_group)
 
 
 def _sender_domains(topology: Topology) -> set[str]:
@@ -196,5 +202,5 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
         archive_arn=archive_arn,
         streams=streams,
         queues=queues,
-        identity_provider=_create_identity_provider(clients.cognito, region),
+        identity_provider=_create_identity_provider(clients.cognito, region, topology.operators_group({})),
     )

@@ -1,5 +1,6 @@
 """A topology that exercises every construct the real one does not use yet: tables, an authorizer,
-public and private routes sharing a parent path, consumers with different timeouts, a job."""
+public and private routes sharing a parent path, operator areas of two contexts under /v1/admin,
+consumers with different timeouts, a job."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from infra.topology import Context, Job, Route, Subscription, Topology
 IDENTITY = Context(
     name="identity",
     api_handler="functions.identity.handlers.api",
-    api_prefixes=("/v1/tenants", "/v1/members", "/v1/signup"),
+    api_prefixes=("/v1/tenants", "/v1/members", "/v1/signup", "/v1/admin/tenants"),
     public_routes=(Route("POST", "/v1/signup"),),
     tenantless_routes=(Route("POST", "/v1/tenants"), Route("GET", "/v1/members/me")),
     uses_idempotency=True,
@@ -27,7 +28,7 @@ IDENTITY = Context(
 BILLING = Context(
     name="billing",
     api_handler="functions.billing.handlers.api",
-    api_prefixes=("/v1/billing", "/webhooks/stripe"),
+    api_prefixes=("/v1/billing", "/webhooks/stripe", "/v1/admin/entitlements"),
     public_routes=(Route("GET", "/v1/billing/plans"), Route("POST", "/webhooks/stripe")),
     uses_stripe=True,
     subscriptions=(

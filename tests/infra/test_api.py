@@ -12,6 +12,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from functions.identity.domain.access import Deny, suspended
+from functions.identity.handlers.authorizer import policy
 from infra.cloud.app import build_app
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import UNROUTED_METHOD
@@ -52,9 +54,10 @@ def test_everything_else_under_a_prefix_goes_through_the_tenant_authorizer(sampl
     routes = _routes(sample)
     authorizer, _ = _authorizer_ids(sample)
     public = {(r.method, r.path) for r in sample.topology.public_routes}
-    # Given each API prefix of the sample, then the prefix and everything under it need the authorizer
+    # Given each API prefix of the sample but the operators', then the prefix and everything under it
+    # need the tenant authorizer
     for ctx in sample.topology.contexts:
-        for prefix in ctx.api_prefixes:
+        for prefix in set(ctx.api_prefixes) - set(ctx.operator_prefixes):
             for path in (prefix, f"{prefix}/{{proxy+}}"):
                 assert routes[("ANY", path)]["AuthorizationType"] == "CUSTOM", path
                 assert target(routes[("ANY", path)]["AuthorizerId"]) == authorizer
@@ -132,8 +135,28 @@ def test_tenantless_routes_use_the_authorizer_keyed_on_the_token_alone(sample: S
         for key, props in routes.items()
         if "AuthorizerId" in props and target(props["AuthorizerId"]) == user_authorizer
     }
-    assert on_user == {(r.method, r.path) for r in tenantless}
+    operators = {("ANY", path) for p in _operator_prefixes(sample) for path in (p, f"{p}/{{proxy+}}")}
+    assert on_user == {(r.method, r.path) for r in tenantless} | operators
     assert tenant_authorizer != user_authorizer
+
+
+def _operator_prefixes(synthesized: Synthesized) -> list[str]:
+    return [prefix for ctx in synthesized.topology.contexts for prefix in ctx.operator_prefixes]
+
+
+def test_every_contexts_operator_area_is_served_by_the_authorizer_keyed_on_the_token_alone(
+    synthesized: Synthesized,
+) -> None:
+    # Given the operator areas under /v1/admin (identity's tenants; the sample's billing too)
+    routes = _routes(synthesized)
+    _, user_authorizer = _authorizer_ids(synthesized)
+    prefixes = _operator_prefixes(synthesized)
+    assert "/v1/admin/tenants" in prefixes
+    # Then each, and everything under it, is authorized on the token alone: operators act in no tenant
+    for prefix in prefixes:
+        for path in (prefix, f"{prefix}/{{proxy+}}"):
+            assert routes[("ANY", path)]["AuthorizationType"] == "CUSTOM", path
+            assert target(routes[("ANY", path)]["AuthorizerId"]) == user_authorizer, path
 
 
 def test_both_authorizers_are_cached_for_the_same_time(sample: Synthesized) -> None:
@@ -172,7 +195,7 @@ def test_api_gateways_own_refusals_use_keels_error_shape(synthesized: Synthesize
         "DEFAULT_4XX": "$context.error.responseType",
         "DEFAULT_5XX": "$context.error.responseType",
         "UNAUTHORIZED": "unauthorized",
-        "ACCESS_DENIED": "forbidden",
+        "ACCESS_DENIED": "$context.authorizer.error_code",
         "MISSING_AUTHENTICATION_TOKEN": "forbidden",
         "THROTTLED": "rate_limited",
         "REQUEST_TOO_LARGE": "payload_too_large",
@@ -181,10 +204,31 @@ def test_api_gateways_own_refusals_use_keels_error_shape(synthesized: Synthesize
     for response_type, code in expected.items():
         # Then each answers {"error": {"code", "message", "request_id"}} with that code: valid JSON once rendered
         template = responses[response_type]["ResponseTemplates"]["application/json"]
-        rendered = template.replace("$context.error.messageString", '"a message"').replace("$context.", "")
+        rendered = (
+            template.replace("$context.error.messageString", '"a message"')
+            .replace("$context.authorizer.error_message", "a message")
+            .replace("$context.", "")
+        )
         error = json.loads(rendered)["error"]
         assert error["code"] == code.replace("$context.", ""), response_type
         assert set(error) == {"code", "message", "request_id"}
+
+
+@pytest.mark.parametrize(
+    "denial", [suspended("usr_1"), Deny("usr_1", reason="not a member")], ids=["suspended", "plain"]
+)
+def test_access_denied_answers_with_the_code_and_message_of_the_authorizers_deny(
+    synthesized: Synthesized, denial: Deny
+) -> None:
+    # Given a Deny as identity's authorizer returns it (its context names the 403's code and message)
+    context = policy(denial, "arn:aws:execute-api:us-east-1:1:api/dev/GET/v1/tenant")["context"]
+    template = _gateway_responses(synthesized)["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]
+    # When API Gateway renders its ACCESS_DENIED response with that context
+    rendered = template.replace("$context.requestId", "req-1")
+    for name, value in context.items():
+        rendered = rendered.replace(f"$context.authorizer.{name}", value)
+    # Then the caller gets that code and message in the error shape (tenant_suspended for a suspension)
+    assert json.loads(rendered)["error"] == {"code": denial.code, "message": denial.message, "request_id": "req-1"}
 
 
 def test_a_method_api_gateway_does_not_route_is_answered_like_the_local_gateway(synthesized: Synthesized) -> None:

@@ -16,6 +16,7 @@ from tests.infra.conftest import STAGES
 def _handlers(topology: Topology, ctx: Context) -> set[str]:
     """Every Lambda handler module a context runs, as the topology names them."""
     modules = {ctx.api_handler, *(s.handler for s in ctx.subscriptions), *(j.handler for j in ctx.jobs)}
+    modules |= {e.handler for e in ctx.endpoints}
     # A context with a table publishes through its outbox and migrates its data (the kernel's handlers)
     modules |= {topology.outbox_relay_handler, migrations.HANDLER} if ctx.table else set()
     authorizer = topology.authorizer_handler
@@ -56,6 +57,9 @@ def test_every_subscription_has_its_rule_queue_and_dead_letter_queue(synthesized
         name = ctx.queue_name(sub)
         # Then its queue and DLQ exist under the local runtime's names
         assert {name, ctx.dlq_name(sub)} <= _queue_names(stack)
+        if sub.is_work_queue:  # fed by its context: no rule
+            assert ctx.rule_name(sub) not in _rules(stack)
+            continue
         # And its rule, on the bus, matches the same events the local runtime's rule matches, into its queue
         rule = _rules(stack)[ctx.rule_name(sub)]
         assert json.loads(json.dumps(rule["EventPattern"])) == sub.event_pattern
@@ -101,7 +105,8 @@ def test_every_queue_and_rule_belongs_to_a_subscription_job_or_outbox(synthesize
         # Given a context stack, then its queues are its subscriptions' and its DLQs, nothing else
         assert _queue_names(stack) == subscriptions | _dead_letter_names(ctx)
         # And its rules are its subscriptions' and its jobs'
-        assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*ctx.subscriptions, *ctx.jobs)}
+        fed_by_rules = [sub for sub in ctx.subscriptions if not sub.is_work_queue]
+        assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*fed_by_rules, *ctx.jobs)}
     # And no other stack has queues or rules of its own
     context_stacks = {ctx.stack_name for ctx in synthesized.topology.contexts}
     for name, stack in synthesized.stage_stacks().items():
@@ -126,6 +131,8 @@ def test_every_api_method_is_a_declared_route_or_a_prefix_catch_all(synthesized:
     topology = synthesized.topology
     # Given every method of the API but CORS preflights (API Gateway answers those itself)
     for method, path, _ in synthesized.api.methods():
+        if topology.endpoint_for(path) is not None:  # an endpoint's own function serves it
+            continue
         ctx = topology.api_context_for(path)
         # Then a context owns its path, and it is a public or tenant-less route of it, or one of its catch-alls
         assert ctx is not None, path

@@ -9,6 +9,7 @@ from infra.model import (
     PLATFORM_WORDS,
     Context,
     Job,
+    Route,
     Subscription,
     Topology,
     UnstagedName,
@@ -139,6 +140,57 @@ def test_the_identity_provider_settings_are_named_by_the_authorizers_context() -
     }
     # And without a JWKS URL the authorizer derives it from the issuer (the cloud's case)
     assert owner.setting_name("JWKS_URL") not in TOPOLOGY.identity_provider_settings(issuer="i", audience="a")
+
+
+# -- operators: /v1/admin/<area>, one area per context ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "token_only"),
+    [
+        ("GET", "/v1/admin/tenants", True),
+        ("POST", "/v1/admin/tenants/ten_1/suspend", True),
+        ("GET", "/v1/admin/entitlements/x", True),  # another context's area: the same rule
+        ("GET", "/v1/adminx", False),
+        ("GET", "/v1/tenant", False),
+        ("POST", "/v1/tenants", True),  # a tenant-less route, as listed by its context
+    ],
+)
+def test_every_route_under_the_admin_prefix_is_authorized_on_the_token_alone(
+    method: str, path: str, token_only: bool
+) -> None:
+    assert TOPOLOGY.is_tenantless(method, path) is token_only
+
+
+def test_a_context_owns_an_area_under_v1_admin_not_the_prefix_itself() -> None:
+    assert Context(name="billing", api_prefixes=("/v1/admin/entitlements",)).operator_prefixes == (
+        "/v1/admin/entitlements",
+    )
+    for prefix in ("/v1/admin", "/v1/admin/"):
+        with pytest.raises(ValueError, match="area of its own"):
+            Context(name="greedy", api_prefixes=(prefix,))
+
+
+def test_no_public_route_may_sit_under_v1_admin() -> None:
+    with pytest.raises(ValueError, match="only operators reach"):
+        Context(name="leaky", api_prefixes=("/v1/admin/x",), public_routes=(Route("GET", "/v1/admin/x"),))
+
+
+def test_the_operators_group_is_the_default_unless_the_deployment_names_another() -> None:
+    owner = TOPOLOGY.authorizer_context
+    assert owner is not None
+    assert TOPOLOGY.operators_group({}) == "keel-operators"
+    assert TOPOLOGY.operators_group({owner.setting_name("OPERATORS_GROUP"): "platform-team"}) == "platform-team"
+
+
+def test_the_api_id_parameter_is_named_per_stage_under_the_authorizers_context() -> None:
+    owner = TOPOLOGY.authorizer_context
+    assert owner is not None
+    assert TOPOLOGY.authorizer_cache_settings("prod") == {owner.setting_name("API_ID_PARAMETER"): "/keel/prod/api-id"}
+    # The local runtime gives the id itself
+    assert TOPOLOGY.authorizer_cache_settings("local", api_id="a1") == {owner.setting_name("API_ID"): "a1"}
+    without = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (Context(name="demo"),))
+    assert without.authorizer_cache_settings("prod") == {}
 
 
 def test_context_names_are_unique_in_a_topology() -> None:

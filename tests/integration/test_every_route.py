@@ -23,6 +23,8 @@ from tests.support.staged import STAGED
 
 REPO = Path(__file__).resolve().parents[2]
 OWNER = authorizer_context(role="owner") | {"email": "ada@example.com"}
+#: What the authorizer says of an operator (on the token-only routes: no tenant).
+OPERATOR = authorizer_context(tenant_id=None) | {"email": "ops@example.com", "operator": "true"}
 #: A string is constrained when its schema says which strings it takes.
 CONSTRAINTS = ("pattern", "enum", "const", "format")
 
@@ -202,8 +204,10 @@ def test_a_control_or_bidi_character_in_any_human_text_field_is_a_422_naming_the
     app = dict(resolvers())[context]
     rule = re.sub(r"\{([^}]+)\}", r"<\1>", path)
     body = _body_with(field, f"Acme{character}Bcc: x@evil.example")
-    # When it is sent by an owner, then the answer is a 422 whose details name that field
-    response = _call(app, method, rule, body=body, authorizer=OWNER)
+    # When it is sent by someone the route lets in (an owner; an operator on operator routes), then
+    # the answer is a 422 whose details name that field
+    caller = OPERATOR if app.access_rules[(method, rule)] is Access.OPERATOR else OWNER
+    response = _call(app, method, rule, body=body, authorizer=caller)
     assert response["statusCode"] == 422, response_json(response)
     issues = response_json(response)["error"]["details"]
     named = [issue for issue in issues if tuple(issue["loc"]) == ("body", *field)]

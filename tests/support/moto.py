@@ -30,3 +30,15 @@ def all_items(table: str) -> list[dict[str, Any]]:
     from keel.store import from_attributes
 
     return [from_attributes(i) for i in boto3.client("dynamodb").scan(TableName=table)["Items"]]
+
+
+def create_api(stage: str) -> str:
+    """A REST API on moto with the stage ``stage`` (API Gateway deploys a stage only with a method on
+    it). Returns its id."""
+    apigateway = boto3.client("apigateway")
+    api_id = str(apigateway.create_rest_api(name="keel")["id"])
+    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName=stage)
+    return api_id

@@ -137,6 +137,69 @@ def test_an_authenticated_route_never_sees_a_tenant() -> None:
     assert response_json(response) == {"user": ADMIN["user_id"], "tenant": None}
 
 
+# -- operators: /v1/admin only, and nothing else ---------------------------------------------------
+
+
+def test_an_operator_route_outside_v1_admin_cannot_be_declared() -> None:
+    app = KeelResolver(service="probe")
+    for rule in ("/v1/tenants", "/v1/adminx", "/admin", "/v2/admin/tenants"):
+        with pytest.raises(ValueError, match="/v1/admin"):
+            app.get(rule, access=Access.OPERATOR)(lambda: None)
+
+
+@pytest.mark.parametrize("access", [a for a in Access if a is not Access.OPERATOR])
+def test_a_route_under_v1_admin_must_be_an_operator_route(access: Access) -> None:
+    app = KeelResolver(service="probe")
+    with pytest.raises(ValueError, match=r"Access\.OPERATOR"):
+        app.post("/v1/admin/tenants/<tenant_id>/suspend", access=access)(lambda tenant_id: None)
+
+
+def _operator_app() -> KeelResolver:
+    app = KeelResolver(service="probe")
+
+    @app.get("/v1/admin/whoami", access=Access.OPERATOR)
+    def whoami() -> dict[str, str | bool | None]:
+        caller = app.caller
+        tenant = caller.tenant.tenant_id if caller.tenant else None
+        return {"user": caller.user_id, "operator": caller.operator, "tenant": tenant}
+
+    return app
+
+
+def test_an_operator_reaches_an_operator_route_and_acts_in_no_tenant() -> None:
+    # Given the authorizer's answer for an operator (even one naming a tenant, e.g. a stale cached one)
+    operator = ADMIN | {"operator": "true"}
+
+    response = _operator_app().resolve(api_event("GET", "/v1/admin/whoami", authorizer=operator), None)  # type: ignore[arg-type]
+
+    assert response_json(response) == {"user": ADMIN["user_id"], "operator": True, "tenant": None}
+
+
+@pytest.mark.parametrize(
+    "authorizer",
+    [
+        authorizer_context(role="owner"),  # a tenant's owner
+        authorizer_context(tenant_id=None),  # a signed-in user
+        authorizer_context(role="owner") | {"operator": "false"},
+        authorizer_context(role="owner") | {"operator": "yes"},
+    ],
+    ids=["owner", "user", "operator-false", "operator-yes"],
+)
+def test_anyone_but_an_operator_gets_403_on_an_operator_route(authorizer: dict[str, object]) -> None:
+    response = _operator_app().resolve(api_event("GET", "/v1/admin/whoami", authorizer=authorizer), None)  # type: ignore[arg-type]
+
+    assert response["statusCode"] == 403
+    assert response_json(response)["error"]["code"] == "forbidden"
+
+
+def test_an_operator_route_documents_its_403() -> None:
+    spec = document([_operator_app()], version="test")
+
+    operation = spec["paths"]["/v1/admin/whoami"]["get"]
+    assert operation["x-keel-access"] == "operator"
+    assert {"401", "403"} <= set(operation["responses"])
+
+
 # -- bodies: bounded nesting, UTF-8 only ------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ class ApiKeyRepository(IdentityTable):
             api_keys=1,
             require=[ROOM_FOR_API_KEY],
             also=Condition("#plan = :plan", {"#plan": "plan"}, {":plan": plan}),
+            put={items.api_key_attribute(key.id): key.secret_hash},
         )
         tx.put_versioned(items.api_key_item(key), expected_version=None)
         tx.put_new(items.api_key_lookup_item(key, plan))
@@ -41,6 +42,6 @@ class ApiKeyRepository(IdentityTable):
         tx = self._tx()
         tx.put_versioned(items.api_key_item(revoked), expected_version=revoked.version)
         tx.delete(api_key_lookup_key(revoked.secret_hash))
-        self._move_seats(tx, revoked.tenant_id, api_keys=-1)
+        self._move_seats(tx, revoked.tenant_id, api_keys=-1, drop=[items.api_key_attribute(revoked.id)])
         tx.publish(event)
         self._execute(tx)

@@ -19,6 +19,7 @@ from functions.identity.adapters.store import (
     Condition,
     IdentityTable,
     access_changed,
+    check_tenant_active,
     roles_at_least,
 )
 from functions.identity.domain.errors import (
@@ -127,14 +128,17 @@ class InvitationRepository(IdentityTable):
 
     def accept(self, accepted: Invitation, member: Membership, profile: UserProfile, event: Envelope) -> None:
         tx = self._tx()
+        check_tenant_active(tx, member.tenant_id)  # no one joins a suspended tenant
+        owner = member.role is Role.OWNER
         self._move_seats(
             tx,
             member.tenant_id,
             members=1,
             pending=-1,
-            owners=1 if member.role is Role.OWNER else 0,
+            owners=1 if owner else 0,
             require=[SEAT_FOR_MEMBER],
             on_condition_failed=SeatLimitReached("the tenant has no free seat left; ask an admin to free one"),
+            put={items.owner_attribute(member.user_id): member.email} if owner else None,
         )
         self._close(tx, accepted)
         self._sender_still_grants(tx, accepted)

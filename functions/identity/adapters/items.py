@@ -9,6 +9,7 @@ from typing import Any
 from functions.identity.adapters.keys import (
     api_key_key,
     api_key_lookup_key,
+    directory_key,
     member_key,
     profile_key,
     seats_key,
@@ -19,7 +20,7 @@ from functions.identity.domain.api_key import ApiKey, ApiKeyGrant
 from functions.identity.domain.invitation import Invitation
 from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.membership import Membership, SentInvitation
-from functions.identity.domain.tenant import Seats, Tenant, TenantStatus
+from functions.identity.domain.tenant import Seats, Suspension, Tenant, TenantStatus, TenantSummary
 from functions.identity.domain.user import UserProfile
 from keel.clock import iso
 from keel.store import Item
@@ -41,6 +42,7 @@ SCHEMA_VERSION = "schema_version"
 
 
 def tenant_item(tenant: Tenant) -> Item:
+    suspension = tenant.suspension
     return {
         **tenant_key(tenant.id),
         SCHEMA_VERSION: TENANT_SCHEMA_VERSION,
@@ -50,10 +52,14 @@ def tenant_item(tenant: Tenant) -> Item:
         "status": tenant.status.value,
         "created_at": iso(tenant.created_at),
         "created_by": tenant.created_by,
+        "suspended_at": iso(suspension.at) if suspension else None,
+        "suspended_by": suspension.by if suspension else None,
+        "suspension_reason": suspension.reason if suspension else None,
     }
 
 
 def to_tenant(item: Mapping[str, Any]) -> Tenant:
+    suspended_at = maybe_time_of(item.get("suspended_at"))
     return Tenant(
         id=item["id"],
         name=item["name"],
@@ -62,7 +68,52 @@ def to_tenant(item: Mapping[str, Any]) -> Tenant:
         created_at=time_of(item["created_at"]),
         created_by=item["created_by"],
         version=int(item["version"]),
+        suspension=(
+            Suspension(at=suspended_at, by=item["suspended_by"], reason=item.get("suspension_reason", ""))
+            if suspended_at
+            else None
+        ),
     )
+
+
+def directory_item(tenant: Tenant, *, status: TenantStatus | None) -> Item:
+    """The tenant's row in the directory partition of ``status`` (``None``: the one of every tenant)."""
+    return {
+        **directory_key(status.value if status else None, tenant.id),
+        "id": tenant.id,
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "status": tenant.status.value,
+        "created_at": iso(tenant.created_at),
+    }
+
+
+def to_summary(item: Mapping[str, Any]) -> TenantSummary:
+    return TenantSummary(
+        id=item["id"],
+        name=item["name"],
+        slug=item["slug"],
+        status=TenantStatus(item["status"]),
+        created_at=time_of(item["created_at"]),
+    )
+
+
+#: On the seat ledger, one attribute per owner (their email) and per active API key (its secret
+#: hash): flat, so that adding or removing one never depends on a parent map existing.
+OWNER_PREFIX = "owner_"
+API_KEY_PREFIX = "apikey_"
+
+
+def owner_attribute(user_id: str) -> str:
+    return f"{OWNER_PREFIX}{user_id}"
+
+
+def api_key_attribute(api_key_id: str) -> str:
+    return f"{API_KEY_PREFIX}{api_key_id}"
+
+
+def _values_under(item: Mapping[str, Any], prefix: str) -> tuple[str, ...]:
+    return tuple(str(item[name]) for name in sorted(item) if name.startswith(prefix))
 
 
 def to_seats(item: Mapping[str, Any]) -> Seats:
@@ -75,12 +126,16 @@ def to_seats(item: Mapping[str, Any]) -> Seats:
         api_keys=int(item.get("api_keys", 0)),
         entitlements_effective_at=maybe_time_of(item.get("entitlements_effective_at")),
         version=int(item["version"]),
+        owner_emails=tuple(sorted(_values_under(item, OWNER_PREFIX))),
+        api_key_hashes=_values_under(item, API_KEY_PREFIX),
     )
 
 
-def seats_item(tenant_id: str, seats: Seats) -> Item:
+def seats_item(tenant_id: str, seats: Seats, *, owner: Membership) -> Item:
+    """A new tenant's ledger, its first owner recorded on it."""
     return {
         **seats_key(tenant_id),
+        owner_attribute(owner.user_id): owner.email,
         "plan": seats.plan,
         "seat_limit": seats.seat_limit,
         "members": seats.members,
@@ -226,9 +281,17 @@ def api_key_lookup_item(key: ApiKey, plan: str) -> Item:
     }
 
 
+#: The attribute of an API key's lookup holding its tenant's status (absent: active).
+LOOKUP_STATUS = "tenant_status"
+
+
 def to_api_key_grant(item: Mapping[str, Any]) -> ApiKeyGrant:
     return ApiKeyGrant(
-        api_key_id=item["api_key_id"], tenant_id=item["tenant_id"], role=Role(item["role"]), plan=item["plan"]
+        api_key_id=item["api_key_id"],
+        tenant_id=item["tenant_id"],
+        role=Role(item["role"]),
+        plan=item["plan"],
+        suspended=item.get(LOOKUP_STATUS) == TenantStatus.SUSPENDED.value,
     )
 
 

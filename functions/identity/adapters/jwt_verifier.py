@@ -6,6 +6,9 @@ issuer; ``aud`` one of the configured audiences, or, for tokens without ``aud`` 
 tokens), ``client_id`` one of them; ``exp`` in the future and ``nbf`` / ``iat`` not in the future,
 each with the configured leeway (60 s); ``token_use`` one of those accepted, when configured.
 
+Groups: the claim named ``groups_claim`` (Cognito's ``cognito:groups`` by default), a list of names
+or one space- or comma-separated string, becomes ``Claims.groups`` (anything else: no groups).
+
 JWKS caching: the key set is kept for ``jwks_cache_seconds``; a token naming an unknown ``kid``
 forces one refresh at most every ``JWKS_REFRESH_COOLDOWN_SECONDS``, so junk tokens cannot make us
 hammer the issuer, while a key rotation is picked up within that cooldown.
@@ -26,11 +29,24 @@ ALGORITHM = "RS256"
 JWKS_TIMEOUT_SECONDS = 3.0
 JWKS_REFRESH_COOLDOWN_SECONDS = 30.0
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub"]
+#: More groups than any sane identity provider puts in a token are ignored past this many.
+MAX_GROUPS = 100
 
 
 def _is_true(value: Any) -> bool:
     # Cognito ID tokens carry a JSON boolean; some IdPs (and moto) send the string "true".
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def groups_of(value: Any) -> frozenset[str]:
+    """The group names of a groups claim: a JSON list of strings, or one space- or comma-separated string."""
+    if isinstance(value, str):
+        names: list[Any] = value.replace(",", " ").split()
+    elif isinstance(value, list):
+        names = value
+    else:
+        return frozenset()
+    return frozenset(name for name in names[:MAX_GROUPS] if isinstance(name, str) and name)
 
 
 class JwtVerifier:
@@ -43,6 +59,7 @@ class JwtVerifier:
         audiences: Collection[str],
         jwks_url: str,
         token_uses: Collection[str] = (),
+        groups_claim: str = "cognito:groups",
         leeway_seconds: int = 60,
         jwks_cache_seconds: int = 3600,
         jwks_refresh_cooldown_seconds: float = JWKS_REFRESH_COOLDOWN_SECONDS,
@@ -53,6 +70,7 @@ class JwtVerifier:
         self._issuer = issuer
         self._audiences = frozenset(audiences)
         self._token_uses = frozenset(token_uses)
+        self._groups_claim = groups_claim
         self._leeway = leeway_seconds
         self._jwks = jwks_client or jwt.PyJWKClient(
             jwks_url,
@@ -103,6 +121,7 @@ class JwtVerifier:
             email=normalize_email(email) if verified and isinstance(email, str) else None,
             token_use=token_use if isinstance(token_use, str) else None,
             valid_until=int(claims["exp"]) + self._leeway,
+            groups=groups_of(claims.get(self._groups_claim)),
         )
 
     def _signing_key(self, kid: str) -> Any:

@@ -2,10 +2,12 @@
 
 Tenant partition ``pk = TENANT#<tenant id>``:
 
-    TENANT                 the tenant: name, slug, status
+    TENANT                 the tenant: name, slug, status (and, while suspended, by whom, when, why)
     SEATS                  plan + seat limit (billing's copy), counters: members, pending, taken
                            (= members + pending), owners, api_keys; conditions on it enforce the
-                           seat limit and the last owner
+                           seat limit and the last owner. Next to the counters, what they count
+                           that an operator's read needs: ``owner_<user id>`` (the owner's email)
+                           and ``apikey_<key id>`` (the active key's secret hash)
     MEMBER#<user id>       a membership: email, role, joined_at, and ``sent_<inv id>`` for each
                            pending invitation the member sent (revoked with the member)
     EMAIL#<email>          who holds a seat under an email: a member or a pending invitation
@@ -21,9 +23,20 @@ Global lookups, written in the same transaction as their owner item:
     USER#<user id>         / TENANT#<tenant id>        membership index (``GET /v1/me`` is one Query)
     USER#<user id>         / TENANTS                   tenants the user created (``created``) and the
                                                        operator's ``limit`` for them, if any
-    APIKEY#<sha256(secret)>/ APIKEY                    tenant, role, plan (gone once revoked)
+    APIKEY#<sha256(secret)>/ APIKEY                    tenant, role, plan, the tenant's status when
+                                                       suspended (gone once revoked)
     EXPIRES#<yyyy-mm-ddThh>/ INVITATION#<tenant>#<id>  pending invitations by hour of expiry
     JOB#expire-invitations / CURSOR                    the expiry sweep's progress
+
+The operators' directory of tenants, written in the same transaction as the tenant (no Scan):
+
+    TENANTS#ALL            / TENANT#<tenant id>        every tenant: name, slug, status, created_at
+    TENANTS#<status>       / TENANT#<tenant id>        the tenants in that status (active, suspended)
+
+Tenant ids are ULIDs, so a partition read backwards lists the newest tenants first, one Query a
+page. Hot partitions: every sign-up writes to ``TENANTS#ALL`` and ``TENANTS#active``, one small
+item each. A partition takes 1,000 writes a second, far beyond any sign-up rate this serves; a
+deployment that ever nears it shards the key (``TENANTS#ALL#<n>``) and merges pages on read.
 """
 
 from __future__ import annotations
@@ -41,6 +54,9 @@ INVITATION = "INVITATION"
 API_KEY = "APIKEY"
 USER_TENANT_PREFIX = "TENANT#"
 EXPIRING_PREFIX = "INVITATION#"
+DIRECTORY_PREFIX = "TENANT#"
+#: The directory partition listing every tenant, whatever its status.
+DIRECTORY_ALL = "ALL"
 
 
 def key(pk: str, sk: str) -> Key:
@@ -101,6 +117,15 @@ def expiry_pk(hour: datetime) -> str:
 
 def expiry_key(tenant_id: str, invitation_id: str, expires_at: datetime) -> Key:
     return key(expiry_pk(expires_at), f"{EXPIRING_PREFIX}{tenant_id}#{invitation_id}")
+
+
+def directory_pk(status: str | None) -> str:
+    """The directory partition of the tenants in ``status`` (``None``: every tenant)."""
+    return f"TENANTS#{status or DIRECTORY_ALL}"
+
+
+def directory_key(status: str | None, tenant_id: str) -> Key:
+    return key(directory_pk(status), f"{DIRECTORY_PREFIX}{tenant_id}")
 
 
 def sweep_key() -> Key:

@@ -48,7 +48,7 @@ class MemberRepository(IdentityTable):
         self, member: Membership, role: Role, event: Envelope, revocations: Sequence[Revocation] = ()
     ) -> None:
         changed = member.with_role(role).without_sent({r.invitation.id for r in revocations})
-        tx = self._tx()
+        tx = self._tx(actor_item_written=member_key(member.tenant_id, member.user_id))
         tx.put_versioned(items.member_item(changed), expected_version=member.version)
         tx.put(items.user_membership_item(changed))
         pending = -len(revocations)
@@ -60,9 +60,10 @@ class MemberRepository(IdentityTable):
                 pending=pending,
                 require=[ANOTHER_OWNER],
                 on_condition_failed=LastOwner("the last owner cannot be demoted"),
+                drop=[items.owner_attribute(member.user_id)],
             )
         elif role is Role.OWNER and member.role is not Role.OWNER:
-            self._move_seats(tx, member.tenant_id, owners=1)
+            self._move_seats(tx, member.tenant_id, owners=1, put={items.owner_attribute(member.user_id): member.email})
         elif revocations:
             self._move_seats(tx, member.tenant_id, pending=pending)
         for revocation in revocations:
@@ -71,7 +72,7 @@ class MemberRepository(IdentityTable):
         self._execute(tx)
 
     def remove(self, member: Membership, event: Envelope, revocations: Sequence[Revocation] = ()) -> None:
-        tx = self._tx()
+        tx = self._tx(actor_item_written=member_key(member.tenant_id, member.user_id))
         tx.delete(
             member_key(member.tenant_id, member.user_id),
             condition="#version = :version",
@@ -89,6 +90,7 @@ class MemberRepository(IdentityTable):
                 pending=-len(revocations),
                 require=[ANOTHER_OWNER],
                 on_condition_failed=LastOwner("the last owner cannot leave or be removed"),
+                drop=[items.owner_attribute(member.user_id)],
             )
         else:
             self._move_seats(tx, member.tenant_id, members=-1, pending=-len(revocations))

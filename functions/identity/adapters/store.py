@@ -14,14 +14,15 @@ here, from the same object (``limit_condition``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from functions.identity.adapters.keys import Key, api_key_key, member_key, seats_key
-from functions.identity.domain.errors import AccessChanged
+from functions.identity.adapters.keys import Key, api_key_key, member_key, seats_key, tenant_key
+from functions.identity.domain.errors import AccessChanged, TenantSuspended
 from functions.identity.domain.limits import Above, Below, Limit
 from functions.identity.domain.ports import Page
+from functions.identity.domain.tenant import TenantStatus
 from keel import aws, ids
 from keel.errors import KeelError
 from keel.store import Item, Transaction, batch_get, get_item, query_all, query_page
@@ -102,6 +103,25 @@ def access_changed() -> AccessChanged:
     return AccessChanged("your access to this tenant changed; sign in again or use a current key")
 
 
+def tenant_suspended() -> TenantSuspended:
+    return TenantSuspended("this tenant is suspended")
+
+
+#: A tenant that an operator has not suspended.
+TENANT_ACTIVE = Condition("#status = :active", {"#status": "status"}, {":active": TenantStatus.ACTIVE.value})
+
+
+def check_tenant_active(tx: Transaction, tenant_id: str) -> None:
+    """In ``tx``: the tenant exists and is not suspended (a 403 ``tenant_suspended`` otherwise)."""
+    tx.check(
+        tenant_key(tenant_id),
+        TENANT_ACTIVE.expression,
+        names=TENANT_ACTIVE.names,
+        values=TENANT_ACTIVE.values,
+        on_condition_failed=tenant_suspended(),
+    )
+
+
 def roles_at_least(role: Role, *, placeholder: str = "r") -> Condition:
     """``#role`` is ``role`` or above."""
     values = {f":{placeholder}{i}": r.value for i, r in enumerate(r for r in Role if r.at_least(role))}
@@ -132,18 +152,24 @@ class IdentityTable:
 
     def acting_as(self, actor: TenantContext) -> Self:
         """This repository, whose writes also check in their own transaction that ``actor`` still has
-        the access API Gateway's cached authorizer answer says it has (a 403 ``access_changed`` if not)."""
+        the access API Gateway's cached authorizer answer says it has (a 403 ``access_changed`` if not),
+        and that its tenant is not suspended (a 403 ``tenant_suspended``)."""
         acting = copy.copy(self)
         acting._actor = actor
         return acting
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def _tx(self, *, actor_item_written: Key | None = None) -> Transaction:
-        """A transaction that re-checks the actor, unless the write itself conditions the actor's item
-        (``actor_item_written``: a transaction touches an item once; that write's condition then
-        carries the check, see ``_actor_check_on``)."""
+    def _tx(self, *, actor_item_written: Key | None = None, tenant_item_written: bool = False) -> Transaction:
+        """A transaction that re-checks the actor and its tenant's status, unless the write itself
+        conditions the item (a transaction touches an item once; that write's condition then carries
+        the check): ``actor_item_written`` (see ``_actor_check_on``), ``tenant_item_written`` (a write
+        of the tenant item as read: its version condition fails if an operator changed its status)."""
         tx = Transaction(self.table)
+        if self._actor is not None and not tenant_item_written:
+            # A suspension flushes API Gateway's cached answers, but one given just before it may
+            # still arrive: whatever it carries, the write refuses a suspended tenant.
+            check_tenant_active(tx, self._actor.tenant_id)
         if self._actor is not None:
             # The authorizer's answer may be up to AUTHORIZER_CACHE_SECONDS old: a write re-checks it
             # here, in its own transaction, so a removed member or a revoked key cannot act (or mint access).
@@ -180,14 +206,24 @@ class IdentityTable:
         require: Sequence[Limit] = (),
         also: Condition | None = None,
         on_condition_failed: KeelError | None = None,
+        put: Mapping[str, str] | None = None,
+        drop: Collection[str] = (),
     ) -> None:
         """Move the seat ledger's counters (and its version) in ``tx``; ``taken`` follows members +
         pending. The write holds only if the tenant exists, each limit of ``require`` holds on the
-        stored ledger, and ``also``."""
+        stored ledger, and ``also``. ``put`` and ``drop`` set and remove the attributes that name
+        what the counters count (``items.owner_attribute``, ``items.api_key_attribute``)."""
         taken = members + pending
         deltas = {"members": members, "pending": pending, "taken": taken, "owners": owners, "api_keys": api_keys}
         moves = {name: delta for name, delta in deltas.items() if delta}
         expression = "ADD #version :one" + "".join(f", #{name} :d_{name}" for name in moves)
+        put, drop = dict(put or {}), list(drop)
+        named = {f"#p{i}": name for i, name in enumerate(put)} | {f"#x{i}": name for i, name in enumerate(drop)}
+        put_values = {f":p{i}": value for i, value in enumerate(put.values())}
+        if put:
+            expression += " SET " + ", ".join(f"#p{i} = :p{i}" for i in range(len(put)))
+        if drop:
+            expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(drop)))
         condition = EXISTS
         for limit in require:
             rendered = limit_condition(limit)
@@ -197,8 +233,13 @@ class IdentityTable:
             seats_key(tenant_id),
             expression,
             condition=condition.expression,
-            names={"#version": "version", **{f"#{name}": name for name in moves}, **condition.names},
-            values={":one": 1, **{f":d_{name}": delta for name, delta in moves.items()}, **condition.values},
+            names={"#version": "version", **{f"#{name}": name for name in moves}, **named, **condition.names},
+            values={
+                ":one": 1,
+                **{f":d_{name}": delta for name, delta in moves.items()},
+                **put_values,
+                **condition.values,
+            },
             on_condition_failed=on_condition_failed,
         )
 
@@ -225,9 +266,27 @@ class IdentityTable:
         found = batch_get(self.table, keys, client=self._client(), consistent=True)
         return [found.get((k["pk"], k["sk"])) for k in keys]
 
-    def _page(self, pk: str, sk_prefix: str, decode: Callable[[Item], T], *, limit: int, cursor: str | None) -> Page[T]:
-        """One page of a partition's items under ``sk_prefix`` (one Query), decoded."""
-        page = query_page(self.table, pk, sk_prefix=sk_prefix, limit=limit, cursor=cursor, client=self._client())
+    def _page(
+        self,
+        pk: str,
+        sk_prefix: str,
+        decode: Callable[[Item], T],
+        *,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool = False,
+    ) -> Page[T]:
+        """One page of a partition's items under ``sk_prefix`` (one Query), decoded; ``newest_first``
+        reads the sort keys backwards (newest first when they are ULIDs)."""
+        page = query_page(
+            self.table,
+            pk,
+            sk_prefix=sk_prefix,
+            limit=limit,
+            cursor=cursor,
+            newest_first=newest_first,
+            client=self._client(),
+        )
         return Page(items=[decode(item) for item in page.items], cursor=page.cursor)
 
     def _all(self, pk: str, sk_prefix: str) -> Iterator[Item]:

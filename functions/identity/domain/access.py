@@ -4,7 +4,11 @@
   ``X-Tenant-Id`` naming another tenant is denied (403).
 - Any other bearer credential is a JWT from the configured issuer. With ``X-Tenant-Id`` the caller
   must be a member of that tenant (else denied, 403); without it the caller is just signed in
-  (routes with ``Access.AUTHENTICATED``).
+  (routes with ``Access.AUTHENTICATED``), and an operator if the token's groups hold the operators
+  group (routes with ``Access.OPERATOR``; API keys never are). Being an operator grants nothing in a
+  tenant: there, only membership counts.
+- A suspended tenant is denied to its members and its keys alike (403 ``tenant_suspended``); to
+  anyone else it is denied as any tenant they are not in is (403 ``forbidden``).
 - A missing, malformed, bad, expired or unknown credential is ``InvalidCredentials`` (401).
 
 Each decision costs at most one DynamoDB request (a JWT without a tenant: none).
@@ -15,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from functions.identity.domain.api_key import hash_secret, looks_like_api_key
-from functions.identity.domain.errors import InvalidCredentials
+from functions.identity.domain.errors import InvalidCredentials, TenantSuspended
 from functions.identity.domain.ports import AccessStore, TokenVerifier
 from functions.identity.domain.user import user_id_for
 from keel import ids
-from keel.tenancy import VALID_UNTIL
+from keel.errors import Forbidden
+from keel.tenancy import DEFAULT_OPERATORS_GROUP, OPERATOR_FLAG, VALID_UNTIL
 
 MAX_CREDENTIAL_LENGTH = 8192
 TENANT_PREFIX = "ten"
@@ -32,11 +37,23 @@ class Allow:
     context: dict[str, str] = field(default_factory=dict)
 
 
+#: What a denied caller is told, unless the tenant is suspended: nothing about why.
+NOT_ALLOWED = "not authorized to access this resource"
+SUSPENDED = "this tenant is suspended"
+
+
 @dataclass(frozen=True)
 class Deny:
     principal_id: str
     #: Why, for logs only.
     reason: str
+    #: The error code and message of the caller's 403 (plain text: API Gateway quotes them into JSON).
+    code: str = Forbidden.code
+    message: str = NOT_ALLOWED
+
+
+def suspended(principal_id: str) -> Deny:
+    return Deny(principal_id, reason="tenant suspended", code=TenantSuspended.code, message=SUSPENDED)
 
 
 Decision = Allow | Deny
@@ -58,9 +75,12 @@ def bearer_credential(authorization: str | None) -> str:
 class AccessService:
     """Decides one authorization request (the authorizer Lambda is a thin wrapper around it)."""
 
-    def __init__(self, *, verifier: TokenVerifier, store: AccessStore) -> None:
+    def __init__(
+        self, *, verifier: TokenVerifier, store: AccessStore, operators_group: str = DEFAULT_OPERATORS_GROUP
+    ) -> None:
         self._verifier = verifier
         self._store = store
+        self._operators_group = operators_group
 
     def decide(self, *, authorization: str | None, tenant_id: str | None) -> Decision:
         """Allow (with the context), Deny (403), or raise ``InvalidCredentials`` (401)."""
@@ -76,6 +96,8 @@ class AccessService:
             raise InvalidCredentials("unknown or revoked API key")
         if wanted is not None and wanted != grant.tenant_id:
             return Deny(principal_id=grant.api_key_id, reason="API key of another tenant")
+        if grant.suspended:
+            return suspended(grant.api_key_id)
         context = {
             "auth": "api_key",
             "user_id": grant.api_key_id,
@@ -96,11 +118,15 @@ class AccessService:
             # API Gateway caches this answer for its own TTL: the API refuses the token past its expiry.
             context[VALID_UNTIL] = str(claims.valid_until)
         if wanted is None:
+            if self._operators_group and self._operators_group in claims.groups:
+                context[OPERATOR_FLAG] = "true"
             return Allow(principal_id=user_id, context=context)
         if not ids.is_id(TENANT_PREFIX, wanted):
             return Deny(principal_id=user_id, reason="malformed tenant id")
         grant = self._store.member_grant(wanted, user_id)
         if grant is None:
             return Deny(principal_id=user_id, reason="not a member of the tenant")
+        if grant.suspended:
+            return suspended(user_id)
         context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
         return Allow(principal_id=user_id, context=context)

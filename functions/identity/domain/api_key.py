@@ -78,9 +78,11 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class ApiKeyGrant:
-    """What the authorizer learns from a key's hash: its tenant, its role and the tenant's plan."""
+    """What the authorizer learns from a key's hash: its tenant, its role, the tenant's plan, and
+    whether an operator suspended the tenant."""
 
     api_key_id: str
     tenant_id: str
     role: Role
     plan: str
+    suspended: bool = False

@@ -22,6 +22,19 @@ class AccessChanged(Forbidden):
     code = "access_changed"
 
 
+class TenantSuspended(Forbidden):
+    """An operator suspended the tenant: every route of it answers this until it is reactivated."""
+
+    code = "tenant_suspended"
+
+
+class TenantChangedMeanwhile(Conflict):
+    """The tenant, or its API keys, changed while an operator changed its status (the service reads
+    again and retries)."""
+
+    code = "tenant_changed"
+
+
 class SeatLimitReached(Conflict):
     code = "seat_limit_reached"
 

@@ -38,12 +38,11 @@ class MemberService:
         return member, seats
 
     def _acting(self, ctx: TenantContext, member: Membership) -> tuple[MemberStore, Role]:
-        """The store to write with and the actor's role to judge by. Acting on oneself, the member item
-        just read is the actor's own, fresh and version-checked by the write; on anyone else, the
-        write re-checks the (possibly cached) role of the actor."""
-        if member.user_id == ctx.user_id:
-            return self._members, member.role
-        return self._members.acting_as(ctx), ctx.role
+        """The store to write with (re-checking the tenant is not suspended, and the actor) and the
+        actor's role to judge by. Acting on oneself, the member item just read is the actor's own,
+        fresh and version-checked by the write; on anyone else, the write re-checks the (possibly
+        cached) role of the actor."""
+        return self._members.acting_as(ctx), member.role if member.user_id == ctx.user_id else ctx.role
 
     def list(self, ctx: TenantContext, *, limit: int, cursor: str | None) -> Page[Membership]:
         """One page of the tenant's members."""

@@ -15,7 +15,7 @@ from datetime import datetime
 from keel.tenancy import Role
 
 #: Pending invitations one member may have out at once: each costs 4 items of the transaction that
-#: removes or demotes the member (revoking it), which also needs 6 of its own; DynamoDB allows 100.
+#: removes or demotes the member (revoking it), which also needs 7 of its own; DynamoDB allows 100.
 MAX_PENDING_SENT = 20
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the authorizer imports these ports: none of the domain's ob
     from functions.identity.domain.invitation import Invitation, Revocation
     from functions.identity.domain.limits import Below
     from functions.identity.domain.membership import Membership
-    from functions.identity.domain.tenant import Seats, Tenant
+    from functions.identity.domain.tenant import Seats, Tenant, TenantStatus, TenantSummary
     from functions.identity.domain.user import UserProfile
     from keel.events import Envelope
     from keel.tenancy import TenantContext
@@ -32,14 +32,18 @@ class Claims:
     email: str | None
     token_use: str | None
     valid_until: int | None = None
+    #: The groups the identity provider put the user in (its groups claim), e.g. the operators group.
+    groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class MemberGrant:
-    """What the authorizer learns about a member of a tenant: the role, and the tenant's plan."""
+    """What the authorizer learns about a member of a tenant: the role, the tenant's plan, and
+    whether an operator suspended the tenant."""
 
     role: Role
     plan: str
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,37 @@ class TenantStore(Protocol):
     def with_seats(self, tenant_id: str) -> tuple[Tenant, Seats] | None: ...
 
     def save(self, tenant: Tenant, *, previous_slug: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TenantDetails:
+    """A tenant as an operator sees it: the tenant and its seat ledger (plan, seats, owners' emails,
+    active keys), read together in one request."""
+
+    tenant: Tenant
+    seats: Seats
+
+
+class TenantDirectory(Protocol):
+    """Every tenant, for the operators: the directory of tenants by status, newest first."""
+
+    def page(self, status: TenantStatus | None, *, limit: int, cursor: str | None) -> Page[TenantSummary]: ...
+
+    def details(self, tenant_id: str) -> TenantDetails | None: ...
+
+    def change_status(self, read: TenantDetails, changed: Tenant, event: Envelope) -> None:
+        """``changed`` (suspended or reactivated) if the tenant is still as ``read``, its place in the
+        directory and the status on its API keys' lookups with it, and ``event``; a key issued or
+        revoked meanwhile is a ``TenantChangedMeanwhile``."""
+        ...
+
+
+class AuthorizerCache(Protocol):
+    """API Gateway's cache of the authorizer's answers."""
+
+    def flush(self) -> None:
+        """Forget every cached answer: the next request of each caller is authorized afresh."""
+        ...
 
 
 class TenantReader(Protocol):

@@ -18,8 +18,24 @@ from functions.identity.domain.limits import Above, Below, Counters
 
 
 class TenantStatus(StrEnum):
+    """An active tenant works; a suspended one (an operator's decision) answers every route 403
+    ``tenant_suspended`` and keeps all of its data until an operator reactivates it."""
+
     ACTIVE = "active"
     SUSPENDED = "suspended"
+
+
+#: The longest reason an operator may give for a suspension (it is kept and published).
+MAX_REASON_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """Who suspended the tenant, when, and why."""
+
+    at: datetime
+    by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -52,9 +68,33 @@ class Tenant:
     created_at: datetime
     created_by: str
     version: int = 1
+    #: Set while the tenant is suspended.
+    suspension: Suspension | None = None
 
     def renamed(self, *, name: str | None, slug: str | None) -> Tenant:
         return replace(self, name=name if name is not None else self.name, slug=slug if slug is not None else self.slug)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status is TenantStatus.SUSPENDED
+
+    def suspended(self, *, by: str, reason: str, at: datetime) -> Tenant:
+        """The tenant suspended by operator ``by``; its data stays as it is."""
+        return replace(self, status=TenantStatus.SUSPENDED, suspension=Suspension(at=at, by=by, reason=reason))
+
+    def reactivated(self) -> Tenant:
+        return replace(self, status=TenantStatus.ACTIVE, suspension=None)
+
+
+@dataclass(frozen=True)
+class TenantSummary:
+    """A tenant as the operators' directory lists it."""
+
+    id: str
+    name: str
+    slug: str
+    status: TenantStatus
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -69,6 +109,10 @@ class Seats:
     api_keys: int = 0
     entitlements_effective_at: datetime | None = None
     version: int = 1
+    #: The owners' emails, kept next to their count so that an operator's view of the tenant is one read.
+    owner_emails: tuple[str, ...] = ()
+    #: The secret hashes of the active API keys (their lookups carry the tenant's status and plan).
+    api_key_hashes: tuple[str, ...] = ()
 
     @property
     def taken(self) -> int:
@@ -97,8 +141,15 @@ class Seats:
         return self.entitlements_effective_at is None or effective_at > self.entitlements_effective_at
 
     @classmethod
-    def for_new_tenant(cls) -> Seats:
-        return cls(plan=FREE_PLAN.name, seat_limit=FREE_PLAN.seat_limit, members=1, pending=0, owners=1)
+    def for_new_tenant(cls, owner_email: str) -> Seats:
+        return cls(
+            plan=FREE_PLAN.name,
+            seat_limit=FREE_PLAN.seat_limit,
+            members=1,
+            pending=0,
+            owners=1,
+            owner_emails=(owner_email,),
+        )
 
 
 def tenants_per_user(default: int = DEFAULT_TENANTS_PER_USER) -> Below:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from functions.identity.domain import instants
-from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound
+from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound, TenantSuspended
 from functions.identity.domain.membership import Membership
 from functions.identity.domain.ports import MembershipIndex, Page, TenantStore
 from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER, Seats, Tenant, TenantStatus
 from functions.identity.domain.tenant import tenants_per_user as allowance_of
 from functions.identity.domain.user import Person, UserProfile
-from keel import ids
+from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import MemberJoined, TenantCreated
 from keel.events import Envelope, envelope
@@ -40,7 +40,7 @@ class TenantService:
         says otherwise. The slug comes from the name; if it is reserved or taken, a short random
         suffix is added (once). A person creates at most ``tenants_per_user`` tenants, unless an
         operator lifted their allowance (403 ``tenant_limit``). Publishes ``identity.tenant.created.v1``
-        and ``identity.member.joined.v1``.
+        and ``identity.member.joined.v1``; business metrics ``TenantCreated`` and ``MemberJoined``.
         """
         email = person.verified_email()
         now = instants.now(self._clock)
@@ -53,7 +53,7 @@ class TenantService:
             created_by=person.user_id,
         )
         owner = Membership(tenant_id=tenant.id, user_id=person.user_id, email=email, role=Role.OWNER, joined_at=now)
-        seats = Seats.for_new_tenant()
+        seats = Seats.for_new_tenant(email)
         profile = UserProfile(
             user_id=person.user_id, email=email, issuer=self._issuer, subject=person.subject, updated_at=now
         )
@@ -62,6 +62,8 @@ class TenantService:
         except SlugTaken:
             tenant = replace(tenant, slug=with_suffix(tenant.slug))
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
+        metrics.business("TenantCreated", tenant_id=tenant.id, plan=seats.plan)
+        metrics.business("MemberJoined", tenant_id=tenant.id, role=owner.role.value, via="sign-up")
         return tenant, seats
 
     def _created(self, tenant: Tenant, owner: Membership) -> list[Envelope]:
@@ -90,6 +92,8 @@ class TenantService:
         if slug is not None and is_reserved(slug):
             raise SlugReserved(f"the slug {slug!r} is reserved; choose another")
         tenant, seats = self.get(ctx)
+        if tenant.is_suspended:  # an answer API Gateway cached just before the suspension
+            raise TenantSuspended("this tenant is suspended")
         changed = tenant.renamed(name=name, slug=slug)
         if changed == tenant:
             return tenant, seats

@@ -1,4 +1,5 @@
-"""Identity's API: tenants, the caller, members, invitations and API keys (``/v1``).
+"""Identity's API: tenants, the caller, members, invitations and API keys (``/v1``), and the
+operators' tenants (``/v1/admin/tenants``).
 
 Each route names the least access it needs; the tenant and the caller come only from the
 authorizer's context. ``POST /v1/api-keys`` takes no ``Idempotency-Key``: its response holds the
@@ -10,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.identity import wiring
+from functions.identity.domain.tenant import TenantStatus
 from functions.identity.handlers.views import (
     AcceptedInvitation,
     AcceptInvitation,
@@ -27,17 +29,24 @@ from functions.identity.handlers.views import (
     NewApiKeyView,
     NewInvitation,
     NewTenant,
+    OperatorTenantView,
+    Reactivation,
     RoleChange,
+    Suspension,
     TenantChanges,
+    TenantDirectoryPage,
     TenantView,
     api_key_page,
     invitation_page,
     me_view,
     member_page,
+    operator_tenant_view,
+    tenant_directory_page,
     tenant_view,
 )
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
+from keel.observability import instrumented
 from keel.tenancy import Access, Role
 
 if TYPE_CHECKING:
@@ -189,5 +198,44 @@ def revoke_api_key(api_key_id: str) -> Response[None]:
     return _no_content()
 
 
+# -- the operators' tenants (/v1/admin: operators only, and no tenant's member by being one) ----------
+
+StatusFilter = Annotated[TenantStatus | None, Query()]
+
+
+@app.get(
+    "/v1/admin/tenants", access=Access.OPERATOR, tags=["operators"], summary="Every tenant, newest first (operators)"
+)
+def list_tenants(status: StatusFilter = None, limit: Limit = 50, cursor: Cursor = None) -> TenantDirectoryPage:
+    return tenant_directory_page(wiring.operators().tenants(app.caller, status=status, limit=limit, cursor=cursor))
+
+
+@app.get("/v1/admin/tenants/<tenant_id>", access=Access.OPERATOR, tags=["operators"], summary="One tenant (operators)")
+def operator_get_tenant(tenant_id: str) -> OperatorTenantView:
+    return operator_tenant_view(wiring.operators().tenant(app.caller, tenant_id))
+
+
+@app.post(
+    "/v1/admin/tenants/<tenant_id>/suspend",
+    access=Access.OPERATOR,
+    tags=["operators"],
+    summary="Suspend a tenant: every route of it answers 403 tenant_suspended; nothing is deleted (operators)",
+)
+def suspend_tenant(tenant_id: str, body: Suspension) -> OperatorTenantView:
+    return operator_tenant_view(wiring.operators().suspend(app.caller, tenant_id, body.reason))
+
+
+@app.post(
+    "/v1/admin/tenants/<tenant_id>/reactivate",
+    access=Access.OPERATOR,
+    tags=["operators"],
+    summary="Lift a tenant's suspension (operators)",
+)
+def reactivate_tenant(tenant_id: str, body: Annotated[Reactivation | None, Body()] = None) -> OperatorTenantView:
+    reason = body.reason if body else ""
+    return operator_tenant_view(wiring.operators().reactivate(app.caller, tenant_id, reason))
+
+
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

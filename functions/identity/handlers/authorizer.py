@@ -3,8 +3,10 @@
 An Allow covers every method and path of the stage (``.../<stage>/*/*``) because API Gateway caches
 the answer per identity source (``Authorization`` + ``X-Tenant-Id``) and reuses it for other
 routes; what a route needs beyond that is checked by the route against the context's role. A
-Deny (403) is cached the same way. ``raise Exception("Unauthorized")`` is API Gateway's contract
-for a 401. The credential itself is never logged.
+Deny (403) is cached the same way; its context carries the error code and message of the 403
+(``DENIED_CODE``, ``DENIED_MESSAGE``), which API Gateway's ACCESS_DENIED response renders.
+``raise Exception("Unauthorized")`` is API Gateway's contract for a 401. The credential itself is
+never logged.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functions.identity import wiring
 from functions.identity.domain.access import Allow, Decision
 from functions.identity.domain.errors import InvalidCredentials
 from keel import observability
+from keel.tenancy import DENIED_CODE, DENIED_MESSAGE, OPERATOR_FLAG, is_admin_path
 
 SERVICE = "identity-authorizer"
 TENANT_HEADER = "x-tenant-id"
@@ -54,6 +57,8 @@ def policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     }
     if isinstance(decision, Allow):
         response["context"] = dict(decision.context)
+    else:
+        response["context"] = {DENIED_CODE: decision.code, DENIED_MESSAGE: decision.message}
     return response
 
 
@@ -65,13 +70,20 @@ def route_of(method_arn: str) -> str:
     return f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"
 
 
+def is_token_only(route: str, tenantless: frozenset[str]) -> bool:
+    """Whether ``route`` (``METHOD /path``) is served by the authorizer cached on the token alone: a
+    tenant-less route, or any route under the operators' prefix."""
+    return route in tenantless or is_admin_path(route.partition(" ")[2])
+
+
+@observability.instrumented(SERVICE, "authorizer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
-    observability.bind(SERVICE, correlation_id=request_id, request_id=request_id)
+    observability.bind(SERVICE, correlation_id=observability.correlation_id_of(event), request_id=request_id)
     logger = observability.for_service(SERVICE).logger
     method_arn = str(event.get("methodArn", ""))
-    # On a tenant-less route the answer is cached under the token alone: a tenant must not shape it.
-    tenantless = route_of(method_arn) in wiring.config().tenantless
+    # On a token-only route the answer is cached under the token alone: a tenant must not shape it.
+    tenantless = is_token_only(route_of(method_arn), wiring.config().tenantless)
     try:
         decision = wiring.access().decide(
             authorization=_header(event, "authorization"),
@@ -82,7 +94,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise Exception("Unauthorized") from None  # API Gateway's 401 contract: exactly this message
     if isinstance(decision, Allow):
         tenant_id = decision.context.get("tenant_id")
-        logger.info("allowed", extra={"principal": decision.principal_id, "tenant_id": tenant_id})
+        operator = decision.context.get(OPERATOR_FLAG) == "true"
+        logger.info("allowed", extra={"principal": decision.principal_id, "tenant_id": tenant_id, "operator": operator})
     else:
         logger.info("denied", extra={"principal": decision.principal_id, "reason": decision.reason})
     return policy(decision, method_arn)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.slugs import SLUG_PATTERN
+from functions.identity.domain.tenant import MAX_REASON_LENGTH, TenantStatus
 from keel.tenancy import Role
 from keel.text import EmailAddress, HumanText
 
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
     from functions.identity.domain.api_key import ApiKey
     from functions.identity.domain.invitation import Invitation
     from functions.identity.domain.membership import Membership
-    from functions.identity.domain.ports import Page
-    from functions.identity.domain.tenant import Seats, Tenant
+    from functions.identity.domain.ports import Page, TenantDetails
+    from functions.identity.domain.tenant import Seats, Tenant, TenantSummary
     from functions.identity.domain.user import Person
+
 
 #: Invitation tokens travel in a URL: unreserved characters only.
 URL_UNRESERVED = r"^[A-Za-z0-9._~-]+$"
@@ -86,6 +88,14 @@ class NewApiKey(_Body):
     role: Literal["admin", "member"] = "member"
 
 
+class Suspension(_Body):
+    reason: HumanText = Field(min_length=1, max_length=MAX_REASON_LENGTH, examples=["payment fraud, ticket 4411"])
+
+
+class Reactivation(_Body):
+    reason: HumanText = Field(default="", max_length=MAX_REASON_LENGTH, examples=["cleared by support"])
+
+
 class TenantView(_View):
     id: str
     name: str
@@ -98,6 +108,43 @@ class TenantView(_View):
     pending_invitations: int
     created_at: datetime
     version: int
+
+
+class TenantSummaryView(_View):
+    id: str
+    name: str
+    slug: str
+    status: TenantStatus
+    created_at: datetime
+
+
+class TenantDirectoryPage(_View):
+    items: list[TenantSummaryView]
+    cursor: str | None
+
+
+class SuspensionView(_View):
+    at: datetime
+    by: str = Field(description="user id of the operator who suspended the tenant")
+    reason: str
+
+
+class OperatorTenantView(_View):
+    """A tenant as an operator sees it: its record and seat ledger, never its members' data."""
+
+    id: str
+    name: str
+    slug: str
+    status: TenantStatus
+    plan: str
+    seat_limit: int | None
+    seats_taken: int
+    members: int
+    pending_invitations: int
+    api_keys: int
+    owners: list[str] = Field(description="the owners' emails")
+    created_at: datetime
+    suspension: SuspensionView | None
 
 
 class MembershipView(_View):
@@ -178,6 +225,31 @@ def tenant_view(tenant: Tenant, seats: Seats) -> TenantView:
         members=seats.members,
         pending_invitations=seats.pending,
     )
+
+
+def operator_tenant_view(details: TenantDetails) -> OperatorTenantView:
+    tenant, seats = details.tenant, details.seats
+    suspension = tenant.suspension
+    return OperatorTenantView(
+        id=tenant.id,
+        name=tenant.name,
+        slug=tenant.slug,
+        status=tenant.status,
+        plan=seats.plan,
+        seat_limit=seats.seat_limit,
+        seats_taken=seats.taken,
+        members=seats.members,
+        pending_invitations=seats.pending,
+        api_keys=seats.api_keys,
+        owners=list(seats.owner_emails),
+        created_at=tenant.created_at,
+        suspension=SuspensionView(**vars(suspension)) if suspension else None,
+    )
+
+
+def tenant_directory_page(page: Page[TenantSummary]) -> TenantDirectoryPage:
+    items = [TenantSummaryView(**vars(t)) for t in page.items]
+    return TenantDirectoryPage(items=items, cursor=page.cursor)
 
 
 def me_view(person: Person, page: Page[Membership]) -> MeView:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.local import moto_apigateway
+from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import Gateway
 from tests.support.moto import create_context_table, create_idempotency_table
@@ -36,6 +38,24 @@ def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     stream = create_context_table(ctx.table_name)
     create_idempotency_table()
     return stream
+
+
+#: The API whose authorizer cache identity flushes in these tests (a gateway as the local runtime's is).
+API_ID = "test-api"
+
+
+@pytest.fixture
+def flushes(identity: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Identity told to flush the authorizer cache of ``API_ID`` (as the local runtime tells it; without
+    this, nothing is flushed), and every flush that reached it: ``(api id, stage)``."""
+    stage = settings.platform().stage
+    for name, value in TOPOLOGY.authorizer_cache_settings(stage, api_id=API_ID).items():
+        monkeypatch.setenv(name, value)
+    settings.reset()
+    seen: list[tuple[str, str]] = []
+    stop = moto_apigateway.on_flush(API_ID, stage, lambda: seen.append((API_ID, stage)))
+    yield seen
+    stop()
 
 
 @pytest.fixture

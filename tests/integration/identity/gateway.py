@@ -18,12 +18,16 @@ from keel import settings
 from keel.contracts.identity import UserInvited
 from keel.contracts.identity import invitation_token as invitation_token_of
 from keel.store import OUTBOX_PREFIX, from_attributes
+from keel.tenancy import DEFAULT_OPERATORS_GROUP, DENIED_CODE, DENIED_MESSAGE
 from tests.support.events import api_event, sample
 from tests.support.pipeline import FakeLambdaContext
 from tests.support.staged import STAGED
 from tests.unit.identity.idp import ISSUER, LocalIdp
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/{method}{path}"
+
+#: Where Cognito lists a user's groups in its tokens (identity's default ``groups_claim``).
+GROUPS_CLAIM = "cognito:groups"
 
 #: Identity's table, as the topology names it.
 TABLE = STAGED.context("identity").table_name
@@ -68,8 +72,10 @@ class Gateway:
     def __init__(self, idp: LocalIdp) -> None:
         self.idp = idp
 
-    def token(self, subject: str, email: str | None = None) -> str:
-        return self.idp.id_token(subject, email if email is not None else f"{subject}@example.com")
+    def token(self, subject: str, email: str | None = None, *, operator: bool = False) -> str:
+        """An ID token; ``operator``: its groups claim holds the operators' group, as Cognito's would."""
+        groups = {GROUPS_CLAIM: [DEFAULT_OPERATORS_GROUP]} if operator else {}
+        return self.idp.id_token(subject, email if email is not None else f"{subject}@example.com", **groups)
 
     def call(
         self,
@@ -82,9 +88,11 @@ class Gateway:
         body: Any = None,
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
+        operator: bool = False,
     ) -> Reply:
-        """``as_`` names a person by subject (their token is minted); ``token`` passes any credential."""
-        credential = token if token is not None else self.token(as_) if as_ else None
+        """``as_`` names a person by subject (their token is minted, in the operators' group if
+        ``operator``); ``token`` passes any credential."""
+        credential = token if token is not None else self.token(as_, operator=operator) if as_ else None
         sent = dict(headers or {})
         if credential:
             sent["Authorization"] = f"Bearer {credential}"
@@ -97,7 +105,9 @@ class Gateway:
                 raise
             return Reply(401, {"message": "Unauthorized"})
         if answer["policyDocument"]["Statement"][0]["Effect"] != "Allow":
-            return Reply(403, {"message": "User is not authorized to access this resource with an explicit deny"})
+            # API Gateway's ACCESS_DENIED response, as the API stack renders it from the Deny's context
+            denied = {"code": answer["context"][DENIED_CODE], "message": answer["context"][DENIED_MESSAGE]}
+            return Reply(403, {"error": denied})
         context = {**answer["context"], "principalId": answer["principalId"]}
         event = api_event(method, path, body=body, headers=sent, query=query, authorizer=context)
         response = api.handler(event, FakeLambdaContext())  # type: ignore[arg-type]

@@ -159,9 +159,10 @@ def test_a_non_member_naming_a_tenant_is_denied(gateway: Gateway, idp: LocalIdp)
     tenant = gateway.sign_up("ada")
     # When Eve names it in X-Tenant-Id
     answer = authorize(bearer(gateway.token("eve"), tenant))
-    # Then the answer is an explicit Deny (API Gateway's 403), for the whole stage
+    # Then the answer is an explicit Deny (API Gateway's 403), for the whole stage, whose context says
+    # only what the 403 says: no tenant, role or plan, and not why
     assert effect(answer) == "Deny"
-    assert "context" not in answer
+    assert answer["context"] == {"error_code": "forbidden", "error_message": "not authorized to access this resource"}
     assert answer["policyDocument"]["Statement"][0]["Resource"].endswith("/test/*/*")
 
 
@@ -257,3 +258,45 @@ def test_on_a_tenantless_route_the_tenant_header_is_ignored(gateway: Gateway, id
     assert "tenant_id" not in answer["context"]
     # While on a tenant route the same header is judged, and denied
     assert authorize(headers, "GET", "/v1/tenant")["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+
+# -- operators and suspended tenants -------------------------------------------------------------------
+
+
+def test_a_jwt_in_the_operators_group_is_marked_operator_on_token_only_routes_only(gateway: Gateway) -> None:
+    tenant = gateway.sign_up("ops")
+    token = gateway.token("ops", operator=True)
+    # On an operator route and on a tenant-less one (both cached on the token alone): an operator
+    for path in ("/v1/admin/tenants", "/v1/me"):
+        assert authorize(bearer(token), "GET", path)["context"]["operator"] == "true"
+    # In a tenant (their own): only a member, whatever their groups say
+    assert "operator" not in authorize(bearer(token, tenant), "GET", "/v1/tenant")["context"]
+    # Someone in no group is no operator
+    assert "operator" not in authorize(bearer(gateway.token("ada")), "GET", "/v1/admin/tenants")["context"]
+
+
+def test_an_api_key_is_never_an_operator(gateway: Gateway) -> None:
+    tenant = gateway.sign_up("ada")
+    key = create_key(gateway, tenant)
+
+    answer = authorize(bearer(key["secret"]), "GET", "/v1/admin/tenants")
+
+    assert "operator" not in answer["context"]
+
+
+def test_a_suspended_tenant_is_denied_to_its_members_and_keys_with_its_code(gateway: Gateway) -> None:
+    # Given Ada's tenant with a key, suspended by an operator
+    tenant = gateway.sign_up("ada")
+    key = create_key(gateway, tenant)
+    reply = gateway.call(
+        "POST", f"/v1/admin/tenants/{tenant}/suspend", as_="ops", operator=True, body={"reason": "abuse"}
+    )
+    assert reply.status == 200
+    suspended = {"error_code": "tenant_suspended", "error_message": "this tenant is suspended"}
+    # Then Ada and the key are denied, and the Deny names the suspension
+    for headers in (bearer(gateway.token("ada"), tenant), bearer(key["secret"]), bearer(key["secret"], tenant)):
+        answer = authorize(headers)
+        assert effect(answer) == "Deny"
+        assert answer["context"] == suspended
+    # And Eve, no member, is denied as for any tenant she is not in
+    assert authorize(bearer(gateway.token("eve"), tenant))["context"]["error_code"] == "forbidden"

@@ -82,3 +82,14 @@ def test_the_gateways_own_refusals_are_readable_by_allowed_origins_only() -> Non
     assert allowed.status == other.status == 401
     assert header(allowed, "Access-Control-Allow-Origin") == ALLOWED
     assert header(other, "Access-Control-Allow-Origin") is None
+
+
+def test_a_repeated_origin_header_counts_by_its_last_value_as_the_handler_sees_it() -> None:
+    # Given a preflight that names two origins (the proxy event's single-value headers keep the last)
+    def preflight_from(*origins: str) -> GatewayResponse:
+        headers = [*(("Origin", origin) for origin in origins), ("Access-Control-Request-Method", "POST")]
+        return API.handle(GatewayRequest("OPTIONS", "/v1/probe/public", headers, None, "127.0.0.1", "localhost"))
+
+    # Then the gateway decides on the last one, the origin a handler would answer
+    assert preflight_from(OTHER, ALLOWED).status == 204
+    assert preflight_from(ALLOWED, OTHER).status == 403

@@ -10,6 +10,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import boto3
 import jwt
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -21,8 +22,9 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, api_functions
+from infra.local.shapes import API_ID as LOCAL_API_ID
 from infra.topology import LOCAL_STAGE, TOPOLOGY, Context, Route, Topology
-from keel.tenancy import Caller, Role
+from keel.tenancy import DEFAULT_OPERATORS_GROUP, Caller, Role
 from tests.integration.local.app import authorizer
 from tests.integration.local.app.topology import COUNT_THINGS, LOCAL_THINGS, SINK_QUEUE
 from tests.integration.local.conftest import Running
@@ -166,6 +168,55 @@ def test_an_explicit_deny_is_403(running: Running) -> None:
 
     assert status == 403
     assert_error_shape(body, 403, "forbidden")
+
+
+def test_a_deny_naming_an_error_code_is_a_403_with_that_code_and_message(running: Running) -> None:
+    # Given an authorizer that denies with an error code in its context (identity's tenant_suspended)
+    headers = {"Authorization": "Bearer deny:tenant_suspended", "X-Tenant-Id": TENANT}
+
+    status, _, body = running.request("GET", "/v1/probe/private", headers=headers)
+
+    # Then the 403 carries that code and message, as the cloud's ACCESS_DENIED response renders them
+    assert status == 403
+    assert assert_error_shape(body, 403, "tenant_suspended")["message"] == "denied: tenant_suspended"
+
+
+def test_flushing_the_stages_authorizer_cache_on_moto_empties_the_local_gateways_cache(running: Running) -> None:
+    # Given an answer the local gateway cached
+    authorizer.CALLS.clear()
+    token = {"Authorization": f"Bearer member:{TENANT}-flush", "X-Tenant-Id": TENANT}
+    for _ in range(2):
+        assert running.request("GET", "/v1/probe/private", headers=token)[0] == 200
+    assert len(authorizer.CALLS) == 1
+    # When a handler flushes the authorizer cache of the local API's stage (on moto), as identity does
+    # on a suspension
+    apigateway_on_moto(running).flush_stage_authorizers_cache(restApiId=LOCAL_API_ID, stageName=LOCAL_STAGE)
+    # Then the next request is authorized afresh
+    assert running.request("GET", "/v1/probe/private", headers=token)[0] == 200
+    assert len(authorizer.CALLS) == 2
+
+
+def test_flushing_another_apis_cache_is_404_as_api_gateway_answers(running: Running) -> None:
+    apigateway = apigateway_on_moto(running)
+    for api_id, stage in ((LOCAL_API_ID, "prod"), ("nope", LOCAL_STAGE)):
+        with pytest.raises(apigateway.exceptions.NotFoundException):
+            apigateway.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
+
+
+def apigateway_on_moto(running: Running) -> Any:
+    return boto3.client("apigateway", endpoint_url=running.runtime.moto_endpoint, region_name="us-east-1")
+
+
+def test_an_admin_route_is_authorized_on_the_token_alone_and_cached_apart(running: Running) -> None:
+    # Given a route under the operators' prefix /v1/admin (the probe's /v1/admin/probe)
+    authorizer.CALLS.clear()
+    token = {"Authorization": f"Bearer member:{TENANT}-admin"}
+
+    # Then it needs no X-Tenant-Id, the authorizer never sees one, and one answer serves both calls
+    assert running.request("GET", "/v1/admin/probe/x", headers=token)[0] == 200
+    assert running.request("GET", "/v1/admin/probe/y", headers=token | {"X-Tenant-Id": "ten_other"})[0] == 200
+    assert len(authorizer.CALLS) == 1
+    assert authorizer.CALLS[0]["headers"].get("X-Tenant-Id") is None
 
 
 def test_unauthorized_from_the_authorizer_is_401(running: Running) -> None:
@@ -439,6 +490,26 @@ def test_local_token_signs_a_user_in_at_the_local_identity_provider(running: Run
     assert claims["email"] == "ada@example.com"
     assert claims["token_use"] == "id"
     assert tokens["authorization"] == f"Bearer {tokens['id_token']}"
+
+
+def _groups(token: str) -> Any:
+    return jwt.decode(token, options={"verify_signature": False}).get("cognito:groups")
+
+
+def test_local_token_with_operator_signs_in_a_member_of_the_operators_group(running: Running) -> None:
+    # Given the local pool's operators' group, then operator=1 (query or JSON body) signs in a member
+    # of it: the groups claim of both tokens names it, as Cognito's do
+    _, by_query = running.json("GET", "/_local/token?email=ops@example.com&operator=1")
+    _, by_body = running.json("POST", "/_local/token", body=json.dumps({"email": "ops2@example.com", "operator": True}))
+    for tokens in (by_query, by_body):
+        assert _groups(tokens["id_token"]) == [DEFAULT_OPERATORS_GROUP]
+        assert _groups(tokens["access_token"]) == [DEFAULT_OPERATORS_GROUP]
+
+
+def test_local_token_without_operator_signs_in_a_user_in_no_group(running: Running) -> None:
+    _, tokens = running.json("GET", "/_local/token?email=plain@example.com")
+
+    assert _groups(tokens["id_token"]) is None
 
 
 def test_local_token_raw_is_just_the_token_and_a_second_sign_in_works(running: Running) -> None:

@@ -18,14 +18,23 @@ from functions.identity.domain.errors import (
     LastOwner,
     SeatLimitReached,
     SlugTaken,
+    TenantChangedMeanwhile,
     TenantLimitReached,
 )
 from functions.identity.domain.invitation import Invitation, Revocation
 from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.limits import Below
 from functions.identity.domain.membership import Membership
-from functions.identity.domain.ports import Page
-from functions.identity.domain.tenant import ANOTHER_OWNER, SEAT_FOR_INVITATION, SEAT_FOR_MEMBER, Seats, Tenant
+from functions.identity.domain.ports import Page, TenantDetails
+from functions.identity.domain.tenant import (
+    ANOTHER_OWNER,
+    SEAT_FOR_INVITATION,
+    SEAT_FOR_MEMBER,
+    Seats,
+    Tenant,
+    TenantStatus,
+    TenantSummary,
+)
 from functions.identity.domain.user import UserProfile
 from keel.events import Envelope
 from keel.tenancy import Role, TenantContext
@@ -54,6 +63,8 @@ class Identity:
     published: list[Envelope] = field(default_factory=list)
     writes: int = 0
     actors: list[TenantContext] = field(default_factory=list)
+    #: How many status changes to fail with ``TenantChangedMeanwhile`` before letting one through.
+    interfere_with_status_changes: int = 0
 
     def move(self, tenant_id: str, **deltas: int) -> None:
         seats = self.seats[tenant_id]
@@ -125,6 +136,34 @@ class FakeTenants(_Acting):
             self.state.slugs[tenant.slug] = tenant.id
         self.state.tenants[tenant.id] = replace(tenant, version=tenant.version + 1)
         self.state.wrote()
+
+    # -- the operators' directory
+
+    def page(self, status: TenantStatus | None, *, limit: int, cursor: str | None) -> Page[TenantSummary]:
+        listed = sorted((t for t in self.state.tenants.values() if status in (None, t.status)), key=lambda t: t.id)
+        summaries = [TenantSummary(t.id, t.name, t.slug, t.status, t.created_at) for t in reversed(listed)]
+        return page_of(summaries, limit, cursor)
+
+    def details(self, tenant_id: str) -> TenantDetails | None:
+        found = self.with_seats(tenant_id)
+        return TenantDetails(*found) if found else None
+
+    def change_status(self, read: TenantDetails, changed: Tenant, event: Envelope) -> None:
+        if self.state.interfere_with_status_changes > 0:  # as if a key were issued meanwhile
+            self.state.interfere_with_status_changes -= 1
+            raise TenantChangedMeanwhile("changed meanwhile")
+        if self.state.tenants[read.tenant.id].version != read.tenant.version:
+            raise TenantChangedMeanwhile("changed meanwhile")
+        self.state.tenants[changed.id] = replace(changed, version=read.tenant.version + 1)
+        self.state.wrote(event)
+
+
+@dataclass
+class FakeAuthorizerCache:
+    flushes: int = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
 
 
 class FakeMembers(_Acting):

@@ -40,6 +40,29 @@ def test_an_unverified_or_absent_email_is_not_reported(idp: LocalIdp) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("claim", "groups"),
+    [
+        (["keel-operators", "staff"], {"keel-operators", "staff"}),  # Cognito's cognito:groups, a JSON list
+        ("keel-operators staff", {"keel-operators", "staff"}),  # one space-separated string
+        ("keel-operators,staff", {"keel-operators", "staff"}),
+        ([1, None, "staff", ""], {"staff"}),  # anything but a name is no group
+        ({"keel-operators": True}, set()),
+        (None, set()),
+    ],
+)
+def test_the_groups_claim_becomes_the_users_groups(idp: LocalIdp, claim: object, groups: set[str]) -> None:
+    token = idp.id_token("ada", "ada@example.com", **{"cognito:groups": claim})
+    assert verifier(idp).verify(token).groups == groups
+
+
+def test_the_groups_claim_is_read_under_the_name_configured(idp: LocalIdp) -> None:
+    token = idp.id_token("ada", "ada@example.com", groups=["keel-operators"], **{"cognito:groups": ["other"]})
+    configured = JwtVerifier(issuer=ISSUER, audiences=[AUDIENCE], jwks_url=idp.jwks_url, groups_claim="groups")
+    assert configured.verify(token).groups == {"keel-operators"}
+    assert verifier(idp).verify(token).groups == {"other"}
+
+
 def test_a_token_without_token_use_passes_only_when_none_is_required(idp: LocalIdp) -> None:
     token = idp.id_token("ada", token_use=None)
     with pytest.raises(InvalidCredentials):

@@ -34,7 +34,7 @@ def test_slugs_read_like_the_name() -> None:
 
 
 def test_a_new_tenant_is_on_the_free_plan_with_its_owner_holding_one_seat() -> None:
-    seats = Seats.for_new_tenant()
+    seats = Seats.for_new_tenant("ada@example.com")
     assert (seats.plan, seats.seat_limit) == (FREE_PLAN.name, FREE_PLAN.seat_limit) == ("free", 3)
     assert (seats.members, seats.pending, seats.taken, seats.owners) == (1, 0, 1, 1)
 
@@ -54,7 +54,7 @@ def test_pending_invitations_hold_seats_for_invites_while_accepts_count_members(
 
 def test_only_newer_entitlements_replace_the_copy() -> None:
     at = datetime(2026, 11, 1, tzinfo=UTC)
-    fresh = Seats.for_new_tenant()
+    fresh = Seats.for_new_tenant("ada@example.com")
     held = Seats(plan="pro", seat_limit=10, members=1, pending=0, owners=1, entitlements_effective_at=at)
     assert fresh.is_newer(at)
     assert held.is_newer(at + timedelta(seconds=1))

@@ -33,7 +33,7 @@ from keel.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from keel.tenancy import Access, Caller, TenantContext
+from keel.tenancy import ADMIN_PREFIX, Access, Caller, TenantContext, is_admin_path
 
 MAX_BODY_BYTES = 256 * 1024
 #: How deeply a JSON body may nest arrays and objects (``[[1]]`` is 2): deeper bodies are a 400.
@@ -41,7 +41,7 @@ MAX_JSON_DEPTH = 32
 ACCESS_EXTENSION = "x-keel-access"
 #: The error statuses a route declares beyond those its access, parameters and body imply.
 ERRORS_EXTENSION = "x-keel-errors"
-CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_HEADER = observability.CORRELATION_HEADER
 #: On every response, from every context and from the gateways: no content-type sniffing, HTTPS only.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -179,6 +179,11 @@ def _check_body(body: Any, is_base64: bool, headers: Mapping[str, Any]) -> None:
         raise BadRequest("request body is not valid JSON") from None
 
 
+def _template(rule: str) -> str:
+    """A route as OpenAPI writes it: ``/v1/members/{user_id}`` for Powertools' ``/v1/members/<user_id>``."""
+    return rule.replace("<", "{").replace(">", "}")
+
+
 def _issues(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the offending input back: it may hold a secret.
     return [
@@ -210,6 +215,8 @@ class KeelResolver(APIGatewayRestResolver):
             route = app.context["_route"]
             access = self._access.get((route.method, route.path))
             allowed = self._methods_of(str(app.context.get("_path", "")))
+            if access is not None:
+                observability.note_route(_template(route.path))
             if access is None or route.method not in allowed:  # Powertools' not-found route, or a shadowed one
                 if allowed:
                     raise MethodNotAllowed(f"{route.method} is not allowed here", allow=allowed)
@@ -233,6 +240,12 @@ class KeelResolver(APIGatewayRestResolver):
     ) -> Callable[[RouteT], RouteT]:
         if not isinstance(access, Access):
             raise TypeError(f"{method} {rule}: access must be an Access, got {access!r}")
+        # Both ways: the admin prefix is served by the token-only authorizer (no tenant to check a
+        # role against), and operator access must never leak onto a tenant's routes.
+        if (access is Access.OPERATOR) != is_admin_path(rule):
+            raise ValueError(
+                f"{method} {rule}: routes under {ADMIN_PREFIX} need Access.OPERATOR, and only they may have it"
+            )
         self._access[(method, rule)] = access
         extensions = dict(kwargs.pop("openapi_extensions", None) or {})
         extensions[ACCESS_EXTENSION] = access.value
@@ -297,14 +310,14 @@ class KeelResolver(APIGatewayRestResolver):
     def caller_for(self, access: Access) -> Caller | None:
         """The authenticated caller, checked against ``access``; ``None`` on public routes.
 
-        On ``AUTHENTICATED`` routes the caller carries no tenant even if the authorizer named one:
-        those routes are authorized by a token-only cache key, so a tenant there could be stale."""
+        On ``AUTHENTICATED`` and ``OPERATOR`` routes the caller carries no tenant even if the authorizer
+        named one: those routes are authorized by a token-only cache key, so a tenant there could be stale."""
         if access is Access.PUBLIC:
             return None
         caller = Caller.from_authorizer(self.current_event.request_context.authorizer.raw_event, now=self.clock.now())
         caller.require(access)
-        if access is Access.AUTHENTICATED:
-            caller = Caller(user_id=caller.user_id, email=caller.email)
+        if access in (Access.AUTHENTICATED, Access.OPERATOR):
+            caller = Caller(user_id=caller.user_id, email=caller.email, operator=caller.operator)
         return caller
 
     @property
@@ -328,8 +341,7 @@ class KeelResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}
         request_id = request_context.get("requestId")
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        correlation_id = str(headers.get(CORRELATION_HEADER.lower()) or request_id or "")[:128] or None
+        correlation_id = observability.correlation_id_of(event)
         authorizer = request_context.get("authorizer") or {}
         observability.bind(
             self.service,

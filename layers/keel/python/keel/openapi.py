@@ -4,7 +4,7 @@ Each operation documents exactly the error statuses it can answer, in Keel's err
 from what the route is rather than listed by hand, so that every context's routes are covered:
 
 - every route: 429 (API Gateway's throttling);
-- every route with credentials: 401 (missing, bad or expired); with a tenant role: 403;
+- every route with credentials: 401 (missing, bad or expired); with a tenant role or operator access: 403;
 - a JSON body: 400 (not JSON, not UTF-8, nested too deep), 413, 415 (another charset), 422;
 - query parameters, or typed path parameters: 422; a path parameter: 404 (unknown, or another
   tenant's, id); a ``cursor`` (the pagination convention): 400 (a cursor this API did not hand out);
@@ -31,6 +31,7 @@ _WRITES = frozenset({"post", "put", "patch", "delete"})
 _DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, invalid or expired credentials",
+    402: "A payment was refused (a card declined)",
     403: "Not allowed for this caller",
     404: "Not found (also: another tenant's id)",
     409: "Conflict with the current state",
@@ -38,6 +39,7 @@ _DESCRIPTIONS = {
     415: "Body in a charset other than UTF-8",
     422: "Validation error",
     429: "Too many requests",
+    503: "A service the route depends on is unavailable: retry later",
 }
 
 
@@ -104,7 +106,7 @@ def error_statuses(method: str, operation: dict[str, Any], access: Access) -> se
         statuses.add(401)
         if method.lower() in _WRITES:
             statuses.add(409)
-    if access.role is not None:
+    if access.role is not None or access is Access.OPERATOR:
         statuses.add(403)
     if "requestBody" in operation:
         statuses |= {400, 413, 415, 422}

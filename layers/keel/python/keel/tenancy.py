@@ -2,6 +2,11 @@
 
 Handlers never read a tenant from a body, query string or path: ``Caller.from_authorizer`` is
 the one way in, and it trusts only the authorizer's context.
+
+Operators (the people who run a Keel deployment, not a tenant's staff) are users in an identity
+provider group (``DEFAULT_OPERATORS_GROUP`` unless configured). They reach the routes under
+``ADMIN_PREFIX`` (``Access.OPERATOR``) and nothing else by being operators: on a tenant's routes an
+operator is whatever their membership makes them, usually no one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class Access(StrEnum):
     MEMBER = "member"
     ADMIN = "admin"
     OWNER = "owner"
+    #: An operator of the deployment: granted only on routes under ``ADMIN_PREFIX``, and those routes
+    #: grant nothing else (``KeelResolver`` refuses to register either mismatch).
+    OPERATOR = "operator"
 
     @property
     def role(self) -> Role | None:
@@ -48,6 +56,25 @@ class Access(StrEnum):
 
 _ACCESS_ROLE = {Access.MEMBER: Role.MEMBER, Access.ADMIN: Role.ADMIN, Access.OWNER: Role.OWNER}
 
+
+#: Every operator route is under this path, and nothing else is. API Gateway serves it with the
+#: authorizer cached on ``Authorization`` alone: an operator acts in no tenant.
+ADMIN_PREFIX = "/v1/admin"
+#: The identity provider group whose members are operators, unless a deployment names another.
+DEFAULT_OPERATORS_GROUP = "keel-operators"
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is ``ADMIN_PREFIX`` or below it (``/v1/admin/x``, not ``/v1/adminx``)."""
+    return path == ADMIN_PREFIX or path.startswith(f"{ADMIN_PREFIX}/")
+
+
+#: The authorizer-context key that marks an operator (value ``"true"``); only the authorizer sets it,
+#: only for a JWT whose groups claim holds the operators group.
+OPERATOR_FLAG = "operator"
+#: The authorizer-context keys of a Deny: the error ``code`` and ``message`` the caller's 403 carries
+#: (API Gateway's ACCESS_DENIED response renders them, and so does the local gateway).
+DENIED_CODE, DENIED_MESSAGE = "error_code", "error_message"
 
 #: The authorizer-context key of a credential's expiry: epoch seconds (as a string), the first
 #: instant the credential is no longer accepted (its ``exp`` plus the authorizer's clock skew).
@@ -77,11 +104,13 @@ class TenantContext:
 
 @dataclass(frozen=True)
 class Caller:
-    """Whoever the authorizer let through; ``tenant`` is set when the call is tenant-scoped."""
+    """Whoever the authorizer let through; ``tenant`` is set when the call is tenant-scoped, and
+    ``operator`` when the authorizer found the caller in the operators group."""
 
     user_id: str
     tenant: TenantContext | None = None
     email: str | None = None
+    operator: bool = False
 
     @classmethod
     def from_authorizer(cls, authorizer: Mapping[str, Any] | None, *, now: datetime | None = None) -> Caller:
@@ -95,9 +124,10 @@ class Caller:
         _refuse_expired(authorizer.get(VALID_UNTIL), now or datetime.now(UTC))
         user_id = str(authorizer["user_id"])
         email = str(authorizer["email"]) if authorizer.get("email") else None
+        operator = str(authorizer.get(OPERATOR_FLAG, "")).lower() == "true"
         tenant_id = authorizer.get("tenant_id")
         if not tenant_id:
-            return cls(user_id=user_id, email=email)
+            return cls(user_id=user_id, email=email, operator=operator)
         try:
             role = Role(str(authorizer.get("role", "")))
         except ValueError:
@@ -105,10 +135,15 @@ class Caller:
         tenant = TenantContext(
             tenant_id=str(tenant_id), user_id=user_id, role=role, plan=str(authorizer.get("plan") or "free")
         )
-        return cls(user_id=user_id, tenant=tenant, email=email)
+        return cls(user_id=user_id, tenant=tenant, email=email, operator=operator)
 
     def require(self, access: Access) -> None:
-        """Deny unless this caller meets ``access``."""
+        """Deny unless this caller meets ``access``. Operator access needs the operator flag and
+        nothing else; no tenant role, not even an owner's, stands in for it."""
+        if access is Access.OPERATOR:
+            if not self.operator:
+                raise Forbidden("this route is for the deployment's operators")
+            return
         needed = access.role
         if needed is None:
             return

@@ -1,6 +1,7 @@
 """A REQUEST authorizer for tests, answering with Powertools' policy builder as identity's will:
-``Bearer <role>:<tenant>`` is allowed, ``Bearer deny`` gets an explicit Deny, anything else is
-"Unauthorized". It records its calls (to observe the cache)."""
+``Bearer <role>:<tenant>`` is allowed, ``Bearer deny`` gets an explicit Deny (``Bearer deny:<code>``
+one whose context names that error code, as identity's do), anything else is "Unauthorized". It
+records its calls (to observe the cache)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 
+from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
+
 CALLS: list[dict[str, Any]] = []
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     CALLS.append(event)
     token = str(event["headers"].get("Authorization", "")).removeprefix("Bearer ").strip()
-    if token == "deny":
-        policy = APIGatewayAuthorizerResponse.from_route_arn(event["methodArn"], principal_id="usr_denied")
+    if token == "deny" or token.startswith("deny:"):
+        code = token.partition(":")[2]
+        context = {DENIED_CODE: code, DENIED_MESSAGE: f"denied: {code}"} if code else None
+        policy = APIGatewayAuthorizerResponse.from_route_arn(
+            event["methodArn"], principal_id="usr_denied", context=context
+        )
         policy.deny_all_routes()
         return policy.asdict()
     role, _, tenant = token.partition(":")

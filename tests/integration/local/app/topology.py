@@ -21,13 +21,21 @@ THINGS = Context(
             event_types=("things.thing.created.v1",),
             timeout_seconds=5,
         ),
+        # A chain two hops long: created -> forward (publishes forwarded) -> witness and mail.
+        Subscription(
+            name="forward", handler=f"{APP}.forward", event_types=("things.thing.created.v1",), timeout_seconds=5
+        ),
+        Subscription(
+            name="witness", handler=f"{APP}.witness", event_types=("things.thing.forwarded.v1",), timeout_seconds=5
+        ),
+        Subscription(name="mail", handler=f"{APP}.mail", event_types=("things.thing.forwarded.v1",), timeout_seconds=5),
     ),
 )
 
 PROBE = Context(
     name="probe",
     api_handler=f"{APP}.echo",
-    api_prefixes=("/v1/probe",),
+    api_prefixes=("/v1/probe", "/v1/admin/probe"),
     public_routes=tuple(
         Route(method, f"/v1/probe/{name}")  # type: ignore[arg-type]
         for method, name in (

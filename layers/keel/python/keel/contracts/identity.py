@@ -51,6 +51,30 @@ class TenantCreated(Contract):
 
 
 @contract
+class TenantSuspended(Contract):
+    """An operator suspended the tenant: every route of it answers 403 ``tenant_suspended`` until it is
+    reactivated. Nothing of it is deleted."""
+
+    TYPE = "identity.tenant.suspended.v1"
+
+    tenant_id: str
+    operator_id: str = Field(description="user id of the operator who suspended it")
+    reason: str = Field(description="why, in the operator's words")
+
+
+@contract
+class TenantReactivated(Contract):
+    """An operator lifted the tenant's suspension: it works again as it did."""
+
+    TYPE = "identity.tenant.reactivated.v1"
+
+    tenant_id: str
+    operator_id: str = Field(description="user id of the operator who reactivated it")
+    reason: str = Field(description="why, in the operator's words")
+    suspension_reason: str = Field(description="why it had been suspended")
+
+
+@contract
 class UserInvited(Contract):
     """Someone was invited to join a tenant; the email to send them needs everything here, and the
     invitation key to make its link (``accept_url``). v2: the link's token no longer travels in the

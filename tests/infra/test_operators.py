@@ -1,0 +1,98 @@
+"""The operators in the cloud: their group in the user pool, and exactly what suspending a tenant needs
+to flush API Gateway's cache of authorizer answers (the API's id in an SSM parameter, one IAM grant)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.cfn import Stack, Synthesized, target
+
+STAGE = "dev"  # cdk.json's keel:stage
+
+
+def _joined(value: Any) -> str:
+    """An ``Fn::Join`` as text, each reference written ``<logical id>``, each pseudo parameter ``{name}``."""
+    if isinstance(value, str):
+        return value
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        return f"{{{part['Ref']}}}" if str(part.get("Ref", "")).startswith("AWS::") else f"<{target(part)}>"
+
+    return "".join(text(part) for part in value["Fn::Join"][1])
+
+
+def _statements(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (lid, statement)
+        for lid, policy in stack.of_type("AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def test_the_user_pool_has_the_operators_group(keel: Synthesized) -> None:
+    (group,) = keel.foundation.of_type("AWS::Cognito::UserPoolGroup").values()
+    (pool,) = keel.foundation.of_type("AWS::Cognito::UserPool")
+    assert group["Properties"]["GroupName"] == "keel-operators"
+    assert target(group["Properties"]["UserPoolId"]) == pool
+
+
+def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synthesized: Synthesized) -> None:
+    # Given the API's one REST API and the parameter it writes
+    (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi")
+    (parameter,) = synthesized.api.of_type("AWS::SSM::Parameter").values()
+    name = synthesized.topology.api_id_parameter(STAGE)
+    assert parameter["Properties"]["Name"] == name
+    assert target(parameter["Properties"]["Value"]) == api
+    # Then every function of the authorizer's context is told that name, and no other context's is
+    owner = synthesized.topology.authorizer_context
+    assert owner is not None
+    for stack, _, function in synthesized.every("AWS::Lambda::Function"):
+        environment = function["Properties"].get("Environment", {}).get("Variables", {})
+        told = environment.get(owner.setting_name("API_ID_PARAMETER"))
+        assert told == (name if stack.name == owner.stack_name else None), stack.name
+
+
+def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stages_cache(
+    synthesized: Synthesized,
+) -> None:
+    # Given every IAM statement of every stack that grants an API Gateway management action
+    grants = [
+        (stack, lid, statement)
+        for stack in synthesized.stacks.values()
+        for lid, statement in _statements(stack)
+        if any(action.startswith("apigateway:") for action in _actions(statement))
+    ]
+    # Then there is one: DELETE on this stage's authorizer cache of this API (FlushStageAuthorizersCache)
+    (stack, policy, statement), *others = grants
+    assert others == []
+    (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi")
+    assert stack.name == synthesized.topology.api_stack_name
+    assert _actions(statement) == ["apigateway:DELETE"]
+    assert _joined(statement["Resource"]) == (
+        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{STAGE}/cache/authorizers"
+    )
+    # And it is attached to the role of the authorizer's context's API function (imported by ARN)
+    owner = synthesized.topology.authorizer_context
+    assert owner is not None
+    (role,) = stack.props(policy)["Roles"]
+    assert f"{owner.stack_name}:ExportsOutputFnGetAttApiRole" in json.dumps(role)
+
+
+def test_the_same_role_may_read_the_api_id_parameter_and_nothing_else_of_ssm(synthesized: Synthesized) -> None:
+    (parameter,) = synthesized.api.of_type("AWS::SSM::Parameter")
+    reads = [
+        statement
+        for _, statement in _statements(synthesized.api)
+        if any(action.startswith("ssm:") for action in _actions(statement))
+    ]
+    assert reads
+    for statement in reads:
+        assert _joined(statement["Resource"]).endswith(f":parameter<{parameter}>"), statement
