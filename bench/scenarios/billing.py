@@ -16,9 +16,9 @@ from bench.requests import Step
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import LOCAL_STRIPE_WEBHOOK_SECRET
 from infra.local.stripe.webhooks import sign
-from infra.topology import TOPOLOGY
+from infra.topology import LOCAL_STAGE, TOPOLOGY
 
-CONTEXT = TOPOLOGY.context("billing")
+CONTEXT = TOPOLOGY.for_stage(LOCAL_STAGE).context("billing")  # the names keel dev renders
 WORK_QUEUE = CONTEXT.queue_name(next(s for s in CONTEXT.subscriptions if s.is_work_queue))
 
 
