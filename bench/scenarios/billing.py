@@ -183,9 +183,9 @@ def steps(h: Harness) -> list[Step]:
 
 
 class _Context:
-    function_name = "keel-billing-stripe-events"
+    function_name = CONTEXT.resource_name("stripe-events")
     memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:keel-billing-stripe-events"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
     aws_request_id = "bench"
 
     def get_remaining_time_in_millis(self) -> int:

@@ -14,10 +14,10 @@ class BillingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEEL_BILLING_", extra="ignore", frozen=True)
 
-    #: The context's own table.
-    table: str = "keel-billing"
-    #: The queue the webhook receiver asks the processor through.
-    stripe_events_queue: str = "keel-billing-stripe-events"
+    #: The context's own table, as the topology names it for the stage (set by CDK and the local runtime).
+    table: str
+    #: The queue the webhook receiver asks the processor through (named by the topology, likewise).
+    stripe_events_queue: str
     #: Stripe's API; the local runtime points it at the Stripe emulator. Empty: Stripe itself.
     stripe_api_base: str = ""
     #: The Stripe secret key: a Secrets Manager secret in the cloud (its ARN), the key itself locally.

@@ -32,7 +32,7 @@ CHECKOUT_EVENTS = (
     "invoice.finalized",
     "invoice.paid",
 )
-TERMS = Terms(Catalog.with_prices(BillingSettings(table="t").price_ids))
+TERMS = Terms(Catalog.with_prices(BillingSettings(table="t", stripe_events_queue="q").price_ids))
 
 
 @pytest.fixture

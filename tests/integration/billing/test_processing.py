@@ -117,7 +117,7 @@ def dead_letters(billing: Billing) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "fault", [{"status": 500}, {"status": None, "delay": 0.6}], ids=["Stripe answers 500", "Stripe times out"]
+    "fault", [{"status": 500}, {"status": None, "delay": 1.5}], ids=["Stripe answers 500", "Stripe times out"]
 )
 def test_stripe_failing_while_processing_retries_then_dead_letters_and_reconciliation_recovers(
     billing: Billing, fault: dict[str, Any]

@@ -18,7 +18,7 @@ from keel.clock import FixedClock
 from keel.contracts.billing import EntitlementsChanged
 from tests.unit.billing.fakes import MemoryBilling
 
-TERMS = Terms(Catalog.with_prices(BillingSettings(table="t").price_ids), grace=timedelta(days=7))
+TERMS = Terms(Catalog.with_prices(BillingSettings(table="t", stripe_events_queue="q").price_ids), grace=timedelta(days=7))
 NOW = datetime(2030, 3, 1, tzinfo=UTC)
 TENANT = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
 OPERATOR = "usr_operator"
