@@ -5,18 +5,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CDK_CLI := aws-cdk@2.1148.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
-# CDK context for `make synth` and `make deploy`, e.g. CONTEXT='-c keel:stage=prod -c keel:settings={...}'.
+# CDK context for `make synth`, e.g. CONTEXT='-c keel:settings={...}' (`make deploy` refuses it: see below).
 CONTEXT ?=
+# The stage `make deploy` deploys from cdk.out (default: cdk.json's keel:stage); SMOKE=no skips `keel smoke`.
+STAGE ?=
+SMOKE ?= yes
 
 # Tests, bench and the offline synth check need a region; `make deploy` takes the caller's (profile or env).
 pytest bench synth: export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv dev test lint fmt typecheck imports pytest synth bench events openapi deploy clean
+.PHONY: help venv dev test lint fmt typecheck imports workflows pytest synth bench events openapi deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +38,7 @@ $(STAMP): pyproject.toml
 dev: venv ## Run the whole platform locally (moto, local API on :8080, pollers, scheduler, Stripe emulator)
 	@$(BIN)/keel dev $(ARGS)
 
-test: venv lint typecheck imports pytest ## Lint, type-check, check import rules, run every test with coverage
+test: venv lint typecheck imports workflows pytest ## Lint, type-check, check import rules and workflows, run every test with coverage
 
 lint: venv ## ruff lint and format check
 	@echo "==> ruff"
@@ -55,6 +57,11 @@ imports: venv ## Import rules from the topology: arrows point inward, contexts s
 	@echo "==> import-linter (rules derived from the topology)"
 	@$(BIN)/python -m infra.imports
 
+workflows: venv ## The GitHub workflows: valid against GitHub's schema, and zizmor (offline) finds nothing
+	@echo "==> workflows (check-jsonschema, zizmor)"
+	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@$(BIN)/zizmor --offline --quiet .github/workflows
+
 pytest: venv ## The test suite with branch coverage
 	@echo "==> pytest"
 	@$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
@@ -62,8 +69,8 @@ pytest: venv ## The test suite with branch coverage
 # A CPython 3.13 (Lambda's version) compiles the shipped .pyc; pyenv's is used when present.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
-synth: venv ## Synthesize to cdk.out (CONTEXT='-c ...'), then cdk-nag (AwsSolutions) and cfn-lint must be clean
-	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks $(CONTEXT)
+synth: venv ## Synthesize every stage to cdk.out (CONTEXT='-c ...'), then cdk-nag (AwsSolutions) and cfn-lint must be clean
+	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" $(BIN)/python -m infra.cloud.checks -c 'keel:stage=*' $(CONTEXT)
 
 bench: venv ## Cold-start and first-response ratios, DynamoDB requests per route, 1,000 sign-ups, against the budgets
 	@$(BIN)/python -m bench
@@ -74,10 +81,12 @@ events: venv ## Write the event contracts' JSON Schemas to events/schemas/
 openapi: venv ## Write the merged OpenAPI document to docs/openapi.json
 	@$(BIN)/python -m infra.generate openapi
 
-# The CDK CLI synthesizes (cdk.json's app: the same checks as `make synth`) with CONTEXT and the caller's
-# account and region, then deploys exactly that; ARGS go to `cdk deploy` (stack names, --require-approval ...).
-deploy: venv ## Synthesize with CONTEXT, check, and deploy every stack to the caller's account and region (pinned CDK CLI)
-	@PATH="$(if $(PY313_DIR),$(PY313_DIR):)$$PATH" npx --yes $(CDK_CLI) deploy --all $(CONTEXT) $(ARGS)
+# Deploys STAGE's stacks of the assembly `make synth` built (never synthesizing again, so every stage gets
+# the same assets) to the caller's account and region with the pinned CDK CLI, then smoke-tests it.
+# CONTEXT is refused (it cannot reach a built assembly); ARGS go to `cdk deploy` (--require-approval ...).
+deploy: venv ## Deploy STAGE (default: cdk.json's keel:stage) from cdk.out, then `keel smoke` it
+	@$(BIN)/python -m infra.cloud.release deploy --stage "$(STAGE)" $(if $(filter no,$(SMOKE)),--no-smoke) \
+	  $(CONTEXT) $(if $(ARGS),-- $(ARGS))
 
 clean: ## Remove build output (keeps .venv)
 	@rm -rf cdk.out .build .coverage .mypy_cache .ruff_cache

@@ -26,6 +26,8 @@ def handlers() -> list[tuple[str, str, bool]]:
     for ctx in TOPOLOGY.contexts:
         if ctx.api_handler:
             rows.append((f"{ctx.name} api", ctx.api_handler, ctx.uses_stripe))
+        # An endpoint (a webhook receiver) is held to an API handler's budget: it must not load stripe.
+        rows += [(f"{ctx.name} endpoint {e.name}", e.handler, False) for e in ctx.endpoints]
         rows += [(f"{ctx.name} consumer {s.name}", s.handler, ctx.uses_stripe) for s in ctx.subscriptions]
         rows += [(f"{ctx.name} job {j.name}", j.handler, ctx.uses_stripe) for j in ctx.jobs]
     if TOPOLOGY.authorizer_handler:
@@ -60,7 +62,9 @@ def print_cold_starts(runs: int) -> int:
 def print_requests(harness: Harness) -> int:
     print("\nDynamoDB requests per operation (budget: read 1 request; write 1 TransactWriteItems after at most 1 read;")
     print("authorizer 1 request per uncached authorization; no scans). Counted on the wire, per function.")
-    print(f"  {'context':<10} {'operation':<50} {'kind':<6} {'requests':<34} verdict")
+    print("receive (a webhook receiver): 1 TransactWriteItems, no read, no Stripe request; process (its processor):")
+    print("1 Stripe request and 1 TransactWriteItems. Stripe's API requests are counted too.")
+    print(f"  {'context':<10} {'operation':<50} {'kind':<7} {'requests':<44} verdict")
     breaches = 0
     for stray in scenarios.strays(TOPOLOGY):
         print(f"  !! bench/scenarios/{stray}.py names no context of the topology: it does not run")
@@ -76,11 +80,11 @@ def print_requests(harness: Harness) -> int:
                 harness.reset_counts()
                 step.run()
                 counted = harness.counts["authorizer" if step.kind == "auth" else "api"]
-                row = Measured(ctx.name, step.name, step.kind, dict(counted))
+                row = Measured(ctx.name, step.name, step.kind, dict(counted), harness.stripe_requests)
                 verdict = "; ".join(row.breaches) or "ok"
                 breaches += bool(row.breaches)
                 flag = "!! " if row.breaches else ""
-                print(f"  {row.context:<10} {row.step:<50} {row.kind:<6} {row.summary:<34} {flag}{verdict}")
+                print(f"  {row.context:<10} {row.step:<50} {row.kind:<7} {row.summary:<44} {flag}{verdict}")
     return breaches
 
 

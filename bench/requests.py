@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["read", "write", "auth"]
+Kind = Literal["read", "write", "auth", "receive", "process"]
 READ_OPERATIONS = frozenset({"GetItem", "Query", "BatchGetItem"})
 SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 
@@ -20,7 +20,9 @@ SINGLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteIte
 @dataclass(frozen=True)
 class Step:
     """``read``: at most 1 request. ``write``: 1 TransactWriteItems (after at most 1 read).
-    ``auth``: the authorizer's requests for one uncached authorization, at most 1."""
+    ``auth``: the authorizer's requests for one uncached authorization, at most 1. ``receive`` (a
+    webhook receiver): 1 TransactWriteItems, no read, no Stripe request. ``process`` (a webhook's
+    processor): 1 Stripe request (the object fetched again) and 1 TransactWriteItems."""
 
     name: str
     kind: Kind
@@ -34,6 +36,8 @@ class Measured:
     step: str
     kind: Kind
     operations: dict[str, int]
+    #: Requests to Stripe's API during the step.
+    stripe: int = 0
 
     @property
     def breaches(self) -> list[str]:
@@ -49,13 +53,22 @@ class Measured:
                 out.append(f"{reads} reads")
             if ops["TransactWriteItems"]:
                 out.append("a read that writes")
-        if self.kind == "write":
-            if ops["TransactWriteItems"] != 1:
-                out.append(f"{ops['TransactWriteItems']} transactions")
-            if reads > 1:
-                out.append(f"{reads} reads before the write")
+        if self.kind in ("write", "receive", "process") and ops["TransactWriteItems"] != 1:
+            out.append(f"{ops['TransactWriteItems']} transactions")
+        if self.kind == "write" and reads > 1:
+            out.append(f"{reads} reads before the write")
+        if self.kind == "receive":
+            if reads:
+                out.append(f"{reads} reads")
+            if self.stripe:
+                out.append(f"{self.stripe} Stripe requests")
+        if self.kind == "process" and self.stripe != 1:
+            out.append(f"{self.stripe} Stripe requests")
         return out
 
     @property
     def summary(self) -> str:
-        return ", ".join(f"{name} {count}" for name, count in sorted(self.operations.items())) or "none"
+        counted = [f"{name} {count}" for name, count in sorted(self.operations.items())]
+        if self.stripe:
+            counted.append(f"Stripe {self.stripe}")
+        return ", ".join(counted) or "none"

@@ -29,7 +29,9 @@ def _dump(data: Any) -> str:
 def openapi_document(topology: Topology = TOPOLOGY) -> dict[str, Any]:
     from keel.openapi import document
 
-    apps = [importlib.import_module(ctx.api_handler).app for ctx in topology.contexts if ctx.api_handler]
+    handlers = [ctx.api_handler for ctx in topology.contexts if ctx.api_handler]
+    handlers += [endpoint.handler for _ctx, endpoint in topology.endpoints]
+    apps = [importlib.import_module(handler).app for handler in handlers]
     return document(apps, version=API_VERSION)
 
 

@@ -2,6 +2,11 @@
 
 Every convention both renderers share is defined here once: physical resource names, the path-prefix
 rule, the bus rule's pattern, a context's settings and the identity provider's setting names.
+
+Names belong to a stage: ``TOPOLOGY.for_stage("staging")`` renders every stack and physical name with
+the stage in it (``Keel-Staging-Identity``, ``keel-staging-identity``), so stages live side by side in
+one account. A topology that has no stage yet names nothing (``UnstagedName``): no name is ever
+spelled without its stage.
 ``infra/cloud`` (CDK), ``infra/local`` (moto), the bench and the tests use these, never a copy.
 This module imports no CDK and nothing from ``functions``: handlers are named by module path.
 """
@@ -11,9 +16,10 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from keel.events import event_source, producer_of
 from keel.tenancy import ADMIN_PREFIX, DEFAULT_OPERATORS_GROUP, is_admin_path
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -26,6 +32,16 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
 NAME_PREFIX = "keel"
+#: A stage's name is the second word of every physical name (``keel-<stage>-...``) and a word of every
+#: stack name: lowercase letters and digits only, so that no two (stage, context, resource) triples can
+#: render the same name, and short, so that names stay within AWS's limits (an archive's is 48).
+STAGE_NAME = re.compile(r"[a-z][a-z0-9]{0,11}")
+#: The stage ``keel dev`` renders; no deployment may use it (``keel migrate`` without ``--stage`` is local).
+LOCAL_STAGE = "local"
+#: The words the platform's own resources take after the stage: no context may be named one of them.
+PLATFORM_WORDS = frozenset(
+    {"bus", "archive", "idempotency", "alarms", "users", "app", "smoke", "api", "authorizer", "traces", "edge", "tier"}
+)
 #: A context's name is a Python package under ``functions`` and a word in names and settings.
 CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: Where ``make openapi`` writes the merged OpenAPI document, relative to the repository root.
@@ -48,16 +64,10 @@ API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 USAGE_PLANS_PARAMETER = "USAGE_PLANS_PARAMETER"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
-
-
-def event_source(producer: str) -> str:
-    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
-    return f"{NAME_PREFIX}.{producer}"
-
-
-def producer_of(event_type: str) -> str:
-    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
-    return event_type.split(".", 1)[0]
+#: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
+STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
+#: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
+STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
 
 
 def dead_letter_queue_name(queue: str) -> str:
@@ -68,6 +78,20 @@ def dead_letter_queue_name(queue: str) -> str:
 def is_under(path: str, prefix: str) -> bool:
     """Whether ``prefix`` routes ``path``: itself or anything below it (``/v1/members/x``, not ``/v1/membersx``)."""
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def is_stage_name(name: str) -> bool:
+    """Whether ``name`` can name a stage (``STAGE_NAME``)."""
+    return bool(STAGE_NAME.fullmatch(name))
+
+
+class UnstagedName(LookupError):
+    """A name was asked of a topology (or context) that has no stage: every name belongs to one."""
+
+
+def _check_stage(stage: str | None) -> None:
+    if stage is not None and not is_stage_name(stage):
+        raise ValueError(f"stage {stage!r}: a lowercase letter, then up to 11 lowercase letters or digits")
 
 
 def is_context_name(name: str) -> bool:
@@ -92,6 +116,8 @@ class Subscription:
     """Event types one consumer Lambda receives through its own rule -> queue -> DLQ.
 
     ``name`` is unique in its context and does not repeat it: it becomes ``keel-<context>-<name>``.
+    With no event types it is a work queue the context feeds itself (no bus rule): its functions
+    find the queue's name in ``KEEL_<CONTEXT>_<NAME>_QUEUE`` and may send to it.
     """
 
     name: str
@@ -105,6 +131,11 @@ class Subscription:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
 
     @property
+    def is_work_queue(self) -> bool:
+        """Fed by the context itself, not by a bus rule."""
+        return not self.event_types
+
+    @property
     def event_pattern(self) -> dict[str, Any]:
         """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
 
@@ -114,6 +145,21 @@ class Subscription:
             return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
         sources = sorted({event_source(producer_of(t)) for t in self.event_types})
         return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A public route served by a function of its own, not by the context's API function: a webhook
+    receiver, whose cold start, concurrency and permissions must not be the API's. The function is
+    ``keel-<context>-<name>``; its module exposes ``handler`` (and ``app``, its resolver, for the
+    OpenAPI document). ``caller`` names who calls it: ``stripe`` points the local Stripe emulator's
+    webhooks at it."""
+
+    name: str
+    route: Route
+    handler: str
+    caller: str | None = None
+    timeout_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -161,6 +207,8 @@ class Context:
     table: bool = True
     #: Whether the context needs Stripe (only then does its function import ``stripe``).
     uses_stripe: bool = False
+    #: Public routes with a function of their own (webhook receivers).
+    endpoints: tuple[Endpoint, ...] = ()
     #: Whether its API honours ``Idempotency-Key`` on some route (``keel.idempotency``): only then may
     #: its API function use the idempotency table, and only for records under its own key prefix.
     uses_idempotency: bool = False
@@ -174,24 +222,31 @@ class Context:
     #: generated Secrets Manager secret only this context's functions may read, its ARN in
     #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
     secrets: tuple[str, ...] = ()
+    #: The stage its names belong to; set by ``Topology.for_stage`` (or ``for_stage``), never by hand.
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         if not is_context_name(self.name):
             raise ValueError(f"context name {self.name!r}: lowercase letters, digits and underscores, not a keyword")
+        _check_stage(self.stage)
         for prefix in self.api_prefixes:
             if prefix.rstrip("/") == ADMIN_PREFIX:
                 raise ValueError(f"{self.name}: route an area of its own under {ADMIN_PREFIX} ({ADMIN_PREFIX}/<area>)")
         for route in self.public_routes:
             if is_admin_path(route.path):
                 raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
-        named: tuple[Subscription | Job, ...] = (*self.subscriptions, *self.jobs)
+        named: tuple[Subscription | Job | Endpoint, ...] = (*self.subscriptions, *self.jobs, *self.endpoints)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
                 short = item.name[len(self.name) + 1 :] or "another name"
                 raise ValueError(
-                    f"{self.name}: {item.name!r} repeats the context in its name ({self.resource_name(item.name)}); "
-                    f"call it {short!r}"
+                    f"{self.name}: {item.name!r} repeats the context in its name "
+                    f"({NAME_PREFIX}-<stage>-{self.name}-{item.name}); call it {short!r}"
                 )
+
+    def for_stage(self, stage: str) -> Context:
+        """This context with every name rendered for ``stage``."""
+        return replace(self, stage=stage)
 
     # -- code ---------------------------------------------------------------------------------------
 
@@ -205,21 +260,41 @@ class Context:
 
     # -- names --------------------------------------------------------------------------------------
 
+    @property
+    def _stage(self) -> str:
+        if self.stage is None:
+            raise UnstagedName(f"the {self.name} context names nothing until it has a stage: topology.for_stage(...)")
+        return self.stage
+
     def resource_name(self, name: str) -> str:
         """The physical name of one of this context's resources, the same in the cloud and locally."""
-        return f"{NAME_PREFIX}-{self.name}-{name}"
+        return f"{self.table_name}-{name}"
 
     @property
     def table_name(self) -> str:
-        return f"{NAME_PREFIX}-{self.name}"
+        return f"{NAME_PREFIX}-{self._stage}-{self.name}"
 
     @property
     def stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-{_title(self.name)}"
+        return f"{_title(NAME_PREFIX)}-{_title(self._stage)}-{_title(self.name)}"
 
     @property
     def api_function_name(self) -> str:
         return self.resource_name("api")
+
+    def function_name(self, item: Subscription | Job) -> str:
+        """The function of a consumer or a job (named as its queue or its schedule)."""
+        return self.resource_name(item.name)
+
+    @property
+    def migrations_function_name(self) -> str:
+        """The function that runs this context's data migrations (``keel.migrations``)."""
+        return self.resource_name("migrate")
+
+    @property
+    def migrations_package(self) -> str:
+        """Where its data migrations are: ``functions/<context>/migrations/NNNN_name.py``."""
+        return f"{self.package}.migrations"
 
     @property
     def event_source(self) -> str:
@@ -241,6 +316,13 @@ class Context:
 
     def queue_name(self, sub: Subscription) -> str:
         return self.resource_name(sub.name)
+
+    def endpoint_function_name(self, endpoint: Endpoint) -> str:
+        return self.resource_name(endpoint.name)
+
+    def queue_setting(self, sub: Subscription) -> str:
+        """Where a work queue's name is given to the context's functions: ``KEEL_<CONTEXT>_<NAME>_QUEUE``."""
+        return self.setting_name(f"{sub.name.replace('-', '_')}_queue")
 
     def rule_name(self, item: Subscription | Job) -> str:
         """A subscription's bus rule, or a job's schedule (and its function, locally)."""
@@ -280,22 +362,36 @@ class Context:
         values = {self.setting_name(name): value for name, value in self.settings.items()}
         if self.table:
             values[self.setting_name("TABLE")] = self.table_name
+        for sub in self.subscriptions:
+            if sub.is_work_queue:
+                values[self.queue_setting(sub)] = self.queue_name(sub)
         return values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Topology:
-    bus_name: str
-    archive_retention_days: int
-    idempotency_table: str
+    """What Keel deploys; ``for_stage`` renders it for one stage, whose names it then gives."""
+
     authorizer_handler: str | None
     outbox_relay_handler: str
     contexts: tuple[Context, ...]
+    #: The stage its names belong to (``for_stage``); ``None`` for the catalog itself.
+    stage: str | None = None
 
     def __post_init__(self) -> None:
         names = [ctx.name for ctx in self.contexts]
         if len(set(names)) != len(names):
             raise ValueError(f"context names must be unique: {', '.join(names)}")
+        taken = sorted(PLATFORM_WORDS.intersection(names))
+        if taken:
+            raise ValueError(f"context {', '.join(taken)}: the platform's own resources are named so")
+        _check_stage(self.stage)
+        if self.stage is not None:  # a staged topology's contexts name things for its stage too
+            object.__setattr__(self, "contexts", tuple(ctx.for_stage(self.stage) for ctx in self.contexts))
+
+    def for_stage(self, stage: str) -> Topology:
+        """This topology with every stack and physical name rendered for ``stage``."""
+        return replace(self, stage=stage)
 
     def context(self, name: str) -> Context:
         for ctx in self.contexts:
@@ -306,35 +402,95 @@ class Topology:
     # -- names --------------------------------------------------------------------------------------
 
     @property
+    def _stage(self) -> str:
+        if self.stage is None:
+            raise UnstagedName("a topology names nothing until it has a stage: topology.for_stage(...)")
+        return self.stage
+
+    def resource_name(self, name: str) -> str:
+        """The physical name of one of the platform's own resources: ``keel-<stage>-<name>``."""
+        return f"{NAME_PREFIX}-{self._stage}-{name}"
+
+    def _stack(self, name: str) -> str:
+        return f"{_title(NAME_PREFIX)}-{_title(self._stage)}-{name}"
+
+    @property
+    def bus_name(self) -> str:
+        return self.resource_name("bus")
+
+    @property
     def archive_name(self) -> str:
-        return f"{self.bus_name}-archive"
+        return self.resource_name("archive")
+
+    @property
+    def idempotency_table(self) -> str:
+        return self.resource_name("idempotency")
 
     @property
     def alarm_topic_name(self) -> str:
-        return f"{NAME_PREFIX}-alarms"
+        return self.resource_name("alarms")
 
     @property
     def authorizer_name(self) -> str:
-        return f"{NAME_PREFIX}-authorizer"
+        return self.resource_name("authorizer")
+
+    @property
+    def user_pool_name(self) -> str:
+        return self.resource_name("users")
+
+    @property
+    def app_client_name(self) -> str:
+        return self.resource_name("app")
+
+    @property
+    def smoke_client_name(self) -> str:
+        """The user pool client ``keel smoke`` signs its throwaway users in with (admin flow only)."""
+        return self.resource_name("smoke")
+
+    @property
+    def rest_api_name(self) -> str:
+        return self.resource_name("api")
+
+    @property
+    def sampling_rule_name(self) -> str:
+        """The X-Ray sampling rule of the stage (at most 32 characters: the stage name is short)."""
+        return self.resource_name("traces")
+
+    def parameter_name(self, name: str) -> str:
+        """An SSM parameter of the stage: ``/keel/<stage>/<name>``."""
+        return f"/{NAME_PREFIX}/{self._stage}/{name}"
+
+    def log_group_name(self, function_name: str) -> str:
+        """Where a function of the stage logs (Lambda's own convention, for the console and the CLI)."""
+        return f"/aws/lambda/{function_name}"
+
+    @property
+    def access_log_group_name(self) -> str:
+        return f"/aws/apigateway/{self.rest_api_name}/access"
 
     @property
     def foundation_stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-Foundation"
+        return self._stack("Foundation")
 
     @property
     def api_stack_name(self) -> str:
-        return f"{_title(NAME_PREFIX)}-Api"
+        return self._stack("Api")
+
+    @property
+    def stack_names(self) -> tuple[str, ...]:
+        """Every stack of the stage, in deploy order (the account's stack is no stage's)."""
+        return (self.foundation_stack_name, *(ctx.stack_name for ctx in self.contexts), self.api_stack_name)
 
     @property
     def account_stack_name(self) -> str:
         """Settings of the account and region, not of a stage: every stage shares this one stack."""
         return f"{_title(NAME_PREFIX)}-Account"
 
-    def platform_environment(self, stage: str, *, cors_origins: Sequence[str] = ()) -> dict[str, str]:
+    def platform_environment(self, *, cors_origins: Sequence[str] = ()) -> dict[str, str]:
         """The settings every function reads whatever its context (the kernel's ``PlatformSettings``);
         ``cors_origins`` are the browser origins the API answers (``keel.cors``)."""
         return {
-            "KEEL_STAGE": stage,
+            "KEEL_STAGE": self._stage,
             "KEEL_BUS_NAME": self.bus_name,
             "KEEL_IDEMPOTENCY_TABLE": self.idempotency_table,
             "POWERTOOLS_METRICS_NAMESPACE": _title(NAME_PREFIX),
@@ -352,7 +508,36 @@ class Topology:
 
     @property
     def public_routes(self) -> list[Route]:
-        return [route for ctx in self.contexts for route in ctx.public_routes]
+        """Routes served without the authorizer: the contexts' own, and their endpoints'."""
+        own = [route for ctx in self.contexts for route in ctx.public_routes]
+        return own + [endpoint.route for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    @property
+    def endpoints(self) -> list[tuple[Context, Endpoint]]:
+        return [(ctx, endpoint) for ctx in self.contexts for endpoint in ctx.endpoints]
+
+    def endpoint_for(self, path: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint whose route is exactly ``path``, if any (it wins over any API prefix). Every
+        method reaches it, as ``ANY`` on an API prefix does: its function answers 405 to the others."""
+        return next(((c, e) for c, e in self.endpoints if e.route.path == path), None)
+
+    def endpoint_called_by(self, caller: str) -> tuple[Context, Endpoint] | None:
+        """The endpoint ``caller`` (``stripe``) delivers to."""
+        return next(((c, e) for c, e in self.endpoints if e.caller == caller), None)
+
+    def stripe_settings(
+        self, *, api_base: str, api_key: str, webhook_secret: str, test_clocks: bool = False
+    ) -> dict[str, str]:
+        """Where Stripe is, its key and the webhook secret, under the setting names of every context
+        that uses Stripe (the local runtime gives them its Stripe emulator)."""
+        values: dict[str, str] = {}
+        for ctx in self.contexts:
+            if ctx.uses_stripe:
+                values[ctx.setting_name(STRIPE_API_BASE)] = api_base
+                values[ctx.setting_name(STRIPE_API_KEY)] = api_key
+                values[ctx.setting_name(STRIPE_WEBHOOK_SECRET)] = webhook_secret
+                values[ctx.setting_name(STRIPE_TEST_CLOCKS)] = "true" if test_clocks else "false"
+        return values
 
     @property
     def tenantless_routes(self) -> list[Route]:
@@ -382,14 +567,24 @@ class Topology:
             return {ctx.setting_name(API_ID): api_id}
         return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
 
-    def usage_plans_parameter(self, stage: str) -> str:
-        """The SSM parameter the API stack writes its usage plans' ids to, by rate tier (per stage)."""
-        return f"/{NAME_PREFIX}/{stage}/usage-plans"
+    @property
+    def usage_plans_parameter(self) -> str:
+        """The SSM parameter the API stack writes its usage plans' ids to, by rate tier."""
+        return self.parameter_name("usage-plans")
 
-    def usage_plan_settings(self, stage: str) -> dict[str, str]:
+    def usage_plan_name(self, tier: str) -> str:
+        """The usage plan of rate tier ``tier`` on the stage."""
+        return self.resource_name(f"tier-{tier}")
+
+    @property
+    def web_acl_name(self) -> str:
+        """The web ACL in front of the stage."""
+        return self.resource_name("edge")
+
+    def usage_plan_settings(self) -> dict[str, str]:
         """Where the authorizer's context finds the usage plans it keeps tenants' keys in."""
         ctx = self.authorizer_context
-        return {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter(stage)} if ctx else {}
+        return {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter} if ctx else {}
 
     @property
     def abuse_prone_routes(self) -> list[Route]:

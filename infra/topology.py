@@ -12,10 +12,12 @@ from __future__ import annotations
 from infra.contexts import collect
 from infra.model import (
     AUTHORIZER_CACHE_SECONDS,
+    LOCAL_STAGE,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_FACTOR,
     AssetFile,
     Context,
+    Endpoint,
     HttpMethod,
     Job,
     Route,
@@ -25,11 +27,13 @@ from infra.model import (
 
 __all__ = [
     "AUTHORIZER_CACHE_SECONDS",
+    "LOCAL_STAGE",
     "MAX_RECEIVE_COUNT",
     "TOPOLOGY",
     "VISIBILITY_TIMEOUT_FACTOR",
     "AssetFile",
     "Context",
+    "Endpoint",
     "HttpMethod",
     "Job",
     "Route",
@@ -37,10 +41,8 @@ __all__ = [
     "Topology",
 ]
 
+#: The catalog, for no stage yet: ``TOPOLOGY.for_stage(stage)`` names what one stage deploys.
 TOPOLOGY = Topology(
-    bus_name="keel",
-    archive_retention_days=30,
-    idempotency_table="keel-idempotency",
     authorizer_handler="functions.identity.handlers.authorizer",
     outbox_relay_handler="keel.outbox_relay",
     contexts=collect(),

@@ -14,7 +14,8 @@ class IdentitySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEEL_IDENTITY_", extra="ignore", frozen=True)
 
-    table: str = "keel-identity"
+    #: Its table, as the topology names it for the stage (set by CDK and the local runtime).
+    table: str
     #: ``iss`` of accepted tokens, e.g. ``https://cognito-idp.<region>.amazonaws.com/<pool id>``.
     oidc_issuer: str = ""
     #: Accepted audiences (the app client ids), comma-separated; matched against ``aud`` or ``client_id``.

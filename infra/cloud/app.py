@@ -19,27 +19,28 @@ from infra.topology import TOPOLOGY, Topology
 def build_app(
     topology: Topology = TOPOLOGY, *, outdir: str | None = None, context: Mapping[str, Any] | None = None
 ) -> cdk.App:
-    """Every stack of ``topology``, checked by cdk-nag at synth. ``cdk.json``'s context is the default,
-    ``context`` overrides it, and the CDK CLI's (``-c``, passed in ``CDK_CONTEXT_JSON``) overrides both.
-    Output goes to ``outdir``, else to where the CDK CLI asks (``CDK_OUTDIR``), else ``cdk.out``."""
+    """Every stack of every stage ``keel:stage`` asks for (``*``: all of ``keel:stages``), checked by
+    cdk-nag at synth. ``cdk.json``'s context is the default, ``context`` overrides it, and the CDK CLI's
+    (``-c``, passed in ``CDK_CONTEXT_JSON``) overrides both. Output goes to ``outdir``, else to where
+    the CDK CLI asks (``CDK_OUTDIR``), else ``cdk.out``.
+
+    The stacks are environment-agnostic: the same templates and assets deploy to whichever account
+    and region the deploying credentials name, so one synth is promoted from stage to stage."""
     defaults = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     outdir = outdir or os.environ.get("CDK_OUTDIR", "cdk.out")
     app = cdk.App(outdir=outdir, context={**defaults, **(context or {})})
-    deployment = Deployment.of(app, topology)
-    # Set by the CDK CLI from the caller's credentials and profile; without it the stacks are
-    # environment-agnostic and deploy to the caller's account and region.
-    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
-    env = cdk.Environment(account=account, region=region)
-    account_settings = AccountStack(app, topology.account_stack_name, env=env)
-    foundation = FoundationStack(app, topology.foundation_stack_name, topology=topology, deployment=deployment, env=env)
-    contexts = [
-        ContextStack(
-            app, ctx.stack_name, topology=topology, ctx=ctx, foundation=foundation, deployment=deployment, env=env
+    account_settings = AccountStack(app, topology.account_stack_name)
+    for deployment in Deployment.every(app, topology):
+        staged = topology.for_stage(deployment.stage)
+        foundation = FoundationStack(app, staged.foundation_stack_name, topology=staged, deployment=deployment)
+        contexts = [
+            ContextStack(app, ctx.stack_name, topology=staged, ctx=ctx, foundation=foundation, deployment=deployment)
+            for ctx in staged.contexts
+        ]
+        api = ApiStack(app, staged.api_stack_name, topology=staged, deployment=deployment, contexts=contexts)
+        api.add_stack_dependency(
+            account_settings, "the stage writes execution logs with the account's API Gateway role"
         )
-        for ctx in topology.contexts
-    ]
-    api = ApiStack(app, topology.api_stack_name, topology=topology, deployment=deployment, contexts=contexts, env=env)
-    api.add_stack_dependency(account_settings, "the stage writes execution logs with the account's API Gateway role")
     nag.apply(app)
     return app
 

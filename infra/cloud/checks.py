@@ -1,9 +1,11 @@
-"""``make synth``: synthesize every stack to ``cdk.out``, then fail on any cdk-nag error that is not
-acknowledged in ``infra/cloud/nag.py`` and on any cfn-lint error in the templates.
+"""``make synth``: synthesize every stage's stacks to ``cdk.out``, then fail on any cdk-nag error that is
+not acknowledged in ``infra/cloud/nag.py`` and on any cfn-lint error in the templates.
 
-It is also the app the CDK CLI runs (``cdk.json``), so ``make deploy`` deploys only what passed these
-checks, synthesized with the deploy command's ``-c`` context and the caller's account and region.
-``python -m infra.cloud.checks -c keel:stage=prod`` takes context as the CDK CLI does.
+``make synth`` renders every stage of ``keel:stages`` (``-c keel:stage=*``) into one assembly, which
+``make deploy STAGE=...`` then deploys stage by stage without synthesizing again (``release.py``). This
+is also the app the CDK CLI runs (``cdk.json``) when used directly (``cdk diff``, ``cdk deploy``):
+then it renders ``keel:stage`` alone, ``dev`` by default. ``python -m infra.cloud.checks -c
+keel:stage=prod`` takes context as the CDK CLI does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.cloud.app import build_app
+from infra.cloud.deployment import Deployment
+from infra.cloud.release import write_release
 from infra.topology import TOPOLOGY, Topology
 
 #: cfn-lint rules that do not apply to what CDK writes, with the reason.
@@ -41,11 +45,14 @@ class Finding:
         return f"[{self.tool} {level}] {self.rule} at {self.where}: {self.message}"
 
 
-def synth(outdir: Path, topology: Topology = TOPOLOGY, context: Mapping[str, object] | None = None) -> None:
-    """Synthesize ``topology`` to ``outdir`` (stale templates removed first; bundled assets kept)."""
+def synth(outdir: Path, topology: Topology = TOPOLOGY, context: Mapping[str, object] | None = None) -> list[str]:
+    """Synthesize ``topology`` to ``outdir`` (stale templates removed first; bundled assets kept);
+    returns the stages it rendered."""
     for stale in outdir.glob("*.template.json"):
         stale.unlink()
-    build_app(topology, outdir=str(outdir), context={**COLLECT_VALIDATION, **(context or {})}).synth()
+    app = build_app(topology, outdir=str(outdir), context={**COLLECT_VALIDATION, **(context or {})})
+    app.synth()
+    return [deployment.stage for deployment in Deployment.every(app, topology)]
 
 
 def nag_findings(outdir: Path) -> list[Finding]:
@@ -64,8 +71,8 @@ def nag_findings(outdir: Path) -> list[Finding]:
     ]
 
 
-def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
-    """cfn-lint on every template in ``outdir``."""
+def lint_findings(outdir: Path, region: str | None = None, stacks: Sequence[str] | None = None) -> list[Finding]:
+    """cfn-lint on every template in ``outdir`` (or on those of ``stacks``)."""
     from cfnlint.api import ManualArgs, lint_file  # noqa: PLC0415 - slow import, only when linting
 
     config = ManualArgs(
@@ -82,6 +89,7 @@ def lint_findings(outdir: Path, region: str | None = None) -> list[Finding]:
             m.rule.id.startswith("E"),
         )
         for template in sorted(outdir.glob("*.template.json"))
+        if stacks is None or template.name.removesuffix(".template.json") in stacks
         for m in lint_file(template, config)
     ]
 
@@ -99,13 +107,17 @@ def context_from_args(args: Sequence[str]) -> dict[str, object]:
 
 def main(args: Sequence[str] = ()) -> int:
     outdir = Path(os.environ.get("CDK_OUTDIR", "cdk.out"))
-    synth(outdir, context=context_from_args(args))
+    stages = synth(outdir, context=context_from_args(args))
+    write_release(outdir, stages)
     findings = nag_findings(outdir) + lint_findings(outdir)
     for finding in findings:
         print(finding, file=sys.stderr)
     blocking = sum(f.blocking for f in findings)
     templates = len(list(outdir.glob("*.template.json")))
-    print(f"synth: {templates} templates in {outdir}; {blocking} cdk-nag/cfn-lint errors", file=sys.stderr)
+    print(
+        f"synth: {templates} templates of stages {', '.join(stages)} in {outdir}; {blocking} cdk-nag/cfn-lint errors",
+        file=sys.stderr,
+    )
     return 1 if blocking else 0
 
 

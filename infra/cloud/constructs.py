@@ -1,15 +1,21 @@
 """The few constructs every context is built from: a function, a table with its outbox relay, a
 consumer (rule -> queue -> function, with a dead-letter queue) and a scheduled job. Each carries the
 alarms of what it is: a function its errors and throttles, a queue the age of its oldest message, a
-dead-letter queue its first message."""
+dead-letter queue its first message.
+
+Every function is published as a version behind its ``live`` alias, and whatever invokes it (API
+Gateway, an event source mapping, a schedule) invokes the alias: CodeDeploy moves the alias to a new
+version by the stage's strategy and moves it back when one of the function's rollback alarms fires."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -29,7 +35,8 @@ ALARM_PERIOD = cdk.Duration.minutes(5)
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: The alias every caller invokes; CodeDeploy shifts it from version to version.
+LIVE_ALIAS = "live"
 DLQ_RETENTION = cdk.Duration.days(14)  # the SQS maximum: time for a person to look
 DESTROY = cdk.RemovalPolicy.DESTROY
 #: Settings every Keel table shares: on-demand, point-in-time recovery, encrypted at rest.
@@ -46,6 +53,11 @@ DLQ_EXPIRY_WARNING_DAYS = 4
 RELAY_RETRY_ATTEMPTS = 10
 RELAY_BATCH_SIZE = 100
 JOB_RETRY_ATTEMPTS = 2
+
+
+def set_retention(log_group: logs.LogGroup, days: int) -> None:
+    """Keep ``log_group``'s events ``days`` days (a CloudWatch Logs retention, checked by the deployment)."""
+    typing.cast("logs.CfnLogGroup", log_group.node.default_child).retention_in_days = days
 
 
 def at_least_once(scope: Construct, id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
@@ -76,29 +88,56 @@ def older_than(scope: Construct, queue: sqs.IQueue, age: cdk.Duration, descripti
     )
 
 
+class Rollout(Construct):
+    """How a stack's functions move to a new version: one CodeDeploy application and service role for
+    the stack, and the stage's traffic-shifting strategy."""
+
+    def __init__(self, scope: Construct, id: str, *, config: codedeploy.ILambdaDeploymentConfig) -> None:
+        super().__init__(scope, id)
+        self.application = codedeploy.LambdaApplication(self, "Application")
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSCodeDeployRoleForLambdaLimited")
+            ],
+        )
+        self.config = config
+
+
 class ContextFunction(Construct):
-    """A Keel Lambda: Python 3.13 on arm64, traced, with its own log group and a role that may only
-    write to it (everything else is granted by the caller). It alarms on any error or throttle."""
+    """A Keel Lambda: Python 3.13 on arm64, traced, named, with its own log group and a role that may only
+    write to it (everything else is granted by the caller). It alarms on any error or throttle. Callers
+    invoke its ``live`` alias, which its deployment group shifts by ``rollout`` and rolls back when
+    its error alarm (or any alarm given to ``add_rollback_alarm``) fires during a deployment."""
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
+        name: str,
+        log_group_name: str,
+        log_retention_days: int,
         handler: str,
         code: lambda_.Code,
         layers: Sequence[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         timeout_seconds: int,
+        rollout: Rollout | None,
         memory_mb: int = 512,
     ) -> None:
         super().__init__(scope, id)
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=DESTROY)
+        log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name, removal_policy=DESTROY)
+        set_retention(log_group, log_retention_days)
         log_group.grant_write(role)
+        self.name = name
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=name,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"{handler}.handler",
@@ -111,7 +150,7 @@ class ContextFunction(Construct):
             log_group=log_group,
             role=role,
         )
-        at_least_once(
+        self.error_alarm = at_least_once(
             self, "ErrorAlarm", self.function.metric_errors(period=ALARM_PERIOD), f"{handler} failed (Lambda Errors)"
         )
         at_least_once(
@@ -120,6 +159,35 @@ class ContextFunction(Construct):
             self.function.metric_throttles(period=ALARM_PERIOD),
             f"{handler} was throttled: concurrency is exhausted",
         )
+        #: What every caller invokes. Without a rollout (a function nothing but CloudFormation calls)
+        #: there is no alias: the function runs as deployed.
+        self.alias: lambda_.Alias | None = None
+        self.deployments: codedeploy.LambdaDeploymentGroup | None = None
+        if rollout is not None:
+            self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version)
+            self.deployments = codedeploy.LambdaDeploymentGroup(
+                self,
+                "Deployments",
+                alias=self.alias,
+                application=rollout.application,
+                role=rollout.role,
+                deployment_config=rollout.config,
+                alarms=[self.error_alarm],
+                auto_rollback=codedeploy.AutoRollbackConfig(
+                    failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+                ),
+            )
+
+    @property
+    def live(self) -> lambda_.IFunction:
+        """What callers invoke: the ``live`` alias (the function itself when it has none)."""
+        return self.alias if self.alias is not None else self.function
+
+    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Roll a deployment of this function back when ``alarm`` fires while traffic shifts."""
+        if self.deployments is None:
+            raise ValueError(f"{self.name} has no deployment group to roll back")
+        self.deployments.add_alarm(alarm)
 
 
 class DeadLetterQueue(Construct):
@@ -152,9 +220,10 @@ def encrypted_queue(scope: Construct, id: str, **props: Any) -> sqs.Queue:
 
 class ContextTable(dynamodb.Table):
     """A context's single table: ``pk``/``sk`` strings, items expire on ``expires_at``, and the stream
-    carries new images for the outbox relay. Kept when the stack goes."""
+    carries new images for the outbox relay. With ``retain`` (a stage that keeps its data) it outlives
+    its stack and refuses deletion; otherwise it goes with the stack."""
 
-    def __init__(self, scope: Construct, id: str, *, table_name: str, publishes: bool) -> None:
+    def __init__(self, scope: Construct, id: str, *, table_name: str, publishes: bool, retain: bool) -> None:
         super().__init__(
             scope,
             id,
@@ -164,8 +233,8 @@ class ContextTable(dynamodb.Table):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
             stream=dynamodb.StreamViewType.NEW_IMAGE if publishes else None,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-            deletion_protection=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN if retain else DESTROY,
+            deletion_protection=retain,
         )
 
 
@@ -193,7 +262,7 @@ class OutboxRelay(Construct):
                 "dynamodb": {"Keys": {"sk": {"S": lambda_.FilterRule.begins_with(OUTBOX_PREFIX)}}},
             }
         )
-        function.function.add_event_source(
+        function.live.add_event_source(
             sources.DynamoEventSource(
                 table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -238,7 +307,8 @@ def event_pattern(pattern: Mapping[str, Sequence[str | Mapping[str, str]]]) -> e
 class Consumer(Construct):
     """A subscription: bus rule -> queue (redrive to a dead-letter queue) -> the consumer function,
     which reports partial batch failures so only the failed messages come back. It alarms when a
-    message has waited longer than all its attempts should take."""
+    message has waited longer than all its attempts should take. A work queue (no event types) has no
+    rule: its context sends to it."""
 
     def __init__(
         self,
@@ -269,15 +339,16 @@ class Consumer(Construct):
             f"An event has waited in {name} longer than its {topology.MAX_RECEIVE_COUNT} attempts take: "
             "the consumer is stuck or too slow",
         )
-        events.Rule(
-            self,
-            "Rule",
-            rule_name=name,
-            event_bus=bus,
-            event_pattern=event_pattern(subscription.event_pattern),
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
-        )
-        function.function.add_event_source(
+        if not subscription.is_work_queue:
+            events.Rule(
+                self,
+                "Rule",
+                rule_name=name,
+                event_bus=bus,
+                event_pattern=event_pattern(subscription.event_pattern),
+                targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
+            )
+        function.live.add_event_source(
             sources.SqsEventSource(
                 self.queue,
                 batch_size=subscription.batch_size,
@@ -310,12 +381,12 @@ class Job(Construct):
             schedule=events.Schedule.expression(job.schedule),
             targets=[
                 targets.LambdaFunction(
-                    function.function,
+                    function.live,
                     retry_attempts=JOB_RETRY_ATTEMPTS,
                     dead_letter_queue=self.dead_letters.queue,
                 )
             ],
         )
-        function.function.configure_async_invoke(
+        function.live.configure_async_invoke(
             retry_attempts=JOB_RETRY_ATTEMPTS, on_failure=destinations.SqsDestination(self.dead_letters.queue)
         )

@@ -171,12 +171,16 @@ class ApiSlo(Construct):
     def __init__(self, scope: Construct, id: str, *, metrics: ApiMetrics) -> None:
         super().__init__(scope, id)
         self.alarms: list[cloudwatch.CompositeAlarm] = []
+        #: The fast burn rate's short windows, one per objective: what rolls a deployment back.
+        self.rollback_windows: list[BurnRateWindow] = []
         for objective in OBJECTIVES:
             for rate in BURN_RATES:
                 windows = [
                     self._window(metrics, objective, rate, window, f"{objective.name}-{rate.name}-{label}")
                     for label, window in (("long", rate.long), ("short", rate.short))
                 ]
+                if rate is FAST:
+                    self.rollback_windows.append(windows[1])
                 self.alarms.append(
                     cloudwatch.CompositeAlarm(
                         self,

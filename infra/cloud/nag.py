@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from infra.cloud.constructs import ContextFunction, DeadLetterQueue
+from infra.cloud.constructs import ContextFunction, DeadLetterQueue, Rollout
 from infra.cloud.stacks import AccountStack
 
 PACK = "AwsSolutions"
@@ -44,6 +44,10 @@ def _is_function_policy(construct: IConstruct) -> bool:
         return False
     role = construct.node.scope
     return role is not None and isinstance(role.node.scope, ContextFunction)
+
+
+def _is_rollout_role(construct: IConstruct) -> bool:
+    return isinstance(construct, iam.Role) and isinstance(construct.node.scope, Rollout)
 
 
 def _is_account_logging_role(construct: IConstruct) -> bool:
@@ -131,6 +135,16 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
                 "The account-level role API Gateway needs to write execution and access logs; AWS maintains "
                 "this managed policy for exactly that purpose.",
+            ),
+        ),
+    ),
+    (
+        _is_rollout_role,
+        (
+            _ack(
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+                "CodeDeploy's service role for Lambda traffic shifting: AWS maintains this managed policy for "
+                "exactly that job (update aliases, read the rollback alarms, invoke hooks named CodeDeployHook_*).",
             ),
         ),
     ),

@@ -2,8 +2,9 @@
 
 A function is granted the actions of the calls it makes and nothing more: no ``Scan`` and no
 ``BatchWriteItem`` (no request or event path uses them), and the authorizer, which answers
-unauthenticated input, only point reads. ``tests/infra/test_permissions.py`` finds the calls in the
-code and holds these lists to them.
+unauthenticated input, only point reads. The one exception is each context's migration function
+(``keel.migrate``), which no request reaches: a migration may read the whole table.
+``tests/infra/test_permissions.py`` finds the calls in the code and holds these lists to them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def actions_for(*calls: str) -> tuple[str, ...]:
 CONTEXT_TABLE = actions_for("get_item", "batch_get_item", "query", "transact_write_items")
 #: The authorizer: it looks up a membership or an API key, never lists, never writes.
 AUTHORIZER_TABLE = actions_for("get_item", "batch_get_item")
+#: A context's migration function (``keel.migrations``): pages of a Scan or a Query, each applied with its
+#: checkpoint in one transaction, and the table's item count for the progress bar.
+MIGRATIONS = (*actions_for("get_item", "query", "scan", "transact_write_items"), "dynamodb:DescribeTable")
 #: Powertools' DynamoDB idempotency records (``keel.idempotency``).
 IDEMPOTENCY_RECORDS = actions_for("get_item", "put_item", "update_item", "delete_item")
 #: The only actions that may name ``Resource: *``: they have no resource-level permissions.

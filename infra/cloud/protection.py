@@ -52,11 +52,11 @@ class EdgeProtection(Construct):
     """The web ACL and its association with ``stage``."""
 
     def __init__(
-        self, scope: Construct, id: str, *, topology: Topology, stage: apigateway.Stage, stage_name: str,
+        self, scope: Construct, id: str, *, topology: Topology, stage: apigateway.Stage,
         settings: ApiSettings,
     ) -> None:  # fmt: skip
         super().__init__(scope, id)
-        name = f"keel-{stage_name}"
+        name = topology.web_acl_name
         rate_limited = wafv2.CfnWebACL.BlockActionProperty(
             custom_response=wafv2.CfnWebACL.CustomResponseProperty(
                 response_code=429,
@@ -192,7 +192,6 @@ class TenantUsagePlans(Construct):
         topology: Topology,
         api: apigateway.RestApi,
         stage: apigateway.Stage,
-        stage_name: str,
         provisioners: Sequence[lambda_.IFunction],
         tiers: Sequence[RateTier] = tuple(RATE_TIERS.values()),
     ) -> None:
@@ -200,7 +199,7 @@ class TenantUsagePlans(Construct):
         self.plans = {
             tier.name: api.add_usage_plan(
                 f"Tier-{tier.name}",
-                name=f"keel-{stage_name}-{tier.name}",
+                name=topology.usage_plan_name(tier.name),
                 description=f"Keel rate tier {tier.name}: each tenant on it has this much of its own",
                 throttle=apigateway.ThrottleSettings(rate_limit=tier.rate_per_second, burst_limit=tier.burst),
                 quota=apigateway.QuotaSettings(limit=tier.requests_per_day, period=apigateway.Period.DAY)
@@ -214,7 +213,7 @@ class TenantUsagePlans(Construct):
         parameter = ssm.StringParameter(
             self,
             "Ids",
-            parameter_name=topology.usage_plans_parameter(stage_name),
+            parameter_name=topology.usage_plans_parameter,
             string_value=stack.to_json_string({name: plan.usage_plan_id for name, plan in self.plans.items()}),
             description="Keel's usage plans by rate tier: identity keeps each tenant's key in its tier's",
         )

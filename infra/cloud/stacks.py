@@ -14,13 +14,15 @@ imported export cannot change: "Cannot update export ... as it is in use").
 from __future__ import annotations
 
 import json
+import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -31,9 +33,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
-from infra.cloud import bundling, permissions, protection
+from infra.cloud import bundling, migrations, permissions, protection
 from infra.cloud.constructs import (
     ARCHITECTURE,
     RUNTIME,
@@ -43,11 +46,13 @@ from infra.cloud.constructs import (
     ContextTable,
     Job,
     OutboxRelay,
+    Rollout,
+    set_retention,
 )
-from infra.cloud.deployment import CognitoSettings, Deployment
+from infra.cloud.deployment import Deployment
 from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
 from infra.model import is_under
-from infra.topology import AUTHORIZER_CACHE_SECONDS, Context, Topology
+from infra.topology import Context, Topology
 from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
 from keel.http import NO_ROUTE_MESSAGE, default_headers
@@ -88,13 +93,28 @@ MIN_COMPRESSION_BYTES = 1024
 TASK_ROOT = "/var/task"
 
 _MFA = {"off": cognito.Mfa.OFF, "optional": cognito.Mfa.OPTIONAL, "required": cognito.Mfa.REQUIRED}
+#: The X-Ray sampling rule of a stage outranks the default rule (10000) and leaves room for the team's.
+SAMPLING_RULE_PRIORITY = 1000
+
+
+def removal(deployment: Deployment) -> cdk.RemovalPolicy:
+    """What deleting the stage does to its data: kept (``retain``) or deleted with it."""
+    return cdk.RemovalPolicy.RETAIN if deployment.retains_data else cdk.RemovalPolicy.DESTROY
+
+
+def deploy_config(deployment: Deployment) -> codedeploy.ILambdaDeploymentConfig:
+    """CodeDeploy's predefined config named by the stage's ``deploy`` strategy (``Canary10Percent5Minutes``
+    is ``CANARY_10_PERCENT_5_MINUTES``)."""
+    words = re.findall(r"[A-Z][a-z]*|[0-9]+", deployment.run.deploy)
+    config: codedeploy.ILambdaDeploymentConfig = getattr(codedeploy.LambdaDeploymentConfig, "_".join(words).upper())
+    return config
 
 
 def context_environment(topology: Topology, ctx: Context, deployment: Deployment) -> dict[str, str]:
     """What every function of ``ctx`` reads: the platform's settings, its own context's and the
     deployment's values of them, no other context's."""
-    environment = topology.platform_environment(deployment.stage, cors_origins=deployment.api.cors_origins)
-    environment |= {"POWERTOOLS_SERVICE_NAME": ctx.name}
+    environment = topology.platform_environment(cors_origins=deployment.api.cors_origins)
+    environment |= {"POWERTOOLS_SERVICE_NAME": ctx.name, "POWERTOOLS_LOG_LEVEL": deployment.run.log_level}
     environment |= {ctx.setting_name(f.setting): f"{TASK_ROOT}/{f.name}" for f in ctx.asset_files}
     environment |= ctx.environment
     environment |= {k: v for k, v in deployment.settings.items() if k.startswith(ctx.setting_prefix)}
@@ -126,13 +146,13 @@ class FoundationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, id: str, *, topology: Topology, deployment: Deployment, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Keel foundation: bus, users, idempotency, alarms", **kwargs)
-        self.alarm_topic = self._alarm_topic(topology.alarm_topic_name)
+        self.alarm_topic = self._alarm_topic(topology.alarm_topic_name, removal(deployment))
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus_name)
         archive = self.bus.archive(
             "Archive",
             archive_name=topology.archive_name,
             event_pattern=events.EventPattern(account=[self.account]),
-            retention=cdk.Duration.days(topology.archive_retention_days),
+            retention=cdk.Duration.days(deployment.run.archive_retention_days),
         )
         # CDK writes an empty KmsKeyIdentifier (aws/aws-cdk#37847); the archive uses the AWS-owned key.
         typing.cast("events.CfnArchive", archive.node.default_child).add_property_deletion_override("KmsKeyIdentifier")
@@ -145,11 +165,12 @@ class FoundationStack(cdk.Stack):
             time_to_live_attribute="expiration",
             removal_policy=cdk.RemovalPolicy.DESTROY,  # records live for a day; nothing to keep
         )
-        self._users(deployment.cognito, deployment.stage, operators_group=topology.operators_group(deployment.settings))
+        self._users(topology, deployment)
 
-    def _users(self, settings: CognitoSettings, stage: str, *, operators_group: str) -> None:
+    def _users(self, topology: Topology, deployment: Deployment) -> None:
         """The user pool and its app client, ready for production when ``keel:cognito`` says how:
         SES sends its email, sign-in is the authorization-code flow to the configured URLs only."""
+        settings = deployment.cognito
         email = (
             cognito.UserPoolEmail.with_ses(
                 from_email=settings.from_email,
@@ -171,6 +192,7 @@ class FoundationStack(cdk.Stack):
         self.user_pool = cognito.UserPool(
             self,
             "Users",
+            user_pool_name=topology.user_pool_name,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             # A changed email is used only once its owner confirms it: until then sign-in keeps the old one.
@@ -188,12 +210,13 @@ class FoundationStack(cdk.Stack):
             mfa=mfa,
             mfa_second_factor=None if mfa is cognito.Mfa.OFF else cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            deletion_protection=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            deletion_protection=deployment.retains_data,
+            removal_policy=removal(deployment),
         )
         code_flow = bool(settings.callback_urls)
         self.user_pool_client = self.user_pool.add_client(
             "App",
+            user_pool_client_name=topology.app_client_name,
             generate_secret=False,  # a browser or mobile app cannot keep one: PKCE protects the code instead
             # SRP for apps with their own sign-in form (the password never leaves the device); never plain passwords.
             auth_flows=cognito.AuthFlow(user_srp=True),
@@ -213,26 +236,48 @@ class FoundationStack(cdk.Stack):
             domain = self.user_pool.add_domain(
                 "SignIn",
                 cognito_domain=cognito.CognitoDomainOptions(
-                    domain_prefix=settings.domain_prefix or f"keel-{stage.lower()}-{self.account}"
+                    domain_prefix=settings.domain_prefix or f"{topology.resource_name(self.account)}"
                 ),
             )
             cdk.CfnOutput(self, "SignInUrl", value=domain.base_url(), description="The hosted sign-in domain")
+        # `keel smoke` signs its throwaway users in here, server-side with IAM credentials (the admin flow
+        # needs cognito-idp:AdminInitiateAuth): no password flow is open to the internet.
+        self.smoke_client = self.user_pool.add_client(
+            "Smoke",
+            user_pool_client_name=topology.smoke_client_name,
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(admin_user_password=True),
+            prevent_user_existence_errors=True,
+            disable_o_auth=True,
+        )
         # Operators reach /v1/admin: `aws cognito-idp admin-add-user-to-group --group-name <this>`.
         self.operators = cognito.UserPoolGroup(
             self,
             "Operators",
             user_pool=self.user_pool,
-            group_name=operators_group,
+            group_name=topology.operators_group(deployment.settings),
             description="Operators of this Keel deployment: they reach /v1/admin, and no tenant by being in it",
         )
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+        cdk.CfnOutput(self, "SmokeClientId", value=self.smoke_client.user_pool_client_id)
 
-    def _alarm_topic(self, name: str) -> sns.Topic:
+    @property
+    def audiences(self) -> str:
+        """The app clients whose tokens the authorizer accepts: the app's and ``keel smoke``'s."""
+        return cdk.Fn.join(",", [self.user_pool_client.user_pool_client_id, self.smoke_client.user_pool_client_id])
+
+    def _alarm_topic(self, name: str, removal_policy: cdk.RemovalPolicy) -> sns.Topic:
         """Every Keel alarm notifies this topic; subscribe an inbox, a pager or a chat to it."""
         from_this_account = {"StringEquals": {"aws:SourceAccount": self.account}}
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="Keel alarm notifications")
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="Keel alarm notifications",
+            removal_policy=removal_policy,
+        )
         # CloudWatch publishes to an encrypted topic only if the key lets it (the AWS-managed key does not).
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -268,13 +313,16 @@ class ContextStack(cdk.Stack):
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description=f"Keel context: {ctx.name}", **kwargs)
         self.ctx = ctx
+        self.topology = topology
+        self.deployment = deployment
+        self.rollout = Rollout(self, "Rollout", config=deploy_config(deployment))
         cdk.Aspects.of(self).add(NotifyOnAlarm(foundation.alarm_topic))
         own_authorizer = topology.authorizer_handler if topology.authorizer_context is ctx else None
         # The authorizer's context trusts Keel's user pool unless keel:settings names another issuer.
         user_pool = (
             topology.identity_provider_settings(
                 issuer=foundation.user_pool.user_pool_provider_url,
-                audience=foundation.user_pool_client.user_pool_client_id,
+                audience=foundation.audiences,
             )
             if own_authorizer
             else {}
@@ -283,7 +331,7 @@ class ContextStack(cdk.Stack):
             user_pool
             | context_environment(topology, ctx, deployment)
             | (topology.authorizer_cache_settings(deployment.stage) if own_authorizer else {})
-            | (topology.usage_plan_settings(deployment.stage) if own_authorizer else {})
+            | (topology.usage_plan_settings() if own_authorizer else {})
         )
         self.secrets = {name: self._secret(name) for name in ctx.secrets}
         self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
@@ -297,8 +345,14 @@ class ContextStack(cdk.Stack):
             ),
         ]
         self.table: ContextTable | None = None
+        self.migrations: ContextFunction | None = None
         if ctx.table:
-            self.table = ContextTable(self, "Table", table_name=ctx.table_name, publishes=True)
+            self.table = ContextTable(
+                self, "Table", table_name=ctx.table_name, publishes=True, retain=deployment.retains_data
+            )
+            relay = self._function(
+                "OutboxRelay", ctx.outbox_name, topology.outbox_relay_handler, RELAY_TIMEOUT, table_actions=()
+            )
             OutboxRelay(
                 self,
                 "Outbox",
@@ -306,40 +360,72 @@ class ContextStack(cdk.Stack):
                 table=self.table,
                 bus=foundation.bus,
                 source=ctx.event_source,
-                function=self._function("OutboxRelay", topology.outbox_relay_handler, RELAY_TIMEOUT, table_actions=()),
+                function=relay,
+            )
+            self.migrations = self._function(
+                "Migrations",
+                ctx.migrations_function_name,
+                migrations.HANDLER,
+                migrations.TIMEOUT_SECONDS,
+                table_actions=permissions.MIGRATIONS,
+                released=False,  # only CloudFormation and `keel migrate` call it, never traffic
+                environment=migrations.environment(ctx),
             )
 
         self.api_function: ContextFunction | None = None
         if ctx.api_handler:
-            self.api_function = self._function("Api", ctx.api_handler, API_TIMEOUT, API_MEMORY)
+            self.api_function = self._function("Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY)
             if ctx.uses_idempotency:
                 self._grant_idempotency(self.api_function, foundation.idempotency_table)
         self.authorizer_function: ContextFunction | None = None
         if own_authorizer:
             self.authorizer_function = self._function(
-                "Authorizer", own_authorizer, API_TIMEOUT, API_MEMORY, table_actions=permissions.AUTHORIZER_TABLE
+                "Authorizer",
+                topology.authorizer_name,
+                own_authorizer,
+                API_TIMEOUT,
+                API_MEMORY,
+                table_actions=permissions.AUTHORIZER_TABLE,
             )
+        self.endpoint_functions = {
+            e.name: self._function(
+                f"Endpoint-{e.name}", ctx.endpoint_function_name(e), e.handler, e.timeout_seconds, API_MEMORY
+            )
+            for e in ctx.endpoints
+        }
         for sub in ctx.subscriptions:
-            Consumer(
+            consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
                 bus=foundation.bus,
                 subscription=sub,
-                function=self._function(f"Consume-{sub.name}", sub.handler, sub.timeout_seconds),
+                function=self._function(
+                    f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
+                ),
             )
+            if sub.is_work_queue:  # the context's endpoints feed it
+                for endpoint in self.endpoint_functions.values():
+                    consumer.queue.grant_send_messages(endpoint.function)
         for job in ctx.jobs:
             Job(
                 self,
                 f"Job-{job.name}",
                 name=ctx.rule_name(job),
                 job=job,
-                function=self._function(f"Run-{job.name}", job.handler, job.timeout_seconds),
+                function=self._function(f"Run-{job.name}", ctx.function_name(job), job.handler, job.timeout_seconds),
             )
         api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
-        if api_metrics is not None:
-            ApiSlo(self, "Slo", metrics=api_metrics)
+        if api_metrics is not None and self.api_function is not None:
+            slo = ApiSlo(self, "Slo", metrics=api_metrics)
+            # A new version that burns the error budget fast rolls back: the fast burn rate's short
+            # window reacts within a canary's minutes (its hour-long twin cannot move that soon).
+            for window in slo.rollback_windows:
+                self.api_function.add_rollback_alarm(window)
         ContextDashboard(self, "Health", ctx=ctx, api=api_metrics)
+        if self.table is not None and self.migrations is not None:
+            released = [c for c in self.node.find_all() if isinstance(c, ContextFunction) and c.alias is not None]
+            migrations.MigrateBeforeTraffic(self, "Migrate", ctx=ctx, function=self.migrations, released=released)
 
     def _layer(
         self, id: str, bundler: bundling.SourceCopy | bundling.DependencyLayer, description: str
@@ -360,6 +446,7 @@ class ContextStack(cdk.Stack):
             secret_name=self.ctx.resource_name(name),
             description=f"Keel {self.ctx.name}: {name}, generated at deploy; read by this context's functions only",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=removal(self.deployment),
         )
 
     def _sources(self) -> bundling.SourceCopy:
@@ -372,21 +459,28 @@ class ContextStack(cdk.Stack):
     def _function(
         self,
         id: str,
+        name: str,
         handler: str,
         timeout_seconds: int,
         memory_mb: int = 512,
         *,
         table_actions: Sequence[str] = permissions.CONTEXT_TABLE,
+        released: bool = True,
+        environment: Mapping[str, str] | None = None,
     ) -> ContextFunction:
         if not handler.startswith("keel.") and not self.ctx.owns(handler):
             raise ValueError(f"context {self.ctx.name} cannot run {handler}: it belongs to another context")
         function = ContextFunction(
             self,
             id,
+            name=name,
+            log_group_name=self.topology.log_group_name(name),
+            log_retention_days=self.deployment.run.log_retention_days,
+            rollout=self.rollout if released else None,
             handler=handler,
             code=self._code,
             layers=self._layers,
-            environment=self._environment,
+            environment={**self._environment, **(environment or {})},
             timeout_seconds=timeout_seconds,
             memory_mb=memory_mb,
         )
@@ -450,15 +544,18 @@ class ApiStack(cdk.Stack):
         contexts: Sequence[ContextStack], **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(scope, id, description="Keel REST API", **kwargs)
-        self.access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=cdk.RemovalPolicy.DESTROY)
-        typing.cast(
-            "logs.CfnLogGroup", self.access_logs.node.default_child
-        ).retention_in_days = deployment.api.access_log_retention_days
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=topology.access_log_group_name,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        set_retention(self.access_logs, deployment.api.access_log_retention_days)
         origins = list(deployment.api.cors_origins)
         self.api = apigateway.RestApi(
             self,
             "Api",
-            rest_api_name="keel",
+            rest_api_name=topology.rest_api_name,
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=False,  # an account-wide setting: the account stack owns it
             # Each tenant's requests count against the key the authorizer names for it (its usage plan).
@@ -486,12 +583,28 @@ class ApiStack(cdk.Stack):
                 throttling_burst_limit=THROTTLE_BURST,
             ),
         )
+        # `keel smoke --stage` finds the stage's API here.
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="The stage's API")
         self._error_responses(origins)
-        authorizers = self._authorizers(topology, contexts)
+        self._sampling(topology, deployment)
+        authorizers = self._authorizers(topology, deployment, contexts)
         for stack in contexts:
+            paths = []
             if stack.api_function:
                 function = self._imported(stack.api_function, f"{stack.ctx.name}-api")
-                paths = self._route(stack.ctx, function, authorizers)
+                paths += self._route(stack.ctx, function, authorizers)
+            for endpoint in stack.ctx.endpoints:
+                paths.append(endpoint.route.path)
+                own = self._imported(
+                    stack.endpoint_functions[endpoint.name], stack.ctx.endpoint_function_name(endpoint)
+                )
+                # ANY, as on an API prefix: the function answers 405 with Allow to the other methods.
+                self.api.root.resource_for_path(endpoint.route.path).add_method(
+                    "ANY",
+                    apigateway.LambdaIntegration(own, allow_test_invoke=False),
+                    authorization_type=apigateway.AuthorizationType.NONE,
+                )
+            if paths:  # a context's endpoints count towards its API's objectives
                 ApiMetricFilters(
                     self,
                     f"Sli-{stack.ctx.name}",
@@ -506,7 +619,6 @@ class ApiStack(cdk.Stack):
             "Edge",
             topology=topology,
             stage=self.api.deployment_stage,
-            stage_name=deployment.stage,
             settings=deployment.api,
         )
         if authorizers is not None:
@@ -516,7 +628,6 @@ class ApiStack(cdk.Stack):
                 topology=topology,
                 api=self.api,
                 stage=self.api.deployment_stage,
-                stage_name=deployment.stage,
                 provisioners=protection.provisioners(topology, contexts),
             )
 
@@ -545,15 +656,38 @@ class ApiStack(cdk.Stack):
             iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[f"{cache}/cache/authorizers"])
         )
 
+    def _sampling(self, topology: Topology, deployment: Deployment) -> None:
+        """The stage's share of traced requests: API Gateway decides for each request it receives, and
+        the functions it calls follow its decision."""
+        xray.CfnSamplingRule(
+            self,
+            "Sampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=topology.sampling_rule_name,
+                priority=SAMPLING_RULE_PRIORITY,
+                fixed_rate=deployment.run.tracing_sample_rate,
+                reservoir_size=1,
+                service_name=f"{topology.rest_api_name}/{deployment.stage}",
+                service_type="AWS::ApiGateway::Stage",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
+
     def _imported(self, function: ContextFunction, id: str) -> lambda_.IFunction:
-        # Imported so that the invoke permissions live here, next to the methods that need them.
+        # Imported so that the invoke permissions live here, next to the methods that need them; by its
+        # alias, so that API Gateway calls whichever version CodeDeploy has made live.
         return lambda_.Function.from_function_attributes(
-            self, id, function_arn=function.function.function_arn, same_environment=True
+            self, id, function_arn=function.live.function_arn, same_environment=True
         )
 
     def _authorizers(
         self,
         topology: Topology,
+        deployment: Deployment,
         contexts: Sequence[ContextStack],
     ) -> Authorizers | None:
         owner = next((c.authorizer_function for c in contexts if c.authorizer_function), None)
@@ -570,7 +704,7 @@ class ApiStack(cdk.Stack):
                 id,
                 handler=handler,
                 identity_sources=[*sources],
-                results_cache_ttl=cdk.Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+                results_cache_ttl=cdk.Duration.seconds(deployment.run.authorizer_cache_seconds),
             )
 
         # The cache key must hold everything the answer depends on: tenant routes key on the tenant too.

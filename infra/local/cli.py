@@ -1,10 +1,14 @@
 """``keel``: run Keel on this machine, and operate the running copy.
 
     keel dev [--port 8080]            everything in one process: moto, API gateway, pollers, scheduler
+    keel trace CORRELATION_ID         what one request caused: events, consumers, emails
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
+    keel migrate [--stage S]          run pending data migrations, locally or in a deployed stage
+    keel smoke --url URL | --stage S  black-box checks of a running stage: sign up, each context's path
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
+    keel stripe listen|trigger|advance|chaos|sync   the dev server's Stripe emulator (infra/local/stripe_cli.py)
 
 ``keel dev`` writes ``.keel/dev.json`` (its moto endpoint and pid); the other commands use it to
 reach the running dev server's moto.
@@ -20,20 +24,24 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from infra.local.environment import REGION, REPO_ROOT, SettingConflict, applied, local_environment
-from infra.topology import Topology
+from infra.topology import LOCAL_STAGE, Topology
 
 if TYPE_CHECKING:
     from infra.local.runtime import DevServerInfo
 
 DEFAULT_TOPOLOGY = "infra.topology:TOPOLOGY"
+Say = Callable[[str], None]
 DEFAULT_STATE_DIR = REPO_ROOT / ".keel"
 _REPLAY_WAIT_SECONDS = 60
 
@@ -46,8 +54,8 @@ def _say(line: str = "") -> None:
     print(line, flush=True)
 
 
-def load_topology(ref: str) -> Topology:
-    """``package.module:ATTRIBUTE`` -> the ``Topology`` it names."""
+def load_topology(ref: str, stage: str = LOCAL_STAGE) -> Topology:
+    """``package.module:ATTRIBUTE`` -> the ``Topology`` it names, rendered for ``stage`` (``keel dev``'s)."""
     module_name, _, attribute = ref.partition(":")
     try:
         topology = getattr(importlib.import_module(module_name), attribute or "TOPOLOGY")
@@ -55,7 +63,7 @@ def load_topology(ref: str) -> Topology:
         raise UserError(f"cannot load the topology {ref!r}: {exc}") from None
     if not isinstance(topology, Topology):
         raise UserError(f"{ref!r} is a {type(topology).__name__}, not a Topology")
-    return topology
+    return topology.for_stage(stage)
 
 
 def _running(args: argparse.Namespace) -> DevServerInfo | None:
@@ -107,6 +115,7 @@ def _banner(topology: Topology, api: str) -> None:
         ("OpenAPI", f"{api}/openapi.json"),
         ("Demo token", f"{api}/_local/token?email=ada@example.com"),
         ("Emails sent", f"{api}/_local/emails"),
+        ("Traces", f"{api}/_local/traces/<correlation id>  (or: keel trace <correlation id>)"),
         ("Dead letters", f"{api}/_local/dlq"),
         ("Health", f"{api}/health"),
     ):
@@ -146,6 +155,8 @@ def _dev(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         retry_delay_seconds=args.retry_delay,
         say=_say,
+        show=None if args.quiet else _say,
+        verbose=args.verbose,
     )
     try:
         runtime.start()
@@ -161,11 +172,34 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keel trace ---------------------------------------------------------------------------------
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from infra.local.traces import CAPACITY, as_text
+
+    info = _require_running(args)
+    url = f"{info.api_url}/_local/traces/{quote(args.correlation_id, safe='')}"
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            chain = json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            raise UserError(
+                f"keel dev has seen nothing for {args.correlation_id!r} (it keeps the last {CAPACITY} correlation ids)"
+            ) from None
+        raise
+    for line in as_text(chain):
+        _say(line)
+    return 0
+
+
 # -- keel jobs ----------------------------------------------------------------------------------
 
 
 @contextmanager
-def _fresh_moto(topology: Topology) -> Iterator[None]:
+def _fresh_moto(topology: Topology) -> Iterator[str]:
     """A throwaway moto with the topology provisioned, for commands run without a dev server."""
     from moto.server import ThreadedMotoServer
 
@@ -183,7 +217,7 @@ def _fresh_moto(topology: Topology) -> Iterator[None]:
         reset_moto(endpoint)
         with applied(local_environment(topology, moto_endpoint=endpoint)):
             provision(topology, aws_clients(endpoint), REGION)
-            yield
+            yield endpoint
     finally:
         server.stop()
 
@@ -192,7 +226,7 @@ def _jobs_list(args: argparse.Namespace) -> int:
     from infra.local.runtime import scheduled_jobs
 
     info = _running(args)
-    jobs = scheduled_jobs(load_topology(info.topology if info else args.topology))
+    jobs = scheduled_jobs(load_topology(info.topology, info.stage) if info else load_topology(args.topology))
     if not jobs:
         _say("The topology has no jobs.")
     for job in jobs:
@@ -205,11 +239,12 @@ def _jobs_run(args: argparse.Namespace) -> int:
     from infra.local.schedule import run_job
 
     info = _running(args)
-    topology = load_topology(info.topology if info else args.topology)
+    topology = load_topology(info.topology, info.stage) if info else load_topology(args.topology)
     try:
         job = find_job(topology, args.name)
     except LookupError as exc:
         raise UserError(str(exc.args[0])) from None
+    session: AbstractContextManager[object]
     if info is not None:
         _say(f"Running {job.name} against the dev server's moto ({info.moto_endpoint}) ...")
         session = applied(info.environment(topology))
@@ -239,7 +274,7 @@ def _dlq_list(args: argparse.Namespace) -> int:
 
     info = _require_running(args)
     sqs = aws_clients(info.moto_endpoint).sqs
-    queues = dead_letter_queues(load_topology(info.topology))
+    queues = dead_letter_queues(load_topology(info.topology, info.stage))
     if not queues:
         _say("The topology has no subscriptions, so no dead-letter queues.")
     for dlq in queues:
@@ -255,7 +290,7 @@ def _dlq_redrive(args: argparse.Namespace) -> int:
 
     info = _require_running(args)
     try:
-        dlq = find_dead_letter_queue(load_topology(info.topology), args.queue)
+        dlq = find_dead_letter_queue(load_topology(info.topology, info.stage), args.queue)
     except UnknownQueue as exc:
         raise UserError(str(exc.args[0])) from None
     moved = redrive(aws_clients(info.moto_endpoint).sqs, dlq)
@@ -282,7 +317,7 @@ def _events_replay(args: argparse.Namespace) -> int:
     if since >= until:
         raise UserError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
     info = _require_running(args)
-    topology = load_topology(info.topology)
+    topology = load_topology(info.topology, info.stage)
     events = aws_clients(info.moto_endpoint).events
     archive = events.describe_archive(ArchiveName=topology.archive_name)
     name = f"keel-replay-{int(time.time() * 1000)}"
@@ -308,6 +343,116 @@ def _events_replay(args: argparse.Namespace) -> int:
     return 0 if state == "COMPLETED" else 1
 
 
+# -- keel migrate -------------------------------------------------------------------------------
+
+
+def _progress_printer() -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """``say`` (a line that stays) and ``show`` (a progress line redrawn in place, on a terminal only)."""
+    live = sys.stdout.isatty()
+
+    def say(line: str) -> None:
+        _say(f"\r\033[K{line}" if live else line)
+
+    def show(line: str) -> None:
+        if live:
+            print(f"\r\033[K{line}", end="", flush=True)
+
+    return say, show
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from infra.local import migrate
+
+    say, show = _progress_printer()
+    try:
+        if args.stage:
+            topology = load_topology(args.topology, args.stage)
+            contexts = migrate.contexts_to_migrate(topology, args.context)
+            import boto3
+
+            _say(f"Migrating stage {args.stage} through its migration functions ...")
+            invoke = migrate.lambda_invoker(boto3.client("lambda"))
+            report = migrate.run_remote(contexts, invoke=invoke, dry_run=args.dry_run, say=say, show=show)
+        else:
+            report = _migrate_here(args, migrate, say, show)
+    except LookupError as exc:
+        raise UserError(str(exc.args[0])) from None
+    except migrate.MigrationFailed as exc:
+        _say(f"keel migrate: failed: {exc}")
+        _say("What it finished is recorded; run it again to resume once the cause is fixed.")
+        return 1
+    verb = "would touch" if args.dry_run else "touched"
+    _say(f"{len(report.runs)} migration(s) run, {report.touched:,} items {verb}.")
+    return 0
+
+
+def _migrate_here(args: argparse.Namespace, migrate: ModuleType, say: Say, show: Say) -> Any:
+    from infra.local.runtime import aws_clients
+
+    info = _running(args)
+    topology = load_topology(info.topology, info.stage) if info else load_topology(args.topology)
+    contexts = migrate.contexts_to_migrate(topology, args.context)
+    if info is not None:
+        _say(f"Migrating against the dev server's moto ({info.moto_endpoint}) ...")
+        with applied(info.environment(topology)):
+            client = aws_clients(info.moto_endpoint).dynamodb
+            return migrate.run_here(topology, contexts, client=client, dry_run=args.dry_run, say=say, show=show)
+    _say("No dev server is running: migrating a fresh, empty moto ...")
+    with _fresh_moto(topology) as endpoint:
+        client = aws_clients(endpoint).dynamodb
+        return migrate.run_here(topology, contexts, client=client, dry_run=args.dry_run, say=say, show=show)
+
+
+# -- keel smoke ---------------------------------------------------------------------------------
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from infra import smoke
+
+    topology = load_topology(args.topology, args.stage or LOCAL_STAGE)
+    tokens: smoke.TokenSource
+    if args.stage:
+        url, tokens = _deployed_stage(topology)
+    else:
+        url, tokens = args.url, smoke.LocalTokens(smoke.Http(args.url))
+    if args.token_command:
+        tokens = smoke.CommandTokens(args.token_command)
+    session = smoke.Session(smoke.Http(url), tokens, topology)
+    _say(f"keel smoke: {url} (run {session.run_id})")
+    report = smoke.run(session, say=_say)
+    failed = [o for o in report.outcomes if o.error]
+    for left in report.left:
+        _say(f"  left behind: {left}")
+    if failed:
+        _say(f"keel smoke: FAILED: {len(failed)} of {len(report.outcomes)} steps")
+        for outcome in failed:
+            _say(f"  {outcome.context} / {outcome.step}: {outcome.error}")
+        return 1
+    _say(f"keel smoke: passed: {len(report.outcomes)} steps")
+    return 0
+
+
+def _deployed_stage(topology: Topology) -> tuple[str, Any]:
+    """The stage's API URL and a token source on its user pool's smoke client, from its stacks' outputs."""
+    import boto3
+
+    from infra import smoke
+
+    cloudformation = boto3.client("cloudformation")
+
+    def outputs(stack: str) -> dict[str, str]:
+        try:
+            (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        except cloudformation.exceptions.ClientError as exc:
+            raise UserError(f"cannot read the stack {stack}: {exc}") from None
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    (pool, client), (url,) = (
+        [outputs(stack)[key] for key in keys] for stack, keys in smoke.stack_outputs(topology).items()
+    )
+    return url, smoke.CognitoTokens(pool, client, boto3.client("cognito-idp"))
+
+
 # -- keel new -----------------------------------------------------------------------------------
 
 
@@ -325,7 +470,108 @@ def _new_context(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- keel stripe --------------------------------------------------------------------------------
+
+
+def _stripe_url(args: argparse.Namespace) -> tuple[DevServerInfo, str]:
+    info = _require_running(args)
+    if not info.stripe_url:
+        raise UserError("the dev server runs no Stripe emulator (no context of its topology uses Stripe)")
+    return info, info.stripe_url
+
+
+def _stripe(args: argparse.Namespace) -> int:
+    from infra.local import stripe_cli
+
+    info, url = _stripe_url(args)
+    try:
+        if args.stripe_command == "listen":
+            try:
+                return stripe_cli.listen(url, _say, once=args.once)
+            except KeyboardInterrupt:
+                return 0
+        if args.stripe_command == "trigger":
+            return stripe_cli.trigger(url, args.scenario, args.tenant, _say)
+        if args.stripe_command == "advance":
+            return stripe_cli.advance(url, args.days, args.tenant, _say)
+        if args.stripe_command == "chaos":
+            return stripe_cli.chaos(url, args.state == "on", _say)
+        topology = load_topology(info.topology)
+        return stripe_cli.sync(topology, info.environment(topology), args.tenant, _say)
+    except stripe_cli.StripeCommandError as exc:
+        raise UserError(str(exc)) from None
+
+
 # -- the parser ---------------------------------------------------------------------------------
+
+
+def _stripe_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`keel stripe ACTION`: the dev server's Stripe emulator (infra/local/stripe_cli.py)."""
+    stripe: argparse.ArgumentParser = commands.add_parser(
+        "stripe",
+        help="the dev server's local Stripe: deliveries, scenarios, time travel, chaos, repair",
+        description="The local Stripe emulator keel dev runs (see infra/local/stripe_cli.py).",
+    )
+    stripe_commands = stripe.add_subparsers(dest="stripe_command", metavar="ACTION")
+    listen = stripe_commands.add_parser("listen", parents=[common], help="print every webhook delivery (Ctrl-C stops)")
+    listen.add_argument("--once", action="store_true", help="print the deliveries so far and stop")
+    trigger = stripe_commands.add_parser(
+        "trigger",
+        parents=[common],
+        help="make Stripe emit a scenario's events",
+        description="Scenarios: invoice.payment_failed, invoice.paid, charge.dispute.created, "
+        "customer.subscription.trial_will_end (for the tenant's Stripe customer, or the newest one).",
+    )
+    trigger.add_argument("scenario", help="e.g. invoice.payment_failed")
+    advance = stripe_commands.add_parser(
+        "advance", parents=[common], help="move a tenant's test clock (or every clock) on: renewals, retries"
+    )
+    advance.add_argument("--days", type=float, required=True, help="how many days, e.g. 31")
+    chaos = stripe_commands.add_parser("chaos", parents=[common], help="deliver every event twice, shuffled")
+    chaos.add_argument("state", choices=["on", "off"])
+    sync = stripe_commands.add_parser(
+        "sync", parents=[common], help="compare tenants with Stripe and repair them (with a progress bar)"
+    )
+    for command in (trigger, advance, sync):
+        command.add_argument("--tenant", help="one tenant's id (default: every tenant / the newest customer)")
+    for command in (listen, trigger, advance, chaos, sync):
+        command.set_defaults(run=_stripe)
+    return stripe
+
+
+def _shipping_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``keel migrate`` and ``keel smoke``: what a deploy runs, and what a person can run by hand."""
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="run pending data migrations (functions/<context>/migrations), locally or in a deployed stage",
+        description="Run each context's pending data migrations in order, resuming any that stopped. Without "
+        "--stage: in this process, against the running 'keel dev' (or a fresh moto). With --stage: in the stage's "
+        "migration functions, one batch of pages per invocation (needs lambda:InvokeFunction only).",
+    )
+    migrate.add_argument("--stage", help="a deployed stage (its functions are keel-<stage>-<context>-migrate)")
+    migrate.add_argument("--context", help="only this context's migrations")
+    migrate.add_argument("--dry-run", action="store_true", help="count what would change; change nothing")
+    migrate.set_defaults(run=_migrate)
+
+    smoke_test = commands.add_parser(
+        "smoke",
+        parents=[common],
+        help="black-box checks of a running stage: a throwaway tenant walks each context's main path",
+        description="Sign up a throwaway user and tenant, run each context's smoke steps (infra/smoke/steps) or "
+        "what the topology says about it, clean up, and exit non-zero with a report on any failure. "
+        "--url needs --token-command except against 'keel dev'; --stage finds the URL and signs users in "
+        "through the stage's smoke client (AWS credentials for CloudFormation and Cognito admin calls).",
+    )
+    target = smoke_test.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="the API, e.g. http://127.0.0.1:8080 or https://<id>.execute-api.<region>...")
+    target.add_argument("--stage", help="a deployed stage: its API and user pool from its stacks' outputs")
+    smoke_test.add_argument(
+        "--token-command",
+        help="prints an ID token for the address in KEEL_SMOKE_EMAIL (and deletes that user when "
+        "KEEL_SMOKE_FORGET=1 is also set)",
+    )
+    smoke_test.set_defaults(run=_smoke)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,8 +610,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how soon a message a consumer failed is delivered again (default: 2)",
     )
-    dev.add_argument("--quiet", action="store_true", help="log warnings only (no access log)")
+    dev.add_argument("--quiet", action="store_true", help="warnings only: no line per request or event")
+    dev.add_argument(
+        "--verbose", action="store_true", help="the handlers' own JSON logs and EMF metrics too (default: warnings)"
+    )
     dev.set_defaults(run=_dev)
+
+    trace = commands.add_parser(
+        "trace",
+        parents=[common],
+        help="what one request caused: its events, their consumers, the emails sent",
+        description="Print the chain a correlation id caused (needs 'keel dev'; X-Correlation-Id of a "
+        "response, or the id its console line shows).",
+    )
+    trace.add_argument("correlation_id", help="the correlation id (X-Correlation-Id of the response)")
+    trace.set_defaults(run=_trace)
 
     jobs = commands.add_parser("jobs", help="list or run scheduled jobs", description="Scheduled jobs.")
     jobs_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
@@ -407,6 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="ISO-8601 end (default: now)")
     replay.set_defaults(run=_events_replay)
 
+    _shipping_parsers(commands, common)
+
     new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
     new_commands = new.add_subparsers(dest="new_command", metavar="WHAT")
     new_context = new_commands.add_parser(
@@ -422,7 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_context.set_defaults(run=_new_context)
 
-    for group in (parser, jobs, dlq, events, new):
+    stripe = _stripe_parser(commands, common)
+
+    for group in (parser, jobs, dlq, events, new, stripe):
         group.set_defaults(usage=group.print_help)
     return parser
 

@@ -16,8 +16,6 @@ from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-#: The local runtime's stage (``KEEL_STAGE``), also the stage of the API that stands for its gateway.
-STAGE = "local"
 
 
 class SettingConflict(ValueError):
@@ -37,14 +35,17 @@ def local_environment(
     region: str = REGION,
     identity_provider: Mapping[str, str] | None = None,
     authorizer_cache: Mapping[str, str] | None = None,
+    stripe: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Every variable the handlers of ``topology`` read, pointing boto3 at ``moto_endpoint``.
+    """Every variable the handlers of ``topology`` (rendered for its stage, ``LOCAL_STAGE`` for
+    ``keel dev``) read, pointing boto3 at ``moto_endpoint``.
 
     ``identity_provider``: the local IdP, as ``Topology.identity_provider_settings`` names it;
     ``authorizer_cache``: the API on moto that stands for the local gateway, as
-    ``Topology.authorizer_cache_settings`` names it."""
+    ``Topology.authorizer_cache_settings`` names it;
+    ``stripe``: the local Stripe emulator, as ``Topology.stripe_settings`` names it."""
     values: dict[str, str] = {
-        **topology.platform_environment(STAGE, cors_origins=LOCAL_CORS_ORIGINS),
+        **topology.platform_environment(cors_origins=LOCAL_CORS_ORIGINS),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -54,12 +55,18 @@ def local_environment(
         "AWS_REGION": region,
         **(identity_provider or {}),
         **(authorizer_cache or {}),
+        **(stripe or {}),
     }
     owners: dict[str, str] = dict.fromkeys(values, "platform")
     for ctx in topology.contexts:
         # Locally a context reads its asset files where they are in the repository.
         assets = {ctx.setting_name(f.setting): str(repo_root / f.source) for f in ctx.asset_files}
-        secrets = {ctx.secret_setting(name): local_secret(ctx.name, name) for name in ctx.secrets}
+        # The Stripe emulator's key and webhook secret stand in for a Stripe context's secrets of those names.
+        secrets = {
+            ctx.secret_setting(name): local_secret(ctx.name, name)
+            for name in ctx.secrets
+            if ctx.secret_setting(name) not in (stripe or {})
+        }
         for env_name, value in (ctx.environment | assets | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"

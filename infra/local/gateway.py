@@ -6,8 +6,11 @@ HTTP/1.1 server around it. Besides the topology's routes it serves, in local mod
 - ``GET /health``: the platform handler's answer plus ``components``, the state of moto, the
   gateway, every poller and the scheduler (which the platform handler cannot see);
 - ``GET /_local/health``, ``GET /_local/emails``, ``GET /_local/dlq``,
-  ``POST /_local/dlq/<queue>/redrive``, ``GET|POST /_local/token?email=...[&operator=1]``:
-  developer conveniences that are never deployed.
+  ``POST /_local/dlq/<queue>/redrive``, ``GET|POST /_local/token?email=...[&operator=1]``,
+  ``GET /_local/traces/<correlation id>`` (JSON, or a page for a browser): developer conveniences that
+  are never deployed.
+
+Each request it answers is told to the console (``DevConsole.requested``), which prints its line.
 
 Like API Gateway with CORS origins configured, it answers a browser's preflight (``OPTIONS`` with
 ``Access-Control-Request-Method``) for an allowed origin and refuses any other, and its own answers
@@ -32,17 +35,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
-from infra.local.shapes import method_arn, proxy_event
+from infra.local.shapes import method_arn, proxy_event, traced_headers
 from infra.local.throttle import NO_KEY, TenantThrottle, Throttled
+from infra.local.traces import CAPACITY, RequestSeen, as_html
 from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
 from keel import cors
 from keel.errors import Forbidden
 from keel.http import MAX_BODY_BYTES, NO_ROUTE_MESSAGE, default_headers, error_payload, precheck_body
+from keel.observability import MAX_CORRELATION_ID
 
 log = logging.getLogger("keel.local.gateway")
 
 _REDRIVE = re.compile(r"^/_local/dlq/([A-Za-z0-9_.\-/]+)/redrive$")
+_TRACE = re.compile(r"^/_local/traces/(.+)$")
 #: Who ``GET /_local/token`` signs in when no ``email`` is given.
 DEMO_EMAIL = "demo@keel.local"
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -69,6 +75,14 @@ class DevConsole(Protocol):
     def token(self, email: str, *, operator: bool = False) -> dict[str, Any]:
         """Tokens for ``email`` from the local identity provider (the user is made on first use; with
         ``operator``, put in the operators' group); ``ValueError`` when the provider refuses the address."""
+        ...
+
+    def requested(self, seen: RequestSeen) -> None:
+        """The gateway answered a request."""
+        ...
+
+    def trace(self, correlation_id: str) -> dict[str, Any] | None:
+        """What a correlation id caused (``None`` when unknown)."""
         ...
 
 
@@ -131,8 +145,9 @@ def _local(status: int, content_type: str, body: bytes) -> GatewayResponse:
 
 
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    # The last of repeated headers, as the proxy event's ``headers`` hands it to the handler.
     wanted = name.lower()
-    return next((value for key, value in headers if key.lower() == wanted), None)
+    return next((value for key, value in reversed(headers) if key.lower() == wanted), None)
 
 
 def _json(status: int, payload: Any) -> GatewayResponse:
@@ -174,6 +189,7 @@ class LocalApi:
 
     def handle(self, request: GatewayRequest) -> GatewayResponse:
         request_id = str(uuid.uuid4())
+        started = time.perf_counter()
         origin = _header(request.headers, "Origin")
         response = self._preflight(request, origin, request_id) or self._dispatch(request, request_id)
         present = {name.lower() for name, _ in response.headers}
@@ -181,6 +197,9 @@ class LocalApi:
             if name.lower() not in present:  # the handler's own CORS headers stand
                 response.headers.append((name, value))
         response.headers.append(("x-amzn-RequestId", request_id))
+        if self.console is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.console.requested(_seen(request, response, request_id, elapsed_ms))
         return response
 
     def _preflight(self, request: GatewayRequest, origin: str | None, request_id: str) -> GatewayResponse | None:
@@ -206,7 +225,8 @@ class LocalApi:
         split = urlsplit(request.target)
         path = unquote(split.path) or "/"
         if self.console is not None and (path == "/_local" or path.startswith("/_local/")):
-            return self._local_page(request.method, path, split.query, request.body, request_id)
+            accept = _header(request.headers, "accept") or ""
+            return self._local_page(request.method, path, split.query, request.body, request_id, accept=accept)
         if request.method not in ROUTED_METHODS:
             return _error(*UNROUTED_METHOD, request_id)
         response = self._api(request, path, split.query, request_id)
@@ -215,17 +235,25 @@ class LocalApi:
         return response
 
     def _api(self, request: GatewayRequest, path: str, query: str, request_id: str) -> GatewayResponse:
-        ctx = self.topology.api_context_for(path)
-        function = self.api_functions.get(ctx.name) if ctx is not None else None
-        if ctx is None or function is None:
+        endpoint = self.topology.endpoint_for(path)
+        if endpoint is not None:
+            ctx, own = endpoint
+            function = self.api_functions.get(ctx.endpoint_function_name(own))
+            resource, path_parameters = path, None
+        else:
+            found = self.topology.api_context_for(path)
+            function = self.api_functions.get(found.name) if found is not None else None
+            if found is None:
+                return _error(404, "not_found", "no such route", request_id)
+            resource, path_parameters = _resource(found.api_prefix_for(path) or path, path)
+        if function is None:
             return _error(404, "not_found", "no such route", request_id)
-        resource, path_parameters = _resource(ctx.api_prefix_for(path) or path, path)
         event = proxy_event(
             method=request.method,
             path=path,
             resource=resource,
             path_parameters=path_parameters,
-            headers=request.headers,
+            headers=traced_headers(request.headers),
             query=parse_qsl(query, keep_blank_values=True),
             body=request.body,
             source_ip=request.source_ip,
@@ -297,7 +325,9 @@ class LocalApi:
             body["status"] = "degraded"
         return _json(200 if healthy else 503, body)
 
-    def _local_page(self, method: str, path: str, query: str, body: bytes | None, request_id: str) -> GatewayResponse:
+    def _local_page(
+        self, method: str, path: str, query: str, body: bytes | None, request_id: str, *, accept: str = ""
+    ) -> GatewayResponse:
         console = self.console
         assert console is not None
         pages: dict[tuple[str, str], Callable[[], GatewayResponse]] = {
@@ -322,7 +352,20 @@ class LocalApi:
             except LookupError as exc:
                 return _error(404, "not_found", str(exc.args[0] if exc.args else exc), request_id)
             return _json(200, {"queue": redrive.group(1), "moved": moved})
+        traced = _TRACE.match(path)
+        if method == "GET" and traced:
+            return self._trace(traced.group(1), "text/html" in accept, request_id)
         return _error(404, "not_found", "no such local page", request_id)
+
+    def _trace(self, correlation_id: str, as_page: bool, request_id: str) -> GatewayResponse:
+        assert self.console is not None
+        chain = self.console.trace(correlation_id)
+        if chain is None:
+            message = f"nothing seen for this correlation id (keel dev keeps the last {CAPACITY} since it started)"
+            return _error(404, "not_found", message, request_id)
+        if as_page:
+            return _local(200, "text/html; charset=utf-8", as_html(chain).encode())
+        return _json(200, chain)
 
     def _token(self, params: dict[str, Any], request_id: str) -> GatewayResponse:
         assert self.console is not None
@@ -336,6 +379,21 @@ class LocalApi:
         if params.get("raw"):
             return _local(200, "text/plain", tokens["id_token"].encode())
         return _json(200, tokens)
+
+
+def _seen(request: GatewayRequest, response: GatewayResponse, request_id: str, elapsed_ms: float) -> RequestSeen:
+    # The kernel echoes the correlation id it used; a request refused before any handler has the same rule.
+    correlation_id = (
+        _header(response.headers, "x-correlation-id") or _header(request.headers, "x-correlation-id") or request_id
+    )
+    return RequestSeen(
+        method=request.method,
+        path=unquote(urlsplit(request.target).path) or "/",
+        status=response.status,
+        duration_ms=elapsed_ms,
+        request_id=request_id,
+        correlation_id=correlation_id[:MAX_CORRELATION_ID],
+    )
 
 
 def _is_set(flag: Any) -> bool:
@@ -410,7 +468,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             )
             self._write(response)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info("%s %s -> %d (%.1f ms)", self.command, self.path, response.status, elapsed_ms)
+        # The console prints each request readably (DevConsole.requested); this is the wire-level record.
+        log.debug("%s %s -> %d (%.1f ms)", self.command, self.path, response.status, elapsed_ms)
 
     def _write(self, response: GatewayResponse) -> None:
         self.send_response(response.status)

@@ -56,6 +56,13 @@ class BackgroundLoop:
     def stop(self) -> None:
         self._stop.set()
 
+    def restart(self) -> None:
+        """Run again after ``stop`` and ``join`` (the bench pauses a poller to consume a message itself)."""
+        if self.is_alive():
+            raise RuntimeError(f"{self.kind}:{self.name} is still running")
+        self._stop.clear()
+        self.start()
+
     def join(self, timeout: float) -> None:
         if self._thread is not None:
             self._thread.join(timeout)

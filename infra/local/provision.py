@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 #: Sender domain verified in SES so any ``...@keel.local`` address may send.
 LOCAL_EMAIL_DOMAIN = "keel.local"
 _DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+#: How long the local archive keeps events: a dev server lives hours, not days.
+LOCAL_ARCHIVE_RETENTION_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,11 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
         },
     )["QueueUrl"]
     arn = _queue_arn(sqs, url)
-    rule = ctx.rule_name(sub)
-    pattern = json.dumps(sub.event_pattern)
-    clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
-    clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    if not sub.is_work_queue:  # a work queue is fed by its context, not by a bus rule
+        rule = ctx.rule_name(sub)
+        pattern = json.dumps(sub.event_pattern)
+        clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
+        clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
         context=ctx.name,
         subscription=sub.name,
@@ -188,7 +191,7 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
     archive_arn = clients.events.create_archive(
         ArchiveName=topology.archive_name,
         EventSourceArn=bus_arn,
-        RetentionDays=topology.archive_retention_days,
+        RetentionDays=LOCAL_ARCHIVE_RETENTION_DAYS,
     )["ArchiveArn"]
     bus = topology.bus_name
     queues = tuple(_create_consumer_feed(clients, bus, ctx, sub) for ctx, sub in topology.subscriptions)

@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.local import dlq, moto_apigateway, moto_patches, moto_state
 from infra.local.authorizer import AuthorizerGate
-from infra.local.environment import REGION, STAGE, EnvironmentOverlay, local_environment
+from infra.local.environment import REGION, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
@@ -36,20 +36,28 @@ from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_no
 from infra.local.shapes import ACCOUNT_ID
 from infra.local.shapes import API_ID as LOCAL_API_ID
 from infra.local.throttle import TenantThrottle
-from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY, Topology
+from infra.local.traces import RequestSeen, Traces, emails_seen, watching
+from infra.topology import AUTHORIZER_CACHE_SECONDS, LOCAL_STAGE, TOPOLOGY, Topology
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_sqs import SQSClient
 
+    from infra.local.stripe import StripeEmulator
+
 log = logging.getLogger("keel.local")
 
 #: API Gateway's integration timeout; an API function cannot run longer behind it.
 API_TIMEOUT_SECONDS = 29
 STATE_FILE = "dev.json"
+#: Unless ``keel dev --verbose``: the handlers' JSON logs warnings only and no EMF (the console shows what happens).
+QUIET_HANDLERS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 #: Every local user's password (the local IdP is for development only).
 LOCAL_PASSWORD = "Keel-local-1!"  # noqa: S105 - a fixed, documented local-only password
+#: The local Stripe emulator's key and webhook signing secret (any ``sk_test_`` key works there).
+LOCAL_STRIPE_KEY = "sk_test_keel_local"
+LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_keel_local_not_a_secret"  # noqa: S105 - local only, documented
 
 
 class PortInUse(OSError):
@@ -90,13 +98,18 @@ def _listening(host: str, port: int) -> bool:
 
 
 def api_functions(topology: Topology, region: str = REGION) -> dict[str, LocalFunction]:
-    return {
+    """Each context's API function (by context name) and each endpoint's (by its function's name)."""
+    functions = {
         ctx.name: LocalFunction(
             ctx.api_function_name, ctx.api_handler, region=region, timeout_seconds=API_TIMEOUT_SECONDS
         )
         for ctx in topology.contexts
         if ctx.api_handler
     }
+    for ctx, endpoint in topology.endpoints:
+        name = ctx.endpoint_function_name(endpoint)
+        functions[name] = LocalFunction(name, endpoint.handler, region=region, timeout_seconds=endpoint.timeout_seconds)
+    return functions
 
 
 def scheduled_jobs(topology: Topology, region: str = REGION) -> list[ScheduledJob]:
@@ -156,15 +169,21 @@ class DevServerInfo:
     identity_provider: dict[str, str] = field(default_factory=dict)
     #: The API whose authorizer cache identity flushes (the one standing for the gateway), likewise.
     authorizer_cache: dict[str, str] = field(default_factory=dict)
+    #: The local Stripe emulator's URL and the settings that point the Stripe contexts at it.
+    stripe_url: str | None = None
+    stripe: dict[str, str] = field(default_factory=dict)
+    #: The stage its names are rendered for.
+    stage: str = LOCAL_STAGE
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
         return local_environment(
-            topology,
+            topology.for_stage(self.stage),
             moto_endpoint=self.moto_endpoint,
             region=self.region,
             identity_provider=self.identity_provider,
             authorizer_cache=self.authorizer_cache,
+            stripe=self.stripe,
         )
 
     @classmethod
@@ -198,8 +217,16 @@ class LocalRuntime:
         region: str = REGION,
         say: Callable[[str], None] = lambda _line: None,
         clock: Callable[[], datetime] = utc_now,
+        show: Callable[[str], None] | None = None,
+        verbose: bool = False,
+        stripe_port: int = 0,
     ) -> None:
-        self.topology = topology
+        """``say``: the start-up lines; ``show``: one line per request and per event while it runs;
+        ``verbose``: the handlers' own JSON logs and EMF metrics too (otherwise warnings only)."""
+        # Rendered for the local stage (unless a test gave it one): the same names the cloud renders.
+        self.topology = topology = topology.for_stage(topology.stage or LOCAL_STAGE)
+        self.stage = str(topology.stage)
+        self.stripe_port = stripe_port
         self.topology_ref = topology_ref
         self.host = host
         self.port = port
@@ -209,6 +236,9 @@ class LocalRuntime:
         self.region = region
         self.say = say
         self.clock = clock
+        self.verbose = verbose
+        self.traces = Traces(topology, show=show, sent_emails=self.emails)
+        self._watching = contextlib.ExitStack()
         self.jobs = scheduled_jobs(topology, region)  # parse schedules before anything starts
         self.api_functions = api_functions(topology, region)
         self.authorizer_function = (
@@ -228,6 +258,8 @@ class LocalRuntime:
         self._authorizer_cache: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
         self._stop_flushing: Callable[[], None] | None = None
+        self.stripe: StripeEmulator | None = None
+        self._stripe_settings: dict[str, str] = {}
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -293,12 +325,15 @@ class LocalRuntime:
         self.provisioned = provision(self.topology, self.clients, self.region)
         if authorizer is not None:
             # Identity flushes "API Gateway's" authorizer cache when it suspends a tenant: here, this gateway's.
-            self._stop_flushing = moto_apigateway.on_flush(LOCAL_API_ID, STAGE, authorizer.flush)
+            self._stop_flushing = moto_apigateway.on_flush(LOCAL_API_ID, self.stage, authorizer.flush)
         idp = self.provisioned.identity_provider
         self._identity_provider = self.topology.identity_provider_settings(
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
-        self._authorizer_cache = self.topology.authorizer_cache_settings(STAGE, api_id=LOCAL_API_ID)
+        self._authorizer_cache = self.topology.authorizer_cache_settings(self.stage, api_id=LOCAL_API_ID)
+        self._start_stripe()
+        if self.stripe is not None:
+            mark = self._step(mark, f"stripe        {self.stripe.url} (webhooks -> {self.gateway.url})")
         self._environment = EnvironmentOverlay(
             local_environment(
                 self.topology,
@@ -306,8 +341,12 @@ class LocalRuntime:
                 region=self.region,
                 identity_provider=self._identity_provider,
                 authorizer_cache=self._authorizer_cache,
+                stripe=self._stripe_settings,
             )
+            | ({} if self.verbose else QUIET_HANDLERS)
         )
+        self._watching.enter_context(watching(self.traces))
+        self._watching.enter_context(emails_seen(self.traces))  # before the kernel's clients are made again
         self._environment.apply()  # once, before any handler runs
         mark = self._step(
             mark,
@@ -333,6 +372,27 @@ class LocalRuntime:
             self.say(f"  !! handler modules not found yet: {', '.join(missing)}")
         self._write_state()
         self.say(f"Keel is up in {time.perf_counter() - began:.1f} s.")
+
+    def _start_stripe(self) -> None:
+        """The local Stripe emulator, when a context uses Stripe: its webhooks go to the endpoint Stripe
+        calls, signed with the secret that context verifies with."""
+        receiver = self.topology.endpoint_called_by("stripe")
+        if not any(ctx.uses_stripe for ctx in self.topology.contexts) or self.gateway is None:
+            return
+        from infra.local.stripe import EmulatorSettings, StripeEmulator, WebhookTarget
+
+        targets = (
+            (WebhookTarget(f"{self.gateway.url}{receiver[1].route.path}", LOCAL_STRIPE_WEBHOOK_SECRET),)
+            if receiver
+            else ()
+        )
+        self.stripe = StripeEmulator(EmulatorSettings(host=self.host, port=self.stripe_port, webhooks=targets)).start()
+        self._stripe_settings = self.topology.stripe_settings(
+            api_base=self.stripe.url,
+            api_key=LOCAL_STRIPE_KEY,
+            webhook_secret=LOCAL_STRIPE_WEBHOOK_SECRET,
+            test_clocks=True,
+        )
 
     def _queue_pollers(self, sqs: SQSClient) -> list[QueuePoller]:
         assert self.provisioned is not None
@@ -384,12 +444,16 @@ class LocalRuntime:
             self._stop_flushing = None
         if self.gateway is not None:
             self.gateway.stop()
+        if self.stripe is not None:
+            self.stripe.stop()
+            self.stripe = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
         if self._environment is not None:
             self._environment.restore()
             self._environment = None
+        self._watching.close()
         self._remove_state()
 
     # -- .keel/dev.json -------------------------------------------------------------------------
@@ -406,7 +470,10 @@ class LocalRuntime:
             topology=self.topology_ref,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             identity_provider=self._identity_provider,
+            stage=str(self.topology.stage),
             authorizer_cache=self._authorizer_cache,
+            stripe_url=self.stripe.url if self.stripe else None,
+            stripe=self._stripe_settings,
         )
         (self.state_dir / STATE_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 
@@ -441,6 +508,9 @@ class LocalRuntime:
                 "url": self.api_url,
             },
         }
+        if self.stripe is not None:
+            serving = self.stripe.is_serving()
+            components["stripe"] = {"status": "ok" if serving else "down", "url": self.stripe.url if serving else None}
         for loop in self.loops:
             components[f"{loop.kind}:{loop.name}"] = loop.status()
         missing = self._missing_handlers()
@@ -449,6 +519,12 @@ class LocalRuntime:
 
     def emails(self) -> list[dict[str, Any]]:
         return moto_state.sent_emails(self.region)
+
+    def requested(self, seen: RequestSeen) -> None:
+        self.traces.request(seen)
+
+    def trace(self, correlation_id: str) -> dict[str, Any] | None:
+        return self.traces.chain(correlation_id)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         assert self.provisioned is not None

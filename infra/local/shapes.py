@@ -1,7 +1,8 @@
 """The events AWS hands to Lambda, built locally with the keys and nesting of AWS's own samples.
 
-Each builder mirrors one file in ``shared/aws-events/``: the REST API proxy event, the REQUEST
-authorizer event, an SQS record, a DynamoDB stream record and an EventBridge scheduled event.
+Each builder mirrors one of AWS's published samples, kept in ``events/samples/aws/``: the REST API
+proxy event, the REQUEST authorizer event, an SQS record, a DynamoDB stream record and an
+EventBridge scheduled event.
 Handlers must not be able to tell these from AWS's, so the tests compare keys with those files.
 """
 
@@ -13,6 +14,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from keel import trace_context
+from keel.observability import TRACE_HEADER
+from keel.trace_context import TraceContext
 
 ACCOUNT_ID = "123456789012"
 #: The local REST API's id and stage, as they appear in ``methodArn`` and ``requestContext``. The
@@ -53,6 +58,16 @@ def _single_and_multi(
     for name, value in pairs:
         multi.setdefault(name, []).append(value)
     return {name: values[-1] for name, values in multi.items()}, multi
+
+
+def traced_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The request's headers as API Gateway with tracing on hands them on: ``X-Amzn-Trace-Id`` names
+    the caller's trace when it sent a valid one, and a new trace otherwise."""
+    sent = [value for name, value in headers if name.lower() == TRACE_HEADER.lower()]
+    if sent and trace_context.from_xray(sent[-1]) is not None:
+        return list(headers)
+    kept = [(name, value) for name, value in headers if name.lower() != TRACE_HEADER.lower()]
+    return [*kept, (TRACE_HEADER, TraceContext.new().xray_header)]
 
 
 def encode_body(body: bytes | None) -> tuple[str | None, bool]:

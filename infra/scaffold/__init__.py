@@ -145,11 +145,14 @@ def render(names: Names, root: Path) -> dict[Path, str]:
         files[relative] = string.Template(template.read_text()).substitute(values)
     contract_module = _CONTRACTS / f"{names.context}.py"
     existing = root / contract_module
-    head = existing.read_text() if existing.exists() else (TEMPLATES / _CONTRACTS / "__context__.py.tmpl").read_text()
-    created = (TEMPLATES / _CONTRACTS / "created.tmpl").read_text()
-    files[contract_module] = (
-        string.Template(head).substitute(values).rstrip("\n") + "\n" + string.Template(created).substitute(values)
+    # An existing module is kept as it is (it is code, not a template: a "$" in it is its own).
+    head = (
+        existing.read_text()
+        if existing.exists()
+        else string.Template((TEMPLATES / _CONTRACTS / "__context__.py.tmpl").read_text()).substitute(values)
     )
+    created = (TEMPLATES / _CONTRACTS / "created.tmpl").read_text()
+    files[contract_module] = head.rstrip("\n") + "\n" + string.Template(created).substitute(values)
     return files
 
 

@@ -33,7 +33,7 @@ def identity_contracts() -> list[type[Contract]]:
     return [c for c in load_all().all() if c.producer() == "identity"]
 
 
-def test_identity_publishes_exactly_the_events_the_design_lists() -> None:
+def test_identity_publishes_exactly_the_events_it_documents() -> None:
     assert {c.TYPE for c in identity_contracts()} == PUBLISHED
 
 

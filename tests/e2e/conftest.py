@@ -123,7 +123,7 @@ def started_dev_server(state_dir: Path) -> Iterator[DevServer]:
     env.pop("AWS_ENDPOINT_URL", None)
     command = [
         sys.executable, "-m", "infra.local.cli", "dev",
-        "--port", str(port), "--moto-port", str(free_port()), "--state-dir", str(state_dir), "--quiet",
+        "--port", str(port), "--moto-port", str(free_port()), "--state-dir", str(state_dir),
     ]  # fmt: skip
     log = state_dir / "keel-dev.log"
     started = time.monotonic()

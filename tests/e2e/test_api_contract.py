@@ -18,6 +18,8 @@ what the checks expect, each where a schema cannot say more, or the cloud cannot
 - A list's ``cursor`` is opaque: only cursors the API handed out are valid, which no schema can
   express, so a made-up one is a documented 400. For operations taking a ``cursor``, a 400 is an
   accepted answer to schema-valid data; everywhere else it is not.
+- A signed request (``x-keel-signature``: Stripe's webhooks) is valid only with a signature made with
+  a secret schemathesis does not have, which no schema can express either: a 400 is accepted there too.
 """
 
 from __future__ import annotations
@@ -56,11 +58,20 @@ def _paginated(document: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _signed(document: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("x-keel-signature")
+    ]
+
+
 def _config(document: dict[str, Any]) -> str:
-    """schemathesis.toml: the two settings the module docstring explains, derived from the document."""
+    """schemathesis.toml: the settings the module docstring explains, derived from the document."""
     lines = ["[phases.coverage]", f"unexpected-methods = {json.dumps(ROUTED_METHODS)}", ""]
     accepted = json.dumps([*ACCEPTED_FOR_VALID_DATA, "400"])
-    for method, path in _paginated(document):
+    for method, path in _paginated(document) + _signed(document):
         lines += [
             "[[operations]]",
             f"include-path = {json.dumps(path)}",

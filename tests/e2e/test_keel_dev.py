@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import STARTUP_BUDGET_SECONDS, DevServer, started_dev_server
+from infra.topology import TOPOLOGY
+from tests.e2e.conftest import REPO, STARTUP_BUDGET_SECONDS, DevServer, started_dev_server
 
 pytestmark = pytest.mark.e2e
 
@@ -153,3 +161,90 @@ def test_ctrl_c_stops_it_cleanly_with_exit_0(tmp_path: Path) -> None:
     assert "stopped" in output
     assert "Traceback" not in output, output
     assert not (dev_server.state_dir / "dev.json").exists()
+
+
+# -- what keel dev shows of what happens -------------------------------------------------------------
+
+SIGN_UP_EVENTS = ("identity.tenant.created.v1", "identity.member.joined.v1")
+
+
+def consumers_of(event_type: str) -> set[str]:
+    """The topology's consumers of ``event_type``, as a trace names them (``<context> <subscription>``)."""
+    return {
+        f"{ctx.name} {sub.name}"
+        for ctx, sub in TOPOLOGY.subscriptions
+        if any(fnmatch.fnmatchcase(event_type, pattern) for pattern in sub.event_types)
+    }
+
+
+def traced_sign_up(dev_server: DevServer) -> tuple[str, str]:
+    """A sign-up sent with a correlation id of its own: (correlation id, tenant id)."""
+    correlation_id = f"corr-sign-up-{uuid.uuid4()}"
+    token = dev_server.token(f"traced-{uuid.uuid4().hex[:12]}@example.com")
+    headers = {"Authorization": f"Bearer {token}", "X-Correlation-Id": correlation_id}
+    status, answer_headers, body = dev_server.call("POST", "/v1/tenants", {"name": "Traced"}, headers)
+    assert status == 201, body
+    assert answer_headers["X-Correlation-Id"] == correlation_id
+    return correlation_id, str(json.loads(body)["id"])
+
+
+def settled_trace(dev_server: DevServer, correlation_id: str, timeout: float = 20) -> dict[str, Any]:
+    """The trace once every sign-up event is published and each consumer the topology names for it
+    has handled it (whichever consumers exist when this runs)."""
+    deadline = time.monotonic() + timeout
+    chain: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status, _, body = dev_server.get(f"/_local/traces/{quote(correlation_id)}")
+        chain = json.loads(body) if status == 200 else {}
+        events = {e["type"]: e for e in chain.get("events", []) if e["published_at"]}
+        if set(SIGN_UP_EVENTS) <= set(events) and all(
+            consumers_of(t) <= {d["consumer"] for d in events[t]["deliveries"] if d["outcome"] == "ok"}
+            for t in SIGN_UP_EVENTS
+        ):
+            return chain
+        time.sleep(0.1)
+    raise AssertionError(f"the sign-up's trace did not settle in {timeout} s: {chain}")
+
+
+def test_a_sign_ups_trace_shows_the_request_the_events_and_the_consumers_they_reached(dev_server: DevServer) -> None:
+    # When a person signs up
+    correlation_id, tenant_id = traced_sign_up(dev_server)
+
+    # Then its trace shows the request, the events it published, and each consumer with its outcome
+    chain = settled_trace(dev_server, correlation_id)
+    [request] = chain["requests"]
+    assert (request["method"], request["path"], request["status"]) == ("POST", "/v1/tenants", 201)
+    assert request["tenant_id"] == tenant_id
+    assert re.fullmatch(r"[0-9a-f]{32}", chain["trace_id"])
+    for event in (e for e in chain["events"] if e["type"] in SIGN_UP_EVENTS):
+        assert event["tenant_id"] == tenant_id
+        assert {d["consumer"] for d in event["deliveries"]} >= consumers_of(event["type"])
+        assert all(d["attempt"] >= 1 for d in event["deliveries"])
+
+
+def test_keel_dev_prints_a_readable_line_per_request_and_keel_trace_prints_the_chain(dev_server: DevServer) -> None:
+    correlation_id, tenant_id = traced_sign_up(dev_server)
+    settled_trace(dev_server, correlation_id)
+
+    # keel dev's console: one readable line for the request, none of the handlers' JSON
+    console = dev_server.output()
+    assert re.search(rf"POST /v1/tenants 201 \d+ ms {tenant_id} corr={correlation_id}", console)
+    assert f"identity.tenant.created.v1 published {tenant_id} corr={correlation_id}" in console
+    assert '"level":"INFO"' not in console
+
+    # keel trace, in another terminal
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "layers" / "keel" / "python")])}
+    command = [
+        sys.executable,
+        "-m",
+        "infra.local.cli",
+        "trace",
+        correlation_id,
+        "--state-dir",
+        str(dev_server.state_dir),
+    ]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"correlation id {correlation_id}" in result.stdout
+    assert re.search(rf"POST /v1/tenants 201 \d+ ms {tenant_id}", result.stdout)
+    assert "identity.member.joined.v1" in result.stdout

@@ -91,12 +91,14 @@ def test_its_own_tests_pass(repo: tuple[Path, str]) -> None:
 
 
 def test_every_check_that_walks_the_topology_passes_with_it(repo: tuple[Path, str]) -> None:
-    # The committed documents are current; its settings, bench scenario and stack agree with the topology
+    # The committed documents are current; its settings, bench scenario and stack agree with the topology;
+    # its handler is instrumented
     root, _ = repo
     checks = (
         "tests/contract/test_generated_files.py",
         "tests/infra/test_context_settings.py",
         "tests/infra/test_topology_agreement.py",
+        "tests/infra/test_instrumentation.py",
         "tests/unit/test_bench_scenarios.py",
     )
     result = run(root, "-m", "pytest", *checks, "-k", "not sample")

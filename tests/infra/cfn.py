@@ -16,6 +16,15 @@ from infra.topology import Context, Topology
 Resource = dict[str, Any]
 
 
+def _stage_of(topology: Topology, stack_name: str) -> str | None:
+    """The stage whose foundation stack is ``stack_name`` (``Keel-Prod-Foundation`` -> ``prod``)."""
+    parts = stack_name.split("-")
+    if len(parts) != 3 or parts[2] != "Foundation":
+        return None
+    stage = parts[1].lower()
+    return stage if topology.for_stage(stage).foundation_stack_name == stack_name else None
+
+
 def target(value: Any) -> str | None:
     """The logical id a ``Ref`` or ``Fn::GetAtt`` points at (None for anything else)."""
     if isinstance(value, dict):
@@ -24,6 +33,17 @@ def target(value: Any) -> str | None:
         if "Fn::GetAtt" in value:
             return str(value["Fn::GetAtt"][0])
     return None
+
+
+def references(value: Any) -> set[str]:
+    """Every logical id a ``Ref`` or ``Fn::GetAtt`` anywhere in ``value`` points at."""
+    if isinstance(value, list):
+        return {lid for item in value for lid in references(item)}
+    if isinstance(value, dict):
+        pointed = target(value)
+        own = {pointed} if pointed else set()
+        return own | {lid for item in value.values() for lid in references(item)}
+    return set()
 
 
 def is_preflight(method: dict[str, Any]) -> bool:
@@ -61,6 +81,29 @@ class Stack:
     def props(self, logical_id: str) -> dict[str, Any]:
         return dict(self.template["Resources"][logical_id].get("Properties", {}))
 
+    def function_behind(self, value: Any) -> str:
+        """The one function ``value`` (a reference, or an expression such as an alias ARN built from
+        one) names: the function itself, or the function behind the alias it names."""
+        resources = self.template["Resources"]
+        named = set()
+        for lid in references(value):
+            kind = resources.get(lid, {}).get("Type")
+            if kind == "AWS::Lambda::Alias":
+                named.add(str(target(resources[lid]["Properties"]["FunctionName"])))
+            elif kind == "AWS::Lambda::Function":
+                named.add(lid)
+        (function,) = named
+        return function
+
+    def alias_of(self, function: str) -> str:
+        """The logical id of ``function``'s ``live`` alias."""
+        (alias,) = [
+            lid
+            for lid, alias in self.of_type("AWS::Lambda::Alias").items()
+            if target(alias["Properties"]["FunctionName"]) == function
+        ]
+        return alias
+
     def api_paths(self) -> dict[str, str]:
         """Logical id of every ``AWS::ApiGateway::Resource`` -> its full path (``/v1/billing/{proxy+}``)."""
         resources = self.of_type("AWS::ApiGateway::Resource")
@@ -85,11 +128,13 @@ class Stack:
 
 @dataclass
 class Synthesized:
-    """One synthesized app: its topology, output directory and stacks by name."""
+    """One synthesized app: its first stage's topology, output directory and every stack by name
+    (of every stage it rendered: ``stage`` gives another stage's view of the same assembly)."""
 
     topology: Topology
     outdir: Path
     stacks: dict[str, Stack] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
 
     @classmethod
     def read(cls, topology: Topology, outdir: Path) -> Synthesized:
@@ -99,7 +144,25 @@ class Synthesized:
             )
             for p in sorted(outdir.glob("*.template.json"))
         }
-        return cls(topology, outdir, stacks)
+        # The stages, in the order the app rendered them: each has a foundation stack.
+        order = list(json.loads((outdir / "manifest.json").read_text())["artifacts"])
+        stages = tuple(
+            stage
+            for name in order
+            for stage in [_stage_of(topology, name)]
+            if stage is not None and name == topology.for_stage(stage).foundation_stack_name
+        )
+        return cls(topology.for_stage(stages[0]), outdir, stacks, stages)
+
+    def stage(self, name: str) -> Synthesized:
+        """The same assembly, seen from stage ``name``."""
+        assert name in self.stages, f"{name} was not synthesized ({', '.join(self.stages)})"
+        return Synthesized(self.topology.for_stage(name), self.outdir, self.stacks, self.stages)
+
+    def stage_stacks(self) -> dict[str, Stack]:
+        """The stacks a deploy of this view's stage touches: its own and the account's."""
+        names = (self.topology.account_stack_name, *self.topology.stack_names)
+        return {name: self.stacks[name] for name in names}
 
     def of(self, ctx: Context) -> Stack:
         return self.stacks[ctx.stack_name]
@@ -117,6 +180,7 @@ class Synthesized:
         return self.of(ctx).of_type("AWS::Lambda::Function")
 
     def every(self, type_: str) -> Iterator[tuple[Stack, str, Resource]]:
-        for stack in self.stacks.values():
+        """Every resource of ``type_`` a deploy of this view's stage touches."""
+        for stack in self.stage_stacks().values():
             for lid, resource in stack.of_type(type_).items():
                 yield stack, lid, resource

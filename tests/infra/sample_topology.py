@@ -49,9 +49,6 @@ BILLING = Context(
 )
 
 SAMPLE = Topology(
-    bus_name="keel",
-    archive_retention_days=7,
-    idempotency_table="keel-idempotency",
     authorizer_handler="functions.identity.handlers.authorizer",
     outbox_relay_handler="keel.outbox_relay",
     contexts=(PLATFORM, IDENTITY, BILLING),

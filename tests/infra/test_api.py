@@ -17,9 +17,8 @@ from functions.identity.handlers.authorizer import policy
 from infra.cloud.app import build_app
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import UNROUTED_METHOD
-from infra.topology import AUTHORIZER_CACHE_SECONDS
 from tests.infra.cfn import Stack, Synthesized, target
-from tests.infra.conftest import ACCESS_LOG_RETENTION_DAYS, ORIGINS, SKIP_BUNDLING
+from tests.infra.conftest import ACCESS_LOG_RETENTION_DAYS, DEFAULT_STAGE, ORIGINS, SKIP_BUNDLING, STAGING
 from tests.infra.sample_topology import SAMPLE
 
 
@@ -80,9 +79,10 @@ def test_without_an_authorizer_only_public_routes_are_served(tmp_path: Path) -> 
     public_only = dataclasses.replace(SAMPLE, authorizer_handler=None, contexts=(PLATFORM,))
     # When it is synthesized
     app = build_app(public_only, outdir=str(tmp_path), context=SKIP_BUNDLING)
-    api_stack = app.node.find_child(public_only.api_stack_name)
+    name = public_only.for_stage(DEFAULT_STAGE).api_stack_name
+    api_stack = app.node.find_child(name)
     assert isinstance(api_stack, cdk.Stack)
-    api = Stack(public_only.api_stack_name, dict(Template.from_stack(api_stack).to_json()))
+    api = Stack(name, dict(Template.from_stack(api_stack).to_json()))
     # Then exactly its public routes exist, and nothing else is routed to anyone
     served = {(method, path) for method, path, _ in api.methods(preflights=True)}
     assert served == {(r.method, r.path) for r in PLATFORM.public_routes}
@@ -98,7 +98,7 @@ def test_authorizer_reads_the_token_and_tenant_headers_and_is_cached(sample: Syn
         {
             "Type": "REQUEST",
             "IdentitySource": "method.request.header.Authorization,method.request.header.X-Tenant-Id",
-            "AuthorizerResultTtlInSeconds": AUTHORIZER_CACHE_SECONDS,
+            "AuthorizerResultTtlInSeconds": STAGING["authorizer_cache_seconds"],
         },
     )
 
@@ -164,7 +164,7 @@ def test_both_authorizers_are_cached_for_the_same_time(sample: Synthesized) -> N
         p["Properties"]["AuthorizerResultTtlInSeconds"]
         for p in sample.api.of_type("AWS::ApiGateway::Authorizer").values()
     }
-    assert ttls == {AUTHORIZER_CACHE_SECONDS}
+    assert ttls == {STAGING["authorizer_cache_seconds"]}
 
 
 def test_one_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> None:

@@ -185,11 +185,13 @@ def test_platform_asset_needs_the_openapi_document(monkeypatch: pytest.MonkeyPat
     # Given a platform whose asset file is missing, and the platform stack bundling its assets
     from infra.cloud.app import build_app
     from infra.topology import TOPOLOGY, AssetFile
+    from tests.infra.conftest import DEFAULT_STAGE
 
     platform = TOPOLOGY.context("platform")
     missing = AssetFile("openapi.json", str(tmp_path / "gone.json"), setting="OPENAPI_FILE", made_by="make x")
     without = dataclasses.replace(platform, asset_files=(missing,))
     topology = dataclasses.replace(TOPOLOGY, contexts=(without,))
     # When the app is built, then it stops and says how to make the file
+    stack = platform.for_stage(DEFAULT_STAGE).stack_name
     with pytest.raises(FileNotFoundError, match="run `make x`"):
-        build_app(topology, outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [platform.stack_name]})
+        build_app(topology, outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [stack]})

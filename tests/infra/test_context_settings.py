@@ -20,7 +20,7 @@ def settings_class(ctx: Context) -> type[BaseSettings]:
 
 
 def given_settings(ctx: Context) -> set[str]:
-    names = set(ctx.environment) | {ctx.setting_name(f.setting) for f in ctx.asset_files}
+    names = set(ctx.for_stage("any").environment) | {ctx.setting_name(f.setting) for f in ctx.asset_files}
     if TOPOLOGY.authorizer_context is ctx:
         names |= {ctx.setting_name(n) for n in (IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL)}
     return names

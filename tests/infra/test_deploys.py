@@ -14,7 +14,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.cloud import bundling, checks
+from infra import smoke
+from infra.cloud import bundling, checks, release
 from infra.cloud.deployment import Deployment, DeploymentError
 from tests.infra.cfn import Synthesized, target
 from tests.infra.conftest import DEPLOYMENT, SKIP_BUNDLING
@@ -67,7 +68,7 @@ def changed_kernel(tmp_path_factory: pytest.TempPathFactory, sample: Synthesized
     outdir = tmp_path_factory.mktemp("changed-cdk.out")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bundling, "KERNEL", kernel)
-        checks.synth(outdir, SAMPLE, SKIP_BUNDLING | DEPLOYMENT)
+        checks.synth(outdir, SAMPLE, SKIP_BUNDLING | DEPLOYMENT | {"keel:stage": sample.topology.stage})
     return Synthesized.read(SAMPLE, outdir)
 
 
@@ -108,7 +109,7 @@ def test_the_account_wide_api_gateway_setting_is_in_one_stack_that_no_stage_owns
     assert topology.account_stack_name in manifest["artifacts"][topology.api_stack_name]["dependencies"]
 
 
-# -- make deploy -------------------------------------------------------------------------------------
+# -- make deploy: one assembly, promoted -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -123,33 +124,79 @@ def fake_npx(tmp_path: Path) -> Path:
     return record
 
 
-def _make(*args: str, fake_npx: Path, env: dict[str, str]) -> dict[str, Any]:
+def _make(*args: str, fake_npx: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
     path = f"{fake_npx.parent / 'bin'}{os.pathsep}{os.environ['PATH']}"
     clean = {k: v for k, v in os.environ.items() if k != "AWS_DEFAULT_REGION"} | {"PATH": path} | env
     # `-o venv`: the test suite runs inside the venv, which must not be rebuilt under it.
-    subprocess.run(["make", "-s", "-o", "venv", *args], cwd=REPO, env=clean, check=True, capture_output=True)
+    return subprocess.run(
+        ["make", "-s", "-o", "venv", *args], cwd=REPO, env=clean, check=check, capture_output=True, text=True
+    )
+
+
+def _called(fake_npx: Path) -> dict[str, Any]:
     return dict(json.loads(fake_npx.read_text()))
 
 
-def test_make_deploy_synthesizes_with_the_context_it_is_given(fake_npx: Path) -> None:
-    # When a stage and CLI flags are given to make deploy
-    called = _make("deploy", "CONTEXT=-c keel:stage=prod", "ARGS=--require-approval never", fake_npx=fake_npx, env={})
-    # Then the pinned CDK CLI deploys every stack and synthesizes them itself, with that context
-    # (no pre-built cdk.out whose context the -c would not reach)
-    assert called["argv"] == ["--yes", "aws-cdk@2.1148.1", "deploy", "--all", "-c", "keel:stage=prod",
-                              "--require-approval", "never"]  # fmt: skip
-    assert "--app" not in called["argv"]
+def test_make_deploy_deploys_the_stages_stacks_of_the_built_assembly(keel: Synthesized, fake_npx: Path) -> None:
+    # Given the assembly one synth built for staging and prod
+    prod = keel.stage("prod").topology
+    # When prod is deployed (no smoke test: nothing is really deployed here)
+    _make("deploy", "STAGE=prod", "SMOKE=no", "ARGS=--require-approval never", fake_npx=fake_npx,
+          env={"CDK_OUTDIR": str(keel.outdir)})  # fmt: skip
+    argv = _called(fake_npx)["argv"]
+    # Then the pinned CDK CLI deploys that assembly as it is (no synth): the account's stack and exactly
+    # prod's stacks, none of staging's, with the flags it was given
+    assert argv == [
+        "--yes", release.CDK_CLI, "deploy", "--app", str(keel.outdir),
+        prod.account_stack_name, *prod.stack_names, "--require-approval", "never",
+    ]  # fmt: skip
 
 
-def test_make_deploy_leaves_the_region_to_the_caller(fake_npx: Path) -> None:
+def test_make_deploy_refuses_context_it_could_not_apply(keel: Synthesized, fake_npx: Path) -> None:
+    # Given context on the deploy line (it would not reach an assembly that is already built)
+    ran = _make("deploy", "STAGE=prod", "CONTEXT=-c keel:settings={}", fake_npx=fake_npx,
+                env={"CDK_OUTDIR": str(keel.outdir)}, check=False)  # fmt: skip
+    # Then nothing is deployed, and the message says where context goes
+    assert ran.returncode != 0
+    assert "make synth" in ran.stderr
+    assert not fake_npx.exists()
+
+
+def test_make_deploy_refuses_a_stage_the_assembly_does_not_hold(keel: Synthesized, fake_npx: Path) -> None:
+    ran = _make("deploy", "STAGE=dev", fake_npx=fake_npx, env={"CDK_OUTDIR": str(keel.outdir)}, check=False)
+    assert ran.returncode != 0
+    assert "holds no stage 'dev'" in ran.stderr
+    assert not fake_npx.exists()
+
+
+def test_make_deploy_leaves_the_region_to_the_caller(keel: Synthesized, fake_npx: Path) -> None:
+    env = {"CDK_OUTDIR": str(keel.outdir)}
     # Given a caller whose region comes from its profile (no AWS_DEFAULT_REGION in the environment)
-    assert _make("deploy", fake_npx=fake_npx, env={"AWS_PROFILE": "prod"})["region"] is None
+    _make("deploy", "STAGE=prod", "SMOKE=no", fake_npx=fake_npx, env=env | {"AWS_PROFILE": "prod"})
+    assert _called(fake_npx)["region"] is None
     # And a caller who sets one
-    assert _make("deploy", fake_npx=fake_npx, env={"AWS_DEFAULT_REGION": "eu-west-1"})["region"] == "eu-west-1"
+    _make("deploy", "STAGE=prod", "SMOKE=no", fake_npx=fake_npx, env=env | {"AWS_DEFAULT_REGION": "eu-west-1"})
+    assert _called(fake_npx)["region"] == "eu-west-1"
+
+
+def test_a_deploy_smoke_tests_the_stage_after_deploying_it(keel: Synthesized) -> None:
+    # Given the deploy of staging from the assembly
+    assembly = release.Assembly.read(keel.outdir)
+    deploy, smoke = release.deploy_commands(assembly, "staging")
+    # Then the CDK CLI runs first, and `keel smoke` then checks the stage it deployed
+    assert deploy[:4] == ["npx", "--yes", release.CDK_CLI, "deploy"]
+    assert smoke[-4:] == ["infra.local.cli", "smoke", "--stage", "staging"]
+
+
+def test_make_synth_renders_every_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the Makefile's synth recipe, as make would run it
+    ran = subprocess.run(["make", "-n", "-o", "venv", "synth"], cwd=REPO, capture_output=True, text=True, check=True)
+    # Then it asks for every stage of keel:stages in one assembly
+    assert "-c 'keel:stage=*'" in ran.stdout
 
 
 def test_the_cdk_cli_runs_the_checked_synth() -> None:
-    # Given the app the CDK CLI runs for `cdk deploy`, then it is `make synth`'s, with cdk-nag and cfn-lint
+    # Given the app the CDK CLI runs when used directly, then it is `make synth`'s, with cdk-nag and cfn-lint
     app = json.loads((REPO / "cdk.json").read_text())["app"]
     assert app.endswith("-m infra.cloud.checks")
 
@@ -169,7 +216,8 @@ def test_context_given_to_the_cdk_cli_overrides_cdk_json() -> None:
     read_stage = (
         "import aws_cdk as cdk; from infra.cloud.deployment import Deployment; "
         "from tests.infra.sample_topology import SAMPLE; "
-        "print(Deployment.of(cdk.App(context={'keel:stage': 'dev'}), SAMPLE).stage)"
+        "print(Deployment.of(cdk.App(context={'keel:stage': 'dev', 'keel:stages': {'dev': {}, 'prod': {}}}), "
+        "SAMPLE).stage)"
     )
     env = os.environ | {"CDK_CONTEXT_JSON": json.dumps({"keel:stage": "prod"})}
     ran = subprocess.run(
@@ -182,10 +230,21 @@ def test_context_given_to_the_cdk_cli_overrides_cdk_json() -> None:
 # -- what a deployment may say -----------------------------------------------------------------------
 
 
+ONE_STAGE: dict[str, Any] = {"keel:stages": {"dev": {}}}
+
+
 @pytest.mark.parametrize(
     ("context", "problem"),
     [
         ({"keel:stage": "prod stage"}, "keel:stage"),
+        ({"keel:stages": {"Prod": {}}}, "cannot name a stage"),
+        ({"keel:stages": {"local": {}}}, "keel dev"),
+        ({"keel:stages": {"dev": {"deploy": "Canary50Percent1Minute"}}}, "deploy"),
+        ({"keel:stages": {"dev": {"removal": "snapshot"}}}, "removal"),
+        ({"keel:stages": {"dev": {"log_retention_days": 31}}}, "retention"),
+        ({"keel:stages": {"dev": {"tracing_sample_rate": 2}}}, "tracing_sample_rate"),
+        ({"keel:stages": {"dev": {"colour": "red"}}}, "colour"),
+        ({"keel:stages": {"dev": {"settings": {"KEEL_NOBODY_X": "1"}}}}, "names no context"),
         ({"keel:api": {"cors_origins": ["https://app.example.com/"]}}, "not an origin"),
         ({"keel:api": {"cors_origins": ["*"]}}, "not an origin"),
         ({"keel:api": {"cors_origins": ["http://app.example.com"]}}, "not an origin"),
@@ -196,10 +255,25 @@ def test_context_given_to_the_cdk_cli_overrides_cdk_json() -> None:
 )
 def test_a_deployment_setting_the_app_cannot_use_stops_the_synth(context: dict[str, Any], problem: str) -> None:
     with pytest.raises(DeploymentError, match=problem):
-        Deployment.of(cdk.App(context=context), SAMPLE)
+        Deployment.every(cdk.App(context=ONE_STAGE | context), SAMPLE)
 
 
 def test_settings_given_as_text_on_the_command_line_are_read_as_json() -> None:
-    app = cdk.App(context={"keel:api": '{"cors_origins": ["http://localhost:3000"], "access_log_retention_days": 7}'})
+    app = cdk.App(
+        context=ONE_STAGE | {"keel:api": '{"cors_origins": ["http://localhost:3000"], "access_log_retention_days": 7}'}
+    )
     api = Deployment.of(app, SAMPLE).api
     assert (api.cors_origins, api.access_log_retention_days) == (("http://localhost:3000",), 7)
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_each_stage_publishes_what_keel_smoke_reads_to_find_it(keel: Synthesized, stage: str) -> None:
+    view = keel.stage(stage)
+    # Given the outputs `keel smoke --stage` reads from the stage's stacks
+    for stack, keys in smoke.stack_outputs(view.topology).items():
+        outputs = view.stacks[stack].template.get("Outputs", {})
+        # Then each stack has them
+        assert set(keys) <= set(outputs), stack
+    # And the API's URL is its own stage's deployment
+    url = json.dumps(view.stacks[view.topology.api_stack_name].template["Outputs"]["ApiUrl"]["Value"])
+    assert "execute-api" in url

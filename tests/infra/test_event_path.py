@@ -6,7 +6,7 @@ import json
 
 from infra.topology import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
 from keel.store import OUTBOX_PREFIX
-from tests.infra.cfn import Stack, Synthesized, target
+from tests.infra.cfn import Stack, Synthesized, references, target
 
 
 def _dead_letter_queues(stack: Stack) -> set[str]:
@@ -26,9 +26,9 @@ def _dead_letter_queues(stack: Stack) -> set[str]:
 
 
 def _consumed_queues(stack: Stack) -> dict[str, str]:
-    """Queue logical id -> the function that reads it."""
+    """Queue logical id -> the function that reads it (through its alias)."""
     return {
-        str(target(m["Properties"]["EventSourceArn"])): str(target(m["Properties"]["FunctionName"]))
+        str(target(m["Properties"]["EventSourceArn"])): stack.function_behind(m["Properties"]["FunctionName"])
         for m in stack.of_type("AWS::Lambda::EventSourceMapping").values()
         if target(m["Properties"]["EventSourceArn"]) in stack.of_type("AWS::SQS::Queue")
     }
@@ -36,7 +36,7 @@ def _consumed_queues(stack: Stack) -> dict[str, str]:
 
 def test_every_consumed_queue_redrives_to_a_dead_letter_queue(synthesized: Synthesized) -> None:
     # Given the topology's consumers, when it is synthesized
-    consumed = {(s.name, q) for s in synthesized.stacks.values() for q in _consumed_queues(s)}
+    consumed = {(s.name, q) for s in synthesized.stage_stacks().values() for q in _consumed_queues(s)}
     # Then every queue a function reads moves a message to a DLQ after MAX_RECEIVE_COUNT receives
     assert len(consumed) == len(synthesized.topology.subscriptions)
     for stack_name, queue in consumed:
@@ -48,7 +48,7 @@ def test_every_consumed_queue_redrives_to_a_dead_letter_queue(synthesized: Synth
 
 def test_every_queue_is_either_consumed_or_a_dead_letter_queue(synthesized: Synthesized) -> None:
     # Given every stack, when its queues are listed
-    for stack in synthesized.stacks.values():
+    for stack in synthesized.stage_stacks().values():
         queues = set(stack.of_type("AWS::SQS::Queue"))
         # Then none is an orphan that nothing reads and nothing fails into
         assert queues == set(_consumed_queues(stack)) | _dead_letter_queues(stack), stack.name
@@ -58,8 +58,8 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthe
     # Given every DLQ: one per subscription, per table (its outbox relay) and per job
     topology = synthesized.topology
     expected = len(topology.subscriptions) + len(topology.jobs) + sum(ctx.table for ctx in topology.contexts)
-    assert sum(len(_dead_letter_queues(s)) for s in synthesized.stacks.values()) == expected
-    for stack in synthesized.stacks.values():
+    assert sum(len(_dead_letter_queues(s)) for s in synthesized.stage_stacks().values()) == expected
+    for stack in synthesized.stage_stacks().values():
         alarmed = {
             target(dimension["Value"])
             for alarm in stack.of_type("AWS::CloudWatch::Alarm").values()
@@ -75,7 +75,7 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthe
 
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(synthesized: Synthesized) -> None:
     # Given each consumer queue and the function reading it, as the template says (not the topology)
-    pairs = [(s, q, f) for s in synthesized.stacks.values() for q, f in _consumed_queues(s).items()]
+    pairs = [(s, q, f) for s in synthesized.stage_stacks().values() for q, f in _consumed_queues(s).items()]
     assert len(pairs) == len(synthesized.topology.subscriptions)
     for stack, queue, function in pairs:
         # Then a message is not redelivered while a slow invocation may still be working on it
@@ -117,7 +117,7 @@ def test_outbox_relay_reads_only_outbox_inserts_bisects_and_keeps_failures(synth
         }
         assert json.loads(criteria["Pattern"]) == only_outbox_inserts
         # And its function runs the kernel's relay
-        relay = stack.props(str(target(mapping["FunctionName"])))
+        relay = stack.props(stack.function_behind(mapping["FunctionName"]))
         assert relay["Handler"] == f"{synthesized.topology.outbox_relay_handler}.handler"
 
 
@@ -131,18 +131,19 @@ def test_jobs_retry_then_keep_failed_runs_in_a_dead_letter_queue(synthesized: Sy
             if r["Properties"].get("ScheduleExpression") == job.schedule
         ]
         (rule_target,) = rule["Targets"]
-        function = target(rule_target["Arn"])
+        alias = str(target(rule_target["Arn"]))
+        function = stack.function_behind(rule_target["Arn"])
         # Then the schedule retries delivery and keeps what it cannot deliver
         assert rule_target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
         dlq = target(rule_target["DeadLetterConfig"]["Arn"])
-        # And a run that fails every retry lands in the same DLQ
-        stack.assertions.has_resource_properties(
-            "AWS::Lambda::EventInvokeConfig",
-            {
-                "FunctionName": {"Ref": function},
-                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [dlq, "Arn"]}}},
-            },
-        )
+        # And a run (of the live alias the schedule invokes) that fails every retry lands in the same DLQ
+        (config,) = [
+            c["Properties"]
+            for c in stack.of_type("AWS::Lambda::EventInvokeConfig").values()
+            if target(c["Properties"]["FunctionName"]) == function
+        ]
+        assert alias in references(config["Qualifier"])
+        assert target(config["DestinationConfig"]["OnFailure"]["Destination"]) == dlq
 
 
 def test_every_alarm_notifies_the_encrypted_alarm_topic(sample: Synthesized) -> None:

@@ -56,6 +56,12 @@ def _resource(synthesized: Synthesized, type_: str) -> dict[str, Any]:
     return dict(resource["Properties"])
 
 
+def _client(synthesized: Synthesized, name: str) -> dict[str, Any]:
+    clients = synthesized.foundation.of_type("AWS::Cognito::UserPoolClient").values()
+    (client,) = [c["Properties"] for c in clients if c["Properties"]["ClientName"] == name]
+    return dict(client)
+
+
 def test_the_user_pool_sends_email_through_the_configured_ses_identity(synthesized: Synthesized) -> None:
     email = _resource(synthesized, "AWS::Cognito::UserPool")["EmailConfiguration"]
     assert email["EmailSendingAccount"] == "DEVELOPER"
@@ -64,7 +70,7 @@ def test_the_user_pool_sends_email_through_the_configured_ses_identity(synthesiz
 
 
 def test_the_app_client_signs_in_with_the_code_flow_to_the_configured_urls_only(synthesized: Synthesized) -> None:
-    client = _resource(synthesized, "AWS::Cognito::UserPoolClient")
+    client = _client(synthesized, synthesized.topology.app_client_name)
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["CallbackURLs"] == COGNITO["callback_urls"]
     assert client["LogoutURLs"] == COGNITO["logout_urls"]
@@ -72,6 +78,14 @@ def test_the_app_client_signs_in_with_the_code_flow_to_the_configured_urls_only(
     # And never with a password sent to Cognito in the clear
     assert not {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"} & set(client["ExplicitAuthFlows"])
     assert synthesized.foundation.of_type("AWS::Cognito::UserPoolDomain")
+
+
+def test_the_smoke_client_signs_in_only_server_side_with_iam_credentials(synthesized: Synthesized) -> None:
+    # Given the client `keel smoke` signs its throwaway users in with
+    client = _client(synthesized, synthesized.topology.smoke_client_name)
+    # Then it offers the admin flow only (AdminInitiateAuth needs IAM credentials) and no OAuth at all
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert "AllowedOAuthFlows" not in client
 
 
 def test_a_changed_email_counts_only_once_confirmed_and_mfa_follows_the_setting(synthesized: Synthesized) -> None:
@@ -84,13 +98,15 @@ def test_a_changed_email_counts_only_once_confirmed_and_mfa_follows_the_setting(
 def unconfigured() -> tuple[Template, Annotations]:
     """The foundation of a deployment that says nothing about Cognito (``make synth`` out of the box)."""
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
-    stack = FoundationStack(app, "Foundation", topology=SAMPLE, deployment=Deployment())
+    stack = FoundationStack(app, "Foundation", topology=SAMPLE.for_stage("dev"), deployment=Deployment(stage="dev"))
     return Template.from_stack(stack), Annotations.from_stack(stack)
 
 
 def test_without_callback_urls_no_oauth_flow_is_offered(unconfigured: tuple[Template, Annotations]) -> None:
     template, _ = unconfigured
-    (client,) = template.find_resources("AWS::Cognito::UserPoolClient").values()
+    (client,) = template.find_resources(
+        "AWS::Cognito::UserPoolClient", {"Properties": {"ClientName": SAMPLE.for_stage("dev").app_client_name}}
+    ).values()
     assert "AllowedOAuthFlows" not in client["Properties"]
     assert client["Properties"].get("AllowedOAuthFlowsUserPoolClient") in (None, False)
     assert not template.find_resources("AWS::Cognito::UserPoolDomain")
@@ -116,7 +132,7 @@ def test_without_an_ses_sender_synth_warns_of_cognitos_daily_quota(unconfigured:
     ],
 )
 def test_a_cognito_setting_cognito_would_misuse_stops_the_synth(settings: dict[str, object], problem: str) -> None:
-    app = cdk.App(context={"keel:cognito": settings})
+    app = cdk.App(context={"keel:stages": {"dev": {}}, "keel:cognito": settings})
     with pytest.raises(DeploymentError, match=problem):
         Deployment.of(app, SAMPLE)
 

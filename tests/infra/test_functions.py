@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match
 from infra.cloud.app import build_app
 from infra.model import IDP_AUDIENCE, IDP_ISSUER
 from tests.infra.cfn import Stack, Synthesized, target
-from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING
+from tests.infra.conftest import INVITE_URL, SKIP_BUNDLING, STAGES
 
 OPENAPI_IN_ASSET = "/var/task/openapi.json"
 
@@ -52,8 +52,10 @@ def test_functions_read_platform_settings_and_only_their_own_contexts(synthesize
     # Given every function of every context
     for ctx in topology.contexts:
         for lid, env in _environments(synthesized.of(ctx)).items():
-            # Then it knows the stage, bus and idempotency table, and names its service and metrics
-            assert env["KEEL_STAGE"] == "dev"
+            # Then it knows the stage (and logs at its level), its bus and idempotency table, and names its
+            # service and metrics
+            assert env["KEEL_STAGE"] == topology.stage
+            assert env["POWERTOOLS_LOG_LEVEL"] == STAGES[str(topology.stage)]["log_level"]
             assert env["KEEL_BUS_NAME"] == topology.bus_name
             assert env["KEEL_IDEMPOTENCY_TABLE"] == topology.idempotency_table
             assert env["POWERTOOLS_SERVICE_NAME"] == ctx.name
@@ -115,11 +117,39 @@ def test_a_contexts_secret_is_generated_and_readable_by_its_own_functions_only(k
     for lid, env in _environments(stack).items():
         assert target(env["KEEL_IDENTITY_INVITATION_KEY_ARN"]) == secret_id, lid
         assert "KEEL_IDENTITY_INVITATION_KEY" not in env, lid  # the key itself is never in the environment
-    # And only identity's roles may read it
+    # And only contexts with secrets of their own may read secrets at all (each its own stack's)
     readers = {
         other.name
         for other in keel.topology.contexts
         for policy in keel.of(other).of_type("AWS::IAM::Policy").values()
         if "secretsmanager:GetSecretValue" in json.dumps(policy)
     }
-    assert readers == {"identity"}
+    assert readers == {ctx.name for ctx in keel.topology.contexts if ctx.secrets}
+
+
+def _senders(stack: Stack, queue: str) -> set[str | None]:
+    """The roles a policy of ``stack`` lets send messages to the queue called ``queue``."""
+    (queue_id,) = [lid for lid, q in stack.of_type("AWS::SQS::Queue").items() if q["Properties"]["QueueName"] == queue]
+    return {
+        target(role)
+        for policy in stack.of_type("AWS::IAM::Policy").values()
+        if "sqs:SendMessage" in json.dumps(policy) and f'"{queue_id}"' in json.dumps(policy)
+        for role in policy["Properties"]["Roles"]
+    }
+
+
+def test_an_endpoint_runs_in_a_function_of_its_own_the_only_one_that_may_feed_its_work_queue(
+    keel: Synthesized,
+) -> None:
+    # Given each endpoint of the real topology (billing's Stripe webhook receiver)
+    assert keel.topology.endpoints
+    for ctx, endpoint in keel.topology.endpoints:
+        stack = keel.of(ctx)
+        functions = stack.of_type("AWS::Lambda::Function")
+        handlers = {lid: f["Properties"]["Handler"] for lid, f in functions.items()}
+        (own,) = [lid for lid, handler in handlers.items() if handler == f"{endpoint.handler}.handler"]
+        # Then its function is not the API's, and it alone may send to the context's work queue
+        assert handlers[own] != f"{ctx.api_handler}.handler"
+        (work,) = [sub for sub in ctx.subscriptions if sub.is_work_queue]
+        senders = _senders(stack, ctx.queue_name(work))
+        assert [lid for lid, f in functions.items() if target(f["Properties"]["Role"]) in senders] == [own]

@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as powertools_dynamodb
 
-from infra.cloud import permissions
+from infra.cloud import migrations, permissions
 from infra.cloud.bundling import KERNEL, REPO_ROOT
 from infra.model import Subscription, event_source, producer_of
 from infra.topology import TOPOLOGY, Context
@@ -30,14 +30,22 @@ _STREAM_ACTIONS = {
 }
 
 
-def calls_in(*roots: Path) -> set[str]:
+#: The data migrations' code: run by each context's migration function only, never by a request.
+MIGRATION_CODE = (KERNEL / "keel" / "migrations.py", KERNEL / "keel" / "migrate.py")
+
+
+def calls_in(*roots: Path, leave_out: tuple[Path, ...] = MIGRATION_CODE) -> set[str]:
     """The DynamoDB client methods called anywhere in ``roots`` (shipped code only, no tests)."""
     found: set[str] = set()
     for root in roots:
-        for path in root.rglob("*.py"):
-            if "tests" not in path.parts:
+        for path in [root] if root.is_file() else root.rglob("*.py"):
+            if "tests" not in path.parts and path not in leave_out:
                 found |= set(_CLIENT_CALL.findall(path.read_text()))
     return found
+
+
+def _is_migration_function(function: dict[str, Any]) -> bool:
+    return handler(function) == migrations.HANDLER
 
 
 def role_statements(stack: Stack, function: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,6 +88,14 @@ def test_the_context_table_grant_is_exactly_what_the_code_calls() -> None:
     assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & set(permissions.CONTEXT_TABLE)
 
 
+def test_the_migration_grant_is_exactly_what_the_migrations_call() -> None:
+    # Given the DynamoDB calls of the migrations' code, then their function gets those (Scan among
+    # them) and the table's description (its item count for the progress bar), no more
+    calls = calls_in(*MIGRATION_CODE, leave_out=()) | {"get_item", "transact_write_items"}  # + the store's helpers
+    assert "scan" in calls
+    assert set(permissions.MIGRATIONS) == {*permissions.actions_for(*calls), "dynamodb:DescribeTable"}
+
+
 def test_the_idempotency_grant_is_exactly_what_powertools_calls() -> None:
     # Given the calls Powertools' DynamoDB persistence layer makes on its table
     calls = set(re.findall(r"self\.client\.(\w+)\(", inspect.getsource(powertools_dynamodb)))
@@ -101,18 +117,30 @@ def test_each_function_is_granted_its_jobs_actions_on_its_own_table(sample: Synt
                 assert granted == set(permissions.AUTHORIZER_TABLE), lid
             elif handler(function) == topology.outbox_relay_handler:
                 assert granted == set(), lid
+            elif _is_migration_function(function):
+                assert granted == set(permissions.MIGRATIONS), lid
             else:
                 assert granted == set(permissions.CONTEXT_TABLE), lid
             checked += 1
     assert checked >= 5
 
 
-def test_no_function_may_scan_batch_write_or_use_a_wildcard_action(synthesized: Synthesized) -> None:
+def test_no_function_but_the_migrations_may_scan_and_none_batch_write_or_use_a_wildcard_action(
+    synthesized: Synthesized,
+) -> None:
+    migration_roles = {
+        (stack.name, target(function["Properties"]["Role"]))
+        for stack, _, function in synthesized.every("AWS::Lambda::Function")
+        if _is_migration_function(function)
+    }
+    assert len(migration_roles) == sum(ctx.table for ctx in synthesized.topology.contexts)
     # Given every IAM policy of the app
     for stack, lid, policy in synthesized.every("AWS::IAM::Policy"):
+        roles = {(stack.name, target(role)) for role in policy["Properties"].get("Roles", [])}
         for statement in statements(policy):
-            # Then none grants a scan, a batch write or every action of a service
-            assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & set(statement["Action"]), lid
+            # Then none grants a batch write or every action of a service, and only a migration function's a scan
+            assert "dynamodb:BatchWriteItem" not in statement["Action"], lid
+            assert ("dynamodb:Scan" not in statement["Action"]) or roles <= migration_roles, lid
             assert not [a for a in statement["Action"] if a.endswith(":*") or a == "*"], (stack.name, lid)
 
 
@@ -147,6 +175,8 @@ def test_a_relay_may_put_events_only_with_its_own_contexts_source(synthesized: S
 def test_every_rule_pattern_names_the_source_of_the_events_it_takes(synthesized: Synthesized) -> None:
     # Given every subscription's bus rule
     for ctx, sub in synthesized.topology.subscriptions:
+        if sub.is_work_queue:  # fed by its own context: no rule
+            continue
         (rule,) = [
             r["Properties"]
             for r in synthesized.of(ctx).of_type("AWS::Events::Rule").values()

@@ -13,8 +13,6 @@ from keel.contracts.billing import EntitlementsChanged
 from keel.rate_tiers import RATE_TIERS
 from tests.infra.cfn import Stack, Synthesized, statements, target
 
-STAGE = "dev"  # cdk.json's keel:stage
-
 
 def _web_acl(synthesized: Synthesized) -> dict[str, Any]:
     (acl,) = synthesized.api.of_type("AWS::WAFv2::WebACL").values()
@@ -101,7 +99,7 @@ def test_each_rate_tier_is_a_usage_plan_on_the_stage_with_its_limits(sample: Syn
     assert len(plans) == len(RATE_TIERS)
     for tier in RATE_TIERS.values():
         # Then the tier's plan throttles each key at the tier's rate and burst, and counts its daily quota
-        plan = plans[f"keel-{STAGE}-{tier.name}"]
+        plan = plans[sample.topology.usage_plan_name(tier.name)]
         assert plan["Throttle"] == {"RateLimit": tier.rate_per_second, "BurstLimit": tier.burst}
         assert plan.get("Quota") == (
             {"Limit": tier.requests_per_day, "Period": "DAY"} if tier.requests_per_day else None
@@ -129,7 +127,7 @@ def test_the_api_takes_keys_from_the_authorizer_and_requires_one_on_tenant_route
 
 
 def test_identity_finds_the_usage_plans_ids_by_tier_in_the_parameter_it_is_told(sample: Synthesized) -> None:
-    name = sample.topology.usage_plans_parameter(STAGE)
+    name = sample.topology.usage_plans_parameter
     (parameter,) = (p for p in sample.api.of_type("AWS::SSM::Parameter").values() if p["Properties"]["Name"] == name)
     value = json.dumps(parameter["Properties"]["Value"])
     assert all(f'\\"{tier}\\":' in value for tier in RATE_TIERS)

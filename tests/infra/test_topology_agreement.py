@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra.cloud import migrations
 from infra.topology import Context, Topology
 from tests.infra.cfn import Stack, Synthesized, target
+from tests.infra.conftest import STAGES
 
 
 def _handlers(topology: Topology, ctx: Context) -> set[str]:
     """Every Lambda handler module a context runs, as the topology names them."""
     modules = {ctx.api_handler, *(s.handler for s in ctx.subscriptions), *(j.handler for j in ctx.jobs)}
-    modules |= {topology.outbox_relay_handler} if ctx.table else set()
+    modules |= {e.handler for e in ctx.endpoints}
+    # A context with a table publishes through its outbox and migrates its data (the kernel's handlers)
+    modules |= {topology.outbox_relay_handler, migrations.HANDLER} if ctx.table else set()
     authorizer = topology.authorizer_handler
     modules |= {authorizer} if authorizer and topology.authorizer_context is ctx else set()
     return {m for m in modules if m}
@@ -42,7 +46,7 @@ def test_every_context_has_its_stack_and_the_foundation_its_bus_and_archive(synt
     assert {ctx.stack_name for ctx in topology.contexts} <= set(synthesized.stacks)
     foundation = synthesized.foundation.assertions
     foundation.has_resource_properties("AWS::Events::EventBus", {"Name": topology.bus_name})
-    retention = topology.archive_retention_days
+    retention = STAGES[str(topology.stage)]["archive_retention_days"]
     foundation.has_resource_properties("AWS::Events::Archive", {"RetentionDays": retention})
 
 
@@ -53,6 +57,9 @@ def test_every_subscription_has_its_rule_queue_and_dead_letter_queue(synthesized
         name = ctx.queue_name(sub)
         # Then its queue and DLQ exist under the local runtime's names
         assert {name, ctx.dlq_name(sub)} <= _queue_names(stack)
+        if sub.is_work_queue:  # fed by its context: no rule
+            assert ctx.rule_name(sub) not in _rules(stack)
+            continue
         # And its rule, on the bus, matches the same events the local runtime's rule matches, into its queue
         rule = _rules(stack)[ctx.rule_name(sub)]
         assert json.loads(json.dumps(rule["EventPattern"])) == sub.event_pattern
@@ -68,7 +75,7 @@ def test_every_job_runs_its_handler_on_its_schedule(synthesized: Synthesized) ->
         rule = _rules(stack)[ctx.rule_name(job)]
         assert rule["ScheduleExpression"] == job.schedule
         (rule_target,) = rule["Targets"]
-        assert stack.props(str(target(rule_target["Arn"])))["Handler"] == f"{job.handler}.handler"
+        assert stack.props(stack.function_behind(rule_target["Arn"]))["Handler"] == f"{job.handler}.handler"
 
 
 def test_every_table_and_api_prefix_exists(synthesized: Synthesized) -> None:
@@ -98,10 +105,11 @@ def test_every_queue_and_rule_belongs_to_a_subscription_job_or_outbox(synthesize
         # Given a context stack, then its queues are its subscriptions' and its DLQs, nothing else
         assert _queue_names(stack) == subscriptions | _dead_letter_names(ctx)
         # And its rules are its subscriptions' and its jobs'
-        assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*ctx.subscriptions, *ctx.jobs)}
+        fed_by_rules = [sub for sub in ctx.subscriptions if not sub.is_work_queue]
+        assert set(_rules(stack)) == {ctx.rule_name(item) for item in (*fed_by_rules, *ctx.jobs)}
     # And no other stack has queues or rules of its own
     context_stacks = {ctx.stack_name for ctx in synthesized.topology.contexts}
-    for name, stack in synthesized.stacks.items():
+    for name, stack in synthesized.stage_stacks().items():
         if name not in context_stacks:
             assert not stack.of_type("AWS::SQS::Queue"), name
             assert not stack.of_type("AWS::Events::Rule"), name
@@ -115,7 +123,7 @@ def test_every_function_runs_a_handler_the_topology_names(synthesized: Synthesiz
         # Given a context stack, then its functions are exactly the handlers the topology gives the context
         assert handlers == {f"{module}.handler" for module in _handlers(topology, ctx)}, ctx.name
     # And no stack has functions of its own beyond those
-    count = sum(len(s.of_type("AWS::Lambda::Function")) for s in synthesized.stacks.values())
+    count = sum(len(s.of_type("AWS::Lambda::Function")) for s in synthesized.stage_stacks().values())
     assert count == sum(len(_handlers(topology, ctx)) for ctx in topology.contexts)
 
 
@@ -123,6 +131,8 @@ def test_every_api_method_is_a_declared_route_or_a_prefix_catch_all(synthesized:
     topology = synthesized.topology
     # Given every method of the API but CORS preflights (API Gateway answers those itself)
     for method, path, _ in synthesized.api.methods():
+        if topology.endpoint_for(path) is not None:  # an endpoint's own function serves it
+            continue
         ctx = topology.api_context_for(path)
         # Then a context owns its path, and it is a public or tenant-less route of it, or one of its catch-alls
         assert ctx is not None, path

@@ -5,22 +5,85 @@ from __future__ import annotations
 
 import pytest
 
-from infra.model import Context, Job, Route, Subscription, Topology, dead_letter_queue_name, is_under
+from infra.model import (
+    PLATFORM_WORDS,
+    Context,
+    Job,
+    Route,
+    Subscription,
+    Topology,
+    UnstagedName,
+    dead_letter_queue_name,
+    is_under,
+)
 from infra.topology import TOPOLOGY
 
 SUB = Subscription(name="entitlements", handler="functions.demo.handlers.on", event_types=("billing.x.v1",))
 JOB = Job(name="sweep", handler="functions.demo.handlers.jobs", schedule="rate(1 hour)")
 
 
-def test_a_contexts_names_start_with_keel_and_its_name_once() -> None:
-    ctx = Context(name="work_orders", subscriptions=(SUB,), jobs=(JOB,))
-    assert ctx.table_name == "keel-work_orders"
-    assert ctx.queue_name(SUB) == "keel-work_orders-entitlements"
-    assert ctx.dlq_name(SUB) == dead_letter_queue_name(ctx.queue_name(SUB)) == "keel-work_orders-entitlements-dlq"
-    assert (ctx.rule_name(JOB), ctx.dlq_name(JOB)) == ("keel-work_orders-sweep", "keel-work_orders-sweep-dlq")
-    assert (ctx.outbox_name, ctx.outbox_dlq_name) == ("keel-work_orders-outbox", "keel-work_orders-outbox-dlq")
+def test_a_contexts_names_start_with_keel_its_stage_and_its_name_once() -> None:
+    ctx = Context(name="work_orders", subscriptions=(SUB,), jobs=(JOB,)).for_stage("prod")
+    assert ctx.table_name == "keel-prod-work_orders"
+    assert ctx.queue_name(SUB) == ctx.function_name(SUB) == "keel-prod-work_orders-entitlements"
+    assert ctx.dlq_name(SUB) == dead_letter_queue_name(ctx.queue_name(SUB)) == "keel-prod-work_orders-entitlements-dlq"
+    assert (ctx.rule_name(JOB), ctx.dlq_name(JOB)) == ("keel-prod-work_orders-sweep", "keel-prod-work_orders-sweep-dlq")
+    assert (ctx.outbox_name, ctx.outbox_dlq_name) == (
+        "keel-prod-work_orders-outbox",
+        "keel-prod-work_orders-outbox-dlq",
+    )
+    assert ctx.migrations_function_name == "keel-prod-work_orders-migrate"
     # And its stack name is a valid CloudFormation stack name
-    assert ctx.stack_name == "Keel-WorkOrders"
+    assert ctx.stack_name == "Keel-Prod-WorkOrders"
+
+
+def test_the_platforms_names_belong_to_the_stage_too() -> None:
+    staging = TOPOLOGY.for_stage("staging")
+    assert (staging.bus_name, staging.archive_name) == ("keel-staging-bus", "keel-staging-archive")
+    assert (staging.idempotency_table, staging.alarm_topic_name) == ("keel-staging-idempotency", "keel-staging-alarms")
+    assert staging.parameter_name("rest-api-id") == "/keel/staging/rest-api-id"
+    assert (staging.foundation_stack_name, staging.api_stack_name) == ("Keel-Staging-Foundation", "Keel-Staging-Api")
+    assert staging.platform_environment()["KEEL_BUS_NAME"] == staging.bus_name
+    # And every context of a staged topology is staged with it
+    assert {ctx.stage for ctx in staging.contexts} == {"staging"}
+    # But the account's own stack is every stage's
+    assert staging.account_stack_name == TOPOLOGY.for_stage("prod").account_stack_name == "Keel-Account"
+
+
+def test_a_topology_without_a_stage_names_nothing() -> None:
+    # Given the catalog itself, then asking it for a physical name fails instead of guessing a stage
+    with pytest.raises(UnstagedName):
+        _ = TOPOLOGY.bus_name
+    with pytest.raises(UnstagedName):
+        _ = TOPOLOGY.context("identity").table_name
+    with pytest.raises(UnstagedName):
+        TOPOLOGY.platform_environment()
+
+
+@pytest.mark.parametrize("stage", ["Prod", "pre-prod", "pre_prod", "1st", "", "averyverylongstage"])
+def test_a_stage_name_is_one_short_lowercase_word(stage: str) -> None:
+    # A hyphen would let (stage "a-b", context "c") and (stage "a", context "b", item "c") share a name
+    with pytest.raises(ValueError, match="stage"):
+        TOPOLOGY.for_stage(stage)
+
+
+def test_two_stages_never_render_the_same_name() -> None:
+    def names(stage: str) -> set[str]:
+        staged = TOPOLOGY.for_stage(stage)
+        own = {staged.bus_name, staged.archive_name, staged.idempotency_table, staged.alarm_topic_name}
+        for ctx in staged.contexts:
+            own |= {ctx.table_name, ctx.stack_name, ctx.outbox_name, ctx.api_function_name}
+            own |= {ctx.queue_name(s) for s in ctx.subscriptions} | {ctx.rule_name(j) for j in ctx.jobs}
+        return own
+
+    assert not names("staging") & names("prod")
+
+
+@pytest.mark.parametrize("word", sorted(PLATFORM_WORDS))
+def test_no_context_may_take_a_platform_resources_word(word: str) -> None:
+    # A context called "idempotency" would own the table keel-<stage>-idempotency, which is the platform's
+    with pytest.raises(ValueError, match="platform"):
+        Topology(authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(Context(name=word),))
 
 
 @pytest.mark.parametrize("name", ["demo-entitlements", "demo_entitlements", "demo"])
@@ -32,7 +95,7 @@ def test_a_subscription_or_job_may_not_repeat_its_contexts_name(name: str) -> No
 
 
 def test_no_queue_or_rule_of_the_topology_repeats_its_context() -> None:
-    for ctx in TOPOLOGY.contexts:
+    for ctx in TOPOLOGY.for_stage("dev").contexts:
         for item in (*ctx.subscriptions, *ctx.jobs):
             assert f"-{ctx.name}-{ctx.name}" not in ctx.rule_name(item)
 
@@ -59,7 +122,7 @@ def test_a_prefix_routes_itself_and_what_is_below_it(path: str, prefix: str, rou
 def test_the_longest_prefix_wins_within_a_context_and_across_contexts() -> None:
     outer = Context(name="outer", api_prefixes=("/v1", "/v1/things"))
     inner = Context(name="inner", api_prefixes=("/v1/things/special",))
-    topology = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (outer, inner))
+    topology = Topology(authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(outer, inner))
     assert outer.api_prefix_for("/v1/things/1") == "/v1/things"
     assert topology.api_context_for("/v1/things/special/1") is inner
     assert topology.api_context_for("/v1/things/1") is outer
@@ -133,7 +196,7 @@ def test_the_api_id_parameter_is_named_per_stage_under_the_authorizers_context()
 def test_context_names_are_unique_in_a_topology() -> None:
     twice = (Context(name="demo"), Context(name="demo"))
     with pytest.raises(ValueError, match="unique"):
-        Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", twice)
+        Topology(authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=twice)
 
 
 def test_the_topology_holds_every_context_module_and_nothing_else() -> None:

@@ -82,7 +82,7 @@ def test_an_event_goes_round_trip_from_outbox_to_consumer(wired: dict[str, str])
     assert json.loads(messages[0]["Body"])["source"] == "keel.things"
     assert stats()["created"] == 1
     assert stats()["last_thing"] == thing["id"]
-    assert any(i["sk"] == f"INBOX#{envelope['id']}" for i in all_items(things.table()))
+    assert any(i["sk"] == f"INBOX#things-stats#{envelope['id']}" for i in all_items(things.table()))
 
 
 def test_the_same_event_delivered_twice_has_one_effect(wired: dict[str, str]) -> None:
@@ -226,3 +226,20 @@ def test_the_relay_ignores_records_that_are_not_outbox_inserts(
     assert state_only["Records"]
     assert outbox_relay.handler(state_only, CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]
     assert flaky_bus.calls == []
+
+
+def test_two_consumers_of_one_table_each_apply_the_same_event_once(wired: dict[str, str]) -> None:
+    # Given one event that two consumers of the things table take (each through its own queue in AWS)
+    create_thing("lamp")
+    relay(wired["stream"])
+    messages = receive(wired["queue"])
+
+    # When each consumer receives it, twice
+    for _ in range(2):
+        assert things.consumer_handler(sqs_event(messages), CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]
+        assert things.forward_handler(sqs_event(messages), CONTEXT) == {"batchItemFailures": []}  # type: ignore[arg-type]
+
+    # Then each applied it once: one count, one forwarded event; neither took the other's for a redelivery
+    assert stats()["created"] == 1
+    outbox = [i for i in all_items(things.table()) if i["sk"].startswith(OUTBOX_PREFIX)]
+    assert sorted(i["event_type"] for i in outbox) == ["things.thing.created.v1", "things.thing.forwarded.v1"]

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from infra.topology import TOPOLOGY
 from keel.http import KeelResolver
 from keel.tenancy import Access
 from keel.text import HUMAN_TEXT_PATTERN
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.moto import create_context_table, create_idempotency_table
 from tests.support.pipeline import FakeLambdaContext
+from tests.support.staged import STAGED
 
 REPO = Path(__file__).resolve().parents[2]
 OWNER = authorizer_context(role="owner") | {"email": "ada@example.com"}
@@ -32,7 +32,7 @@ CONSTRAINTS = ("pattern", "enum", "const", "format")
 def resolvers() -> list[tuple[str, KeelResolver]]:
     """(context, resolver) for every context of the topology that has an API."""
     found = []
-    for ctx in TOPOLOGY.contexts:
+    for ctx in STAGED.contexts:
         if ctx.api_handler:
             app = importlib.import_module(ctx.api_handler).app
             assert isinstance(app, KeelResolver), f"{ctx.name}'s API is not a KeelResolver"
@@ -67,12 +67,12 @@ def _headers(response: dict[str, Any]) -> dict[str, str]:
 def every_context(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every context's settings and table, as the local runtime sets them up."""
     monkeypatch.setenv("KEEL_PLATFORM_OPENAPI_FILE", str(REPO / "docs" / "openapi.json"))
-    for ctx in TOPOLOGY.contexts:
+    for ctx in STAGED.contexts:
         for name, value in ctx.environment.items():
             monkeypatch.setenv(name, value)
         if ctx.table:
             create_context_table(ctx.table_name)
-    create_idempotency_table(TOPOLOGY.idempotency_table)
+    create_idempotency_table(STAGED.idempotency_table)
     from keel import reset_caches
 
     reset_caches()
@@ -82,7 +82,7 @@ def every_context(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_walk_finds_every_context_with_an_api() -> None:
-    assert {name for name, _ in resolvers()} == {ctx.name for ctx in TOPOLOGY.contexts if ctx.api_handler}
+    assert {name for name, _ in resolvers()} == {ctx.name for ctx in STAGED.contexts if ctx.api_handler}
     assert len(routes()) > len(resolvers())
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.topology import TOPOLOGY
 from keel import idempotency, reset_caches
 from keel.errors import BadRequest
 from keel.store import (
@@ -26,6 +25,7 @@ from keel.store import (
 from tests.support import things
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.moto import all_items, create_context_table, create_idempotency_table
+from tests.support.staged import STAGED, THINGS
 
 TENANT_A = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
 TENANT_B = "ten_01JDBBBBBBBBBBBBBBBBBBBBBB"
@@ -138,7 +138,7 @@ def test_idempotency_records_start_with_the_contexts_prefix(tables: None) -> Non
     headers = {"Idempotency-Key": "create-lamp-1"}
     call(api_event("POST", "/v1/things", body={"name": "lamp"}, headers=headers, authorizer=ADMIN_A))
     # Then its record sits under the context's own prefix, which IAM's LeadingKeys condition scopes to
-    (record,) = all_items(TOPOLOGY.idempotency_table)
+    (record,) = all_items(STAGED.idempotency_table)
     assert record["id"].startswith(idempotency.record_prefix("things"))
     # And the context is known to use idempotency, so the cloud grants it the table
     assert "things" in idempotency.services()
@@ -235,24 +235,24 @@ def test_a_transaction_retried_after_it_succeeded_answers_success_and_writes_onc
 
     ddb.meta.events.register("needs-retry.dynamodb.TransactWriteItems", answer_lost)
     ddb.meta.events.register("request-created.dynamodb.TransactWriteItems", sent)
-    transaction = Transaction("keel-things")
+    transaction = Transaction(THINGS.table_name)
     transaction.put_new({"pk": tenant_pk(TENANT_A), "sk": "THING#retried", "name": "lamp"})
     # When it executes
     transaction.execute(ddb)
     # Then both attempts carried one token, the retry answered success, and the thing exists once
     assert len(tokens) == 2
     assert tokens[0] == tokens[1]
-    assert [i["sk"] for i in all_items("keel-things")] == ["THING#retried"]
+    assert [i["sk"] for i in all_items(THINGS.table_name)] == ["THING#retried"]
 
 
 def test_executing_a_transaction_again_is_a_retry_not_a_second_write(tables: None) -> None:
-    transaction = Transaction("keel-things")
+    transaction = Transaction(THINGS.table_name)
     transaction.update({"pk": tenant_pk(TENANT_A), "sk": "THING#counted"}, "ADD n :one", values={":one": 1})
     transaction.execute()
 
     transaction.execute()
 
-    assert [i["n"] for i in all_items("keel-things")] == [1]
+    assert [i["n"] for i in all_items(THINGS.table_name)] == [1]
 
 
 def put_things(count: int) -> list[dict[str, str]]:
@@ -260,14 +260,14 @@ def put_things(count: int) -> list[dict[str, str]]:
 
     keys = [{"pk": tenant_pk(TENANT_A), "sk": entity_sk("THING", f"{n:03}")} for n in range(count)]
     for key in keys:
-        boto3.client("dynamodb").put_item(TableName="keel-things", Item=to_attributes(key | {"name": "x"}))
+        boto3.client("dynamodb").put_item(TableName=THINGS.table_name, Item=to_attributes(key | {"name": "x"}))
     return keys
 
 
 def test_a_batch_get_answers_by_key_and_leaves_out_what_is_not_there(tables: None) -> None:
     keys = put_things(3)
     missing = {"pk": tenant_pk(TENANT_A), "sk": entity_sk("THING", "nope")}
-    found = batch_get("keel-things", [*keys, missing], consistent=True)
+    found = batch_get(THINGS.table_name, [*keys, missing], consistent=True)
     assert set(found) == {(k["pk"], k["sk"]) for k in keys}
 
 
@@ -296,7 +296,7 @@ class Throttled:
 def test_a_batch_get_asks_again_for_the_keys_left_unprocessed_only(tables: None) -> None:
     keys = put_things(3)
     throttled = Throttled(times=1)
-    found = batch_get("keel-things", keys, client=throttled)  # type: ignore[arg-type]
+    found = batch_get(THINGS.table_name, keys, client=throttled)  # type: ignore[arg-type]
     assert len(found) == 3
     assert throttled.requests == [3, 1]
 
@@ -304,10 +304,10 @@ def test_a_batch_get_asks_again_for_the_keys_left_unprocessed_only(tables: None)
 def test_a_batch_get_never_passes_a_partial_answer_off_as_complete(tables: None) -> None:
     keys = put_things(2)
     with pytest.raises(BatchGetIncomplete):
-        batch_get("keel-things", keys, client=Throttled(times=10), attempts=3)  # type: ignore[arg-type]
+        batch_get(THINGS.table_name, keys, client=Throttled(times=10), attempts=3)  # type: ignore[arg-type]
 
 
 def test_query_all_walks_every_page(tables: None) -> None:
     put_things(7)
-    items = list(query_all("keel-things", tenant_pk(TENANT_A), sk_prefix="THING#", page_size=3))
+    items = list(query_all(THINGS.table_name, tenant_pk(TENANT_A), sk_prefix="THING#", page_size=3))
     assert [i["sk"] for i in items] == [entity_sk("THING", f"{n:03}") for n in range(7)]

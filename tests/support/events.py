@@ -1,4 +1,4 @@
-"""AWS-shaped events for tests, built from AWS's own samples in ``shared/aws-events``."""
+"""AWS-shaped events for tests, built from AWS's published samples in ``events/samples/aws/``."""
 
 from __future__ import annotations
 

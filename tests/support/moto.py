@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 
 from infra.local import provision
-from infra.topology import TOPOLOGY
+from tests.support.staged import STAGED
 
 
 def reset_keel_caches() -> None:
@@ -21,7 +21,7 @@ def create_context_table(name: str) -> str:
     return provision.create_context_table(boto3.client("dynamodb"), name)
 
 
-def create_idempotency_table(name: str = TOPOLOGY.idempotency_table) -> None:
+def create_idempotency_table(name: str = STAGED.idempotency_table) -> None:
     provision.create_idempotency_table(boto3.client("dynamodb"), name)
 
 

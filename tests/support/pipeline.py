@@ -12,6 +12,7 @@ from infra.local.dlq import redrive as dlq_redrive
 from infra.local.shapes import sqs_record, stream_record
 from infra.model import dead_letter_queue_name
 from tests.support.events import sample
+from tests.support.staged import STAGED
 
 
 class FakeLambdaContext:
@@ -38,7 +39,7 @@ def stream_event(stream_arn: str) -> dict[str, Any]:
     return {"Records": records}
 
 
-def bus_to_queue(event_types: list[str], *, bus: str = "keel", queue: str = "consumer") -> str:
+def bus_to_queue(event_types: list[str], *, bus: str = STAGED.bus_name, queue: str = "consumer") -> str:
     """A bus, a rule on ``detail-type`` and a queue (with DLQ after 5 receives) as its target. Returns the queue URL."""
     events = boto3.client("events")
     sqs = boto3.client("sqs")

@@ -6,6 +6,7 @@ consumer, pagination) is tested through the same doors a context uses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,14 +14,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from keel import ids, settings
+from keel import ids, observability, settings
 from keel.consumer import Consumer, Effect
 from keel.errors import NotFound
-from keel.events import Contract, Event, Registry, envelope
+from keel.events import Contract, Envelope, Event, Registry, envelope
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
+from keel.observability import instrumented
 from keel.store import Transaction, entity_sk, get_item, query_page, tenant_pk
 from keel.tenancy import Access
+from keel.trace_context import TraceContext
 
 TEST_REGISTRY = Registry()
 
@@ -37,8 +40,14 @@ class ThingRenamed(Contract):
     name: str
 
 
+class ThingForwarded(Contract):
+    TYPE = "things.thing.forwarded.v1"
+    thing_id: str
+
+
 TEST_REGISTRY.register(ThingCreated)
 TEST_REGISTRY.register(ThingRenamed)
+TEST_REGISTRY.register(ThingForwarded)
 
 
 class ThingsSettings(BaseSettings):
@@ -128,6 +137,7 @@ def boom() -> Response[str]:
     raise RuntimeError("secret internals: password=hunter2")
 
 
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
@@ -154,5 +164,46 @@ def count_thing(event: Event[ThingCreated], tx: Transaction) -> None:
 consumer = Consumer(service="things-stats", table=table, effects=[Effect(ThingCreated, count_thing)])
 
 
+@instrumented(consumer.service, "consumer")
 def consumer_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer(event, context)
+
+
+# -- a chain: a consumer that publishes (first hop), and one that records what reaches it (second hop) --
+
+
+def forward_thing(event: Event[ThingCreated], tx: Transaction) -> None:
+    forwarded = ThingForwarded(thing_id=event.payload.thing_id)
+    tx.publish(envelope(forwarded, tenant_id=event.envelope.tenant_id, aggregate_id=event.payload.thing_id))
+
+
+forwarder = Consumer(service="things-forward", table=table, effects=[Effect(ThingCreated, forward_thing)])
+
+
+@instrumented(forwarder.service, "consumer")
+def forward_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return forwarder(event, context)
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    """An envelope as the second hop received it, and the correlation id and trace it was handled in."""
+
+    envelope: Envelope
+    correlation_id: str | None
+    trace: TraceContext | None
+
+
+WITNESSED: list[Witnessed] = []
+
+
+def witness_thing(event: Event[ThingForwarded], tx: Transaction) -> None:
+    WITNESSED.append(Witnessed(event.envelope, observability.correlation_id(), observability.trace()))
+
+
+witness = Consumer(service="things-witness", table=table, effects=[Effect(ThingForwarded, witness_thing)])
+
+
+@instrumented(witness.service, "consumer")
+def witness_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return witness(event, context)

@@ -35,10 +35,17 @@ def maybe_time_of(value: Any) -> datetime | None:
     return time_of(value) if value else None
 
 
+#: The shape of the tenant items this code writes. Items written before it was recorded carry none and
+#: read as version 1; migration 0001 backfills it (``functions/identity/migrations``).
+TENANT_SCHEMA_VERSION = 1
+SCHEMA_VERSION = "schema_version"
+
+
 def tenant_item(tenant: Tenant) -> Item:
     suspension = tenant.suspension
     return {
         **tenant_key(tenant.id),
+        SCHEMA_VERSION: TENANT_SCHEMA_VERSION,
         "id": tenant.id,
         "name": tenant.name,
         "slug": tenant.slug,

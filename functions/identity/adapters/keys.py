@@ -1,4 +1,4 @@
-"""The keys of identity's table, ``keel-identity``: every item's ``pk`` / ``sk`` is built here.
+"""The keys of identity's table (``keel-<stage>-identity``): every item's ``pk`` / ``sk`` is built here.
 
 Tenant partition ``pk = TENANT#<tenant id>``:
 

@@ -1,4 +1,4 @@
-"""Identity's DynamoDB table, ``keel-identity``: what every repository of it shares.
+"""Identity's DynamoDB table (``keel-<stage>-identity``): what every repository of it shares.
 
 One repository per aggregate reads and writes the table: ``tenants`` (tenant, slug, seat ledger),
 ``members``, ``invitations``, ``api_keys``, ``access`` (the authorizer's reads), ``expiry`` (the

@@ -7,7 +7,7 @@ from functions.identity.domain.api_key import MAX_ACTIVE_API_KEYS, ROOM_FOR_API_
 from functions.identity.domain.errors import ApiKeyLimitReached, ApiKeyNotFound, TenantNotFound
 from functions.identity.domain.ports import ApiKeyStore, Page, SeatsReader
 from functions.identity.domain.roles import check_api_key_role
-from keel import ids
+from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import ApiKeyCreated, ApiKeyRevoked
 from keel.events import envelope
@@ -23,7 +23,7 @@ class ApiKeyService:
     def create(self, ctx: TenantContext, name: str, role: Role) -> tuple[ApiKey, str]:
         """Issue a key named ``name`` for the tenant with ``role`` (admin or member, never above the
         caller's). Returns the key and its secret: the caller's answer is the only place the secret
-        ever appears. Publishes ``identity.api_key.created.v1``."""
+        ever appears. Publishes ``identity.api_key.created.v1``; business metric ``ApiKeyCreated``."""
         check_api_key_role(actor=ctx.role, role=role)
         seats = self._seats.seats(ctx.tenant_id)
         if seats is None:
@@ -47,6 +47,7 @@ class ApiKeyService:
             plan=seats.plan,
             event=envelope(created, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock),
         )
+        metrics.business("ApiKeyCreated", tenant_id=ctx.tenant_id, role=role.value)
         return key, secret
 
     def list(self, ctx: TenantContext, *, limit: int, cursor: str | None) -> Page[ApiKey]:
@@ -56,7 +57,7 @@ class ApiKeyService:
     def revoke(self, ctx: TenantContext, api_key_id: str) -> None:
         """Revoke a key: its lookup goes in the same transaction, so an uncached authorization
         refuses it at once (a cached one within ``AUTHORIZER_CACHE_SECONDS``). Revoking twice is a
-        no-op. Publishes ``identity.api_key.revoked.v1``."""
+        no-op. Publishes ``identity.api_key.revoked.v1``; business metric ``ApiKeyRevoked``."""
         key = self._keys.get(ctx.tenant_id, api_key_id) if ids.is_id("key", api_key_id) else None
         if key is None:
             raise ApiKeyNotFound("no such API key")
@@ -67,3 +68,4 @@ class ApiKeyService:
         self._keys.acting_as(ctx).revoke(
             revoked, envelope(event, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock)
         )
+        metrics.business("ApiKeyRevoked", tenant_id=ctx.tenant_id, role=key.role.value)

@@ -19,7 +19,7 @@ from functions.identity.domain.ports import ExpiryIndex, InvitationLinks, Invita
 from functions.identity.domain.roles import check_grant
 from functions.identity.domain.tenant import Tenant
 from functions.identity.domain.user import Person, UserProfile
-from keel import ids
+from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import InvitationRevoked, MemberJoined, UserInvited
 from keel.events import envelope
@@ -135,7 +135,7 @@ class InvitationService:
         """Join the invitation's tenant as the signed-in ``person``, whose verified email must be the
         invited one, while whoever sent it can still grant its role (else 403 ``invitation_withdrawn``).
         Needs a seat under the current limit: of two accepts for the last seat, one wins and the other
-        is a 409. Publishes ``identity.member.joined.v1``."""
+        is a 409. Publishes ``identity.member.joined.v1``; business metric ``MemberJoined``."""
         email = person.verified_email()
         opened = self._links.opened_by(token)
         invitation = self._invitations.pending(*opened) if opened and self._addresses(*opened) else None
@@ -157,6 +157,7 @@ class InvitationService:
         joined = MemberJoined(user_id=person.user_id, email=email, role=member.role.value, invitation_id=invitation.id)
         event = envelope(joined, tenant_id=invitation.tenant_id, aggregate_id=person.user_id, clock=self._clock)
         self._invitations.accept(accepted, member, profile, event)
+        metrics.business("MemberJoined", tenant_id=member.tenant_id, role=member.role.value, via="invitation")
         return member
 
     @staticmethod

@@ -26,7 +26,7 @@ from functions.identity.domain import instants
 from functions.identity.domain.errors import TenantChangedMeanwhile, TenantNotFound
 from functions.identity.domain.ports import AuthorizerCache, Page, TenantDetails, TenantDirectory
 from functions.identity.domain.tenant import Tenant, TenantStatus, TenantSummary
-from keel import ids, observability
+from keel import ids, metrics, observability
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import TenantReactivated
 from keel.contracts.identity import TenantSuspended as TenantSuspendedEvent
@@ -101,6 +101,8 @@ class OperatorService:
                     raise
                 continue
             result, changed = replace(read, tenant=replace(tenant, version=read.tenant.version + 1)), True
+            fact = "TenantSuspended" if to is TenantStatus.SUSPENDED else "TenantReactivated"
+            metrics.business(fact, tenant_id=tenant_id, operator_id=operator.user_id)
             break
         # Also when nothing changed: a repeated call completes one whose flush failed.
         self._authorizer_cache.flush()

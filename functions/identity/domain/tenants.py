@@ -12,7 +12,7 @@ from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER, Seats, Tenant, TenantStatus
 from functions.identity.domain.tenant import tenants_per_user as allowance_of
 from functions.identity.domain.user import Person, UserProfile
-from keel import ids
+from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import MemberJoined, TenantCreated
 from keel.events import Envelope, envelope
@@ -43,7 +43,7 @@ class TenantService:
         says otherwise. The slug comes from the name; if it is reserved or taken, a short random
         suffix is added (once). A person creates at most ``tenants_per_user`` tenants, unless an
         operator lifted their allowance (403 ``tenant_limit``). Publishes ``identity.tenant.created.v1``
-        and ``identity.member.joined.v1``.
+        and ``identity.member.joined.v1``; business metrics ``TenantCreated`` and ``MemberJoined``.
         """
         email = person.verified_email()
         now = instants.now(self._clock)
@@ -60,14 +60,17 @@ class TenantService:
         profile = UserProfile(
             user_id=person.user_id, email=email, issuer=self._issuer, subject=person.subject, updated_at=now
         )
-        # The key first, so the tenant is served from its first request; a key whose tenant then
-        # fails to be written is used by no one.
+        # The key first, so the tenant is served from its first request. A key whose tenant then fails
+        # to be written grants nothing: its value is derived from a tenant id that exists nowhere, so
+        # the authorizer (which names keys only for tenants it has read) never names it.
         self._usage.provide(tenant.id, tier_of(seats.plan).name, new=True)
         try:
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
         except SlugTaken:
             tenant = replace(tenant, slug=with_suffix(tenant.slug))
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
+        metrics.business("TenantCreated", tenant_id=tenant.id, plan=seats.plan)
+        metrics.business("MemberJoined", tenant_id=tenant.id, role=owner.role.value, via="sign-up")
         return tenant, seats
 
     def _created(self, tenant: Tenant, owner: Membership) -> list[Envelope]:

@@ -46,6 +46,7 @@ from functions.identity.handlers.views import (
 )
 from keel.http import KeelResolver
 from keel.idempotency import idempotent
+from keel.observability import instrumented
 from keel.tenancy import Access, Role
 
 if TYPE_CHECKING:
@@ -235,5 +236,6 @@ def reactivate_tenant(tenant_id: str, body: Annotated[Reactivation | None, Body(
     return operator_tenant_view(wiring.operators().reactivate(app.caller, tenant_id, reason))
 
 
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

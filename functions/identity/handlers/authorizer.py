@@ -80,9 +80,10 @@ def is_token_only(route: str, tenantless: frozenset[str]) -> bool:
     return route in tenantless or is_admin_path(route.partition(" ")[2])
 
 
+@observability.instrumented(SERVICE, "authorizer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
-    observability.bind(SERVICE, correlation_id=request_id, request_id=request_id)
+    observability.bind(SERVICE, correlation_id=observability.correlation_id_of(event), request_id=request_id)
     logger = observability.for_service(SERVICE).logger
     method_arn = str(event.get("methodArn", ""))
     # On a token-only route the answer is cached under the token alone: a tenant must not shape it.

@@ -12,6 +12,7 @@ from keel import observability
 SERVICE = "identity-jobs"
 
 
+@observability.instrumented(SERVICE, "job")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.bind(SERVICE, correlation_id=str(event.get("id") or "") or None)
     expired = wiring.invitations().expire_lapsed()

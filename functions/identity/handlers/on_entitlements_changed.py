@@ -10,6 +10,7 @@ from functions.identity import wiring
 from keel.consumer import Consumer, Effect
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import Event
+from keel.observability import instrumented
 from keel.store import Transaction
 
 
@@ -24,5 +25,6 @@ consumer = Consumer(
 )
 
 
+@instrumented(consumer.service, "consumer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer(event, context)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.platform import wiring
 from functions.platform.domain.health import Health
 from keel.http import KeelResolver
+from keel.observability import instrumented
 from keel.tenancy import Access
 
 app = KeelResolver(service="platform")
@@ -43,5 +44,6 @@ def swagger_asset(asset: str) -> Response[str]:
     )
 
 
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -12,6 +12,7 @@ from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import Gateway
 from tests.support.moto import create_context_table, create_idempotency_table
+from tests.support.staged import STAGED
 from tests.unit.identity.idp import AUDIENCE, ISSUER, LocalIdp, running_idp
 
 INVITATION_KEY = "test-invitation-key-" + "k" * 32
@@ -27,10 +28,8 @@ def idp() -> Iterator[LocalIdp]:
 def identity(aws: None, idp: LocalIdp, monkeypatch: pytest.MonkeyPatch) -> str:
     """Identity's settings as the topology sets them, pointed at the local IdP, and its tables.
     Returns the stream ARN."""
-    ctx = TOPOLOGY.context("identity")
-    given = ctx.environment | TOPOLOGY.identity_provider_settings(
-        issuer=ISSUER, audience=AUDIENCE, jwks_url=idp.jwks_url
-    )
+    ctx = STAGED.context("identity")
+    given = ctx.environment | STAGED.identity_provider_settings(issuer=ISSUER, audience=AUDIENCE, jwks_url=idp.jwks_url)
     for name, value in given.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(ctx.setting_name("INVITE_URL_TEMPLATE"), "https://app.test/accept?token={token}")

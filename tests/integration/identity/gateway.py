@@ -14,7 +14,6 @@ from typing import Any
 from functions.identity.domain.user import user_id_for
 from functions.identity.handlers import api, authorizer
 from functions.identity.settings import IdentitySettings
-from infra.topology import TOPOLOGY
 from keel import settings
 from keel.contracts.identity import UserInvited
 from keel.contracts.identity import invitation_token as invitation_token_of
@@ -22,6 +21,7 @@ from keel.store import OUTBOX_PREFIX, from_attributes
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, DENIED_CODE, DENIED_MESSAGE
 from tests.support.events import api_event, sample
 from tests.support.pipeline import FakeLambdaContext
+from tests.support.staged import STAGED
 from tests.unit.identity.idp import ISSUER, LocalIdp
 
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/{method}{path}"
@@ -30,7 +30,7 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/{method}
 GROUPS_CLAIM = "cognito:groups"
 
 #: Identity's table, as the topology names it.
-TABLE = TOPOLOGY.context("identity").table_name
+TABLE = STAGED.context("identity").table_name
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from infra.topology import TOPOLOGY
 from keel import settings
 from tests.integration.identity.gateway import authorize
 from tests.support.events import api_event, response_json
 from tests.support.moto import create_context_table, create_idempotency_table
 from tests.support.pipeline import FakeLambdaContext
+from tests.support.staged import STAGED
 
 PASSWORD = "Local-Passw0rd!"
 
@@ -95,13 +95,13 @@ def cognito(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCognito]:
 
 @pytest.fixture
 def wired_to_cognito(aws: None, cognito: LocalCognito, monkeypatch: pytest.MonkeyPatch) -> LocalCognito:
-    trusted = TOPOLOGY.identity_provider_settings(
+    trusted = STAGED.identity_provider_settings(
         issuer=cognito.issuer, audience=cognito.client_id, jwks_url=cognito.jwks_url
     )
-    for name, value in trusted.items():
+    for name, value in (STAGED.context("identity").environment | trusted).items():
         monkeypatch.setenv(name, value)
     settings.reset()
-    create_context_table(TOPOLOGY.context("identity").table_name)
+    create_context_table(STAGED.context("identity").table_name)
     create_idempotency_table()
     return cognito
 

@@ -26,6 +26,7 @@ from keel.events import envelope
 from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, user_id
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
+from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
 
 
@@ -49,7 +50,7 @@ class RacingClient:
 def racing_invitations(racers: int) -> InvitationService:
     """The invitation service, its writes racing at a barrier."""
     client = RacingClient(racers)
-    table = "keel-identity"
+    table = IDENTITY.table_name
     return InvitationService(
         InvitationRepository(table, client=lambda: client),  # type: ignore[arg-type,return-value]
         TenantRepository(table),

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.identity.handlers import on_entitlements_changed
-from infra.topology import TOPOLOGY
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import Envelope, envelope
 from tests.integration.identity.gateway import Gateway, authorize
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
+from tests.support.staged import STAGED
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-IDENTITY = TOPOLOGY.context("identity")
+IDENTITY = STAGED.context("identity")
 ENTITLEMENTS_QUEUE = IDENTITY.queue_name(IDENTITY.subscriptions[0])
 
 

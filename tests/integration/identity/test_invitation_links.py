@@ -20,6 +20,7 @@ from keel.contracts.identity import UserInvited, accept_url, invitation_of, invi
 from tests.integration.identity.gateway import Gateway, invitation_key
 from tests.support.moto import all_items
 from tests.support.pipeline import FakeLambdaContext, stream_event
+from tests.support.staged import IDENTITY, STAGED
 
 ARCHIVE = "keel-archive"
 
@@ -28,7 +29,7 @@ ARCHIVE = "keel-archive"
 def archived(identity: str) -> str:
     """The bus ``keel`` with its archive, as the foundation deploys them. Yields the identity stream."""
     events = boto3.client("events")
-    bus = events.create_event_bus(Name="keel")["EventBusArn"]
+    bus = events.create_event_bus(Name=STAGED.bus_name)["EventBusArn"]
     events.create_archive(ArchiveName=ARCHIVE, EventSourceArn=bus, RetentionDays=30)
     return identity
 
@@ -63,7 +64,7 @@ def test_no_usable_token_is_stored_or_archived_and_the_derived_link_accepts(gate
     assert len(invited) == 2
     # Then nothing in the table (outbox included) or the archive is a token that opens an invitation
     key = invitation_key()
-    stored = [*all_items("keel-identity"), *events]
+    stored = [*all_items(IDENTITY.table_name), *events]
     assert [s for s in strings(stored) if invitation_of(key, s) is not None] == []
     for event in invited:
         detail = event["detail"]
@@ -95,9 +96,9 @@ def test_a_forged_or_tampered_token_opens_nothing(gateway: Gateway) -> None:
 def test_in_the_cloud_the_key_is_read_from_secrets_manager(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the key in a Secrets Manager secret, as the identity stack generates it, and no plain key
     cloud_key = "generated-by-secrets-manager-" + "s" * 35
-    arn = boto3.client("secretsmanager").create_secret(Name="keel-identity-invitation-key", SecretString=cloud_key)[
-        "ARN"
-    ]
+    arn = boto3.client("secretsmanager").create_secret(
+        Name=IDENTITY.resource_name("invitation-key"), SecretString=cloud_key
+    )["ARN"]
     monkeypatch.setenv("KEEL_IDENTITY_INVITATION_KEY_ARN", arn)
     monkeypatch.delenv("KEEL_IDENTITY_INVITATION_KEY")
     settings.reset()

@@ -22,6 +22,7 @@ from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, events_of, invitation_token, user_id
 from tests.integration.identity.test_concurrency import RacingClient, race
 from tests.integration.identity.test_entitlements import T0, deliver, entitlements
+from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
 
 
@@ -138,7 +139,7 @@ def test_accepting_rechecks_that_the_sender_still_holds_the_role(gateway: Gatewa
     gateway.join(tenant, "bob", "admin")
     token = invitation_token(invite(gateway, tenant, "bob", "g@example.com", "admin").body["id"])
     boto3.client("dynamodb").update_item(
-        TableName="keel-identity",
+        TableName=IDENTITY.table_name,
         Key=to_attributes({"pk": tenant_pk(tenant), "sk": f"MEMBER#{user_id('bob')}"}),
         UpdateExpression="SET #role = :member",
         ExpressionAttributeNames={"#role": "role"},
@@ -172,7 +173,7 @@ def test_an_invitation_racing_its_senders_removal_never_outlives_the_sender(gate
     tenant = gateway.sign_up("ada", "Acme")
     gateway.join(tenant, "bob", "admin")
     client = RacingClient(racers=2)
-    table = "keel-identity"
+    table = IDENTITY.table_name
     members = MemberService(MemberRepository(table, client=lambda: client))  # type: ignore[arg-type,return-value]
     invitations = InvitationService(
         InvitationRepository(table, client=lambda: client),  # type: ignore[arg-type,return-value]
@@ -208,7 +209,7 @@ def test_an_invitation_whose_senders_record_is_gone_can_still_be_revoked(gateway
     gateway.join(tenant, "bob", "admin")
     invitation = invite(gateway, tenant, "bob", "g@example.com").body
     boto3.client("dynamodb").delete_item(
-        TableName="keel-identity", Key=to_attributes({"pk": tenant_pk(tenant), "sk": f"MEMBER#{user_id('bob')}"})
+        TableName=IDENTITY.table_name, Key=to_attributes({"pk": tenant_pk(tenant), "sk": f"MEMBER#{user_id('bob')}"})
     )
     # When an admin revokes it, then it is revoked, its seat freed, and no member item is made up for bob
     assert gateway.call("DELETE", f"/v1/invitations/{invitation['id']}", as_="ada", tenant=tenant).status == 204

@@ -1,5 +1,6 @@
-"""DynamoDB requests per operation (DESIGN §6, §10): a read endpoint costs one request, a write one
-TransactWriteItems (after at most one read), nothing scans, and the authorizer costs at most one."""
+"""DynamoDB requests per operation, the budgets in docs/architecture.md: a read endpoint costs one
+request, a write one TransactWriteItems (after at most one read), nothing scans, and the authorizer
+costs at most one."""
 
 from __future__ import annotations
 

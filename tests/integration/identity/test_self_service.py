@@ -17,6 +17,7 @@ from keel.store import to_attributes
 from tests.integration.identity.gateway import Gateway, events_of, user_id
 from tests.integration.identity.test_concurrency import RacingClient, race
 from tests.integration.identity.test_concurrency import person as signed_in
+from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
 
 
@@ -33,7 +34,7 @@ def sign_up(gateway: Gateway, subject: str, name: str) -> tuple[int, str | None]
 
 
 def test_by_default_a_person_may_create_ten_tenants() -> None:
-    assert IdentitySettings().max_tenants_per_user == 10
+    assert IdentitySettings(table=IDENTITY.table_name).max_tenants_per_user == 10
 
 
 def test_a_person_past_the_cap_is_refused_and_nothing_is_created(gateway: Gateway, cap_of_two: int) -> None:
@@ -52,7 +53,7 @@ def test_an_operator_lifts_the_cap_for_one_person(gateway: Gateway, cap_of_two: 
     sign_up(gateway, "ada", "Two")
     # What an operator does (no route yet): set a limit on the person's allowance item
     boto3.client("dynamodb").update_item(
-        TableName="keel-identity",
+        TableName=IDENTITY.table_name,
         Key=to_attributes({"pk": f"USER#{user_id('ada')}", "sk": "TENANTS"}),
         UpdateExpression="SET #limit = :limit",
         ExpressionAttributeNames={"#limit": "limit"},
@@ -67,8 +68,8 @@ def test_two_sign_ups_racing_for_the_last_one_allowed_create_one_tenant(gateway:
     sign_up(gateway, "ada", "One")
     client = RacingClient(racers=2)
     racing = TenantService(
-        TenantRepository("keel-identity", client=lambda: client),  # type: ignore[arg-type,return-value]
-        MemberRepository("keel-identity"),
+        TenantRepository(IDENTITY.table_name, client=lambda: client),  # type: ignore[arg-type,return-value]
+        MemberRepository(IDENTITY.table_name),
         usage=ApiGatewayUsagePlans(),  # none configured: no key is made
         issuer=ISSUER,
         tenants_per_user=cap_of_two,

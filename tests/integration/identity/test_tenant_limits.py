@@ -16,9 +16,10 @@ from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.runtime import api_functions
 from infra.local.throttle import TenantThrottle
-from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY
+from infra.topology import AUTHORIZER_CACHE_SECONDS
 from keel.rate_tiers import DEFAULT_TIER, RateTier
 from tests.integration.identity.gateway import Gateway
+from tests.support.staged import STAGED
 
 
 class Clock:
@@ -37,11 +38,11 @@ def clock() -> Clock:
 @pytest.fixture
 def local(gateway: Gateway, clock: Clock) -> LocalApi:
     """The local API Gateway with the real authorizer and identity's API; every plan on a tiny tier."""
-    authorizer = LocalFunction("keel-identity-authorizer", str(TOPOLOGY.authorizer_handler), region=REGION)
+    authorizer = LocalFunction(STAGED.authorizer_name, str(STAGED.authorizer_handler), region=REGION)
     tiny = {DEFAULT_TIER: RateTier(DEFAULT_TIER, rate_per_second=1, burst=2)}
     return LocalApi(
-        TOPOLOGY,
-        api_functions=api_functions(TOPOLOGY),
+        STAGED,
+        api_functions=api_functions(STAGED),
         authorizer=AuthorizerGate(authorizer, cache_seconds=AUTHORIZER_CACHE_SECONDS),
         region=REGION,
         throttle=TenantThrottle(tiny, clock=clock),

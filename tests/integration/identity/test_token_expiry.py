@@ -21,14 +21,15 @@ from infra.local.environment import REGION
 from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.runtime import api_functions
-from infra.topology import AUTHORIZER_CACHE_SECONDS, TOPOLOGY
+from infra.topology import AUTHORIZER_CACHE_SECONDS
 from keel.clock import FixedClock
 from tests.integration.identity.gateway import Gateway, authorize
 from tests.support.events import api_event
 from tests.support.pipeline import FakeLambdaContext
+from tests.support.staged import STAGED
 from tests.unit.identity.idp import LocalIdp
 
-SKEW = int(TOPOLOGY.context("identity").settings["CLOCK_SKEW_SECONDS"])
+SKEW = int(STAGED.context("identity").settings["CLOCK_SKEW_SECONDS"])
 
 
 @pytest.fixture
@@ -78,10 +79,10 @@ def test_a_token_used_before_expiry_is_refused_after_it_even_from_the_local_gate
 ) -> None:
     # Given the local API Gateway (the real authorizer, its answers cached AUTHORIZER_CACHE_SECONDS,
     # and identity's real API), on the same clock as the API
-    authorizer = LocalFunction("keel-identity-authorizer", str(TOPOLOGY.authorizer_handler), region=REGION)
+    authorizer = LocalFunction(STAGED.authorizer_name, str(STAGED.authorizer_handler), region=REGION)
     local = LocalApi(
-        TOPOLOGY,
-        api_functions=api_functions(TOPOLOGY),
+        STAGED,
+        api_functions=api_functions(STAGED),
         authorizer=AuthorizerGate(
             authorizer, cache_seconds=AUTHORIZER_CACHE_SECONDS, clock=lambda: api_clock.now().timestamp()
         ),

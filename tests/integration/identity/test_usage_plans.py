@@ -16,13 +16,14 @@ from keel.contracts.billing import EntitlementsChanged
 from keel.rate_tiers import RATE_TIERS
 from keel.store import Transaction
 from tests.integration.identity.gateway import Gateway, authorize
+from tests.support.staged import STAGED
 
 
 @pytest.fixture
 def usage_plans(identity: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A usage plan per rate tier on moto's API Gateway, given to identity as the API stack gives them."""
     client = boto3.client("apigateway")
-    plans = {name: client.create_usage_plan(name=f"keel-test-{name}")["id"] for name in RATE_TIERS}
+    plans = {name: client.create_usage_plan(name=STAGED.usage_plan_name(name))["id"] for name in RATE_TIERS}
     monkeypatch.setenv("KEEL_IDENTITY_USAGE_PLANS", json.dumps(plans))
     settings.reset()
     return plans

@@ -22,6 +22,8 @@ class Running:
     runtime: LocalRuntime
     state_dir: Path
     aws: AwsClients
+    #: What ``keel dev`` would print on its console while it runs (one line per request and per event).
+    shown: list[str]
 
     @property
     def port(self) -> int:
@@ -63,9 +65,12 @@ def eventually(check: Callable[[], Any], *, timeout: float = 10, interval: float
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     state_dir = tmp_path_factory.mktemp("keel-state")
-    runtime = LocalRuntime(TOPOLOGY, topology_ref=REF, port=0, moto_port=0, state_dir=state_dir, retry_delay_seconds=0)
+    shown: list[str] = []
+    runtime = LocalRuntime(
+        TOPOLOGY, topology_ref=REF, port=0, moto_port=0, state_dir=state_dir, retry_delay_seconds=0, show=shown.append
+    )
     runtime.start()
     try:
-        yield Running(runtime, state_dir, aws_clients(runtime.moto_endpoint))
+        yield Running(runtime, state_dir, aws_clients(runtime.moto_endpoint), shown)
     finally:
         runtime.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.first_response import FirstResponse, measure_context
 from bench.harness import Harness
-from tests.integration.local.app.topology import THINGS
+from tests.integration.local.app.topology import LOCAL_THINGS
 from tests.integration.local.conftest import Running
 
 
@@ -19,7 +19,7 @@ def test_the_first_response_replays_the_scenarios_first_request_in_fresh_process
         {"Authorization": "Bearer admin:ten_bench", "X-Tenant-Id": "ten_bench"},
     )
     # When its first response is measured
-    result = measure_context(harness, THINGS, rounds=1)
+    result = measure_context(harness, LOCAL_THINGS, rounds=1)
     # Then fresh processes answered that request, and the floor made the same DynamoDB requests it did
     assert isinstance(result, FirstResponse), result
     assert result.route == "POST /v1/things"

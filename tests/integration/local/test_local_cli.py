@@ -15,7 +15,7 @@ import pytest
 from infra.local import cli
 from infra.local.environment import SettingConflict, local_environment
 from infra.local.runtime import LocalRuntime, PortInUse
-from infra.topology import Context, Topology
+from infra.topology import LOCAL_STAGE, Context, Topology
 from tests.integration.local.app import tick
 from tests.integration.local.app.topology import APP, REF, TOPOLOGY
 
@@ -149,25 +149,42 @@ def test_jobs_list_shows_schedules(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_a_context_setting_that_shadows_a_platform_setting_stops_the_start() -> None:
-    # A context called "bus" with a setting NAME would be KEEL_BUS_NAME, the bus every context uses
-    bus = Context(name="bus", table=False, settings={"NAME": "another-bus"})
+    # A context called "cors" with a setting ORIGINS would be KEEL_CORS_ORIGINS, which every context reads
+    cors = Context(name="cors", table=False, settings={"ORIGINS": "https://evil.example"})
     topology = Topology(
-        bus_name="keel",
-        archive_retention_days=1,
-        idempotency_table="keel-idempotency",
         authorizer_handler=None,
         outbox_relay_handler="keel.outbox_relay",
-        contexts=(bus,),
+        contexts=(cors,),
+        stage=LOCAL_STAGE,
     )
 
-    with pytest.raises(SettingConflict, match="KEEL_BUS_NAME"):
+    with pytest.raises(SettingConflict, match="KEEL_CORS_ORIGINS"):
         local_environment(topology, moto_endpoint="http://127.0.0.1:1")
 
 
 def test_context_settings_are_named_with_the_contexts_prefix() -> None:
-    values = local_environment(TOPOLOGY, moto_endpoint="http://127.0.0.1:1")
+    values = local_environment(TOPOLOGY.for_stage(LOCAL_STAGE), moto_endpoint="http://127.0.0.1:1")
 
-    assert values["KEEL_THINGS_TABLE"] == "keel-things"
+    assert values["KEEL_THINGS_TABLE"] == "keel-local-things"
     assert values["KEEL_PROBE_SENDER"] == "probe@probe.example"
     assert values["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert "KEEL_PROBE_TABLE" not in values  # the probe context has no table
+
+
+# -- keel migrate ------------------------------------------------------------------------------------
+
+
+def test_migrate_without_a_dev_server_runs_on_a_fresh_moto(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Given no dev server, when identity's migrations are run locally
+    code, out, _ = run(capsys, "migrate", "--context", "identity", "--state-dir", str(tmp_path))
+    # Then they run, in order, against a fresh and empty table, and say so
+    assert code == 0
+    assert "fresh, empty moto" in out
+    assert "identity/0001_tenant_schema_version" in out
+    assert "1 migration(s) run, 0 items touched." in out
+
+
+def test_migrate_names_the_contexts_it_knows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "migrate", "--context", "nobody", "--state-dir", str(tmp_path))
+    assert code == 2
+    assert "identity" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra.contexts.platform import CONTEXT as PLATFORM
 from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
 from infra.local.runtime import api_functions
-from infra.model import LOCAL_CORS_ORIGINS
+from infra.model import LOCAL_CORS_ORIGINS, LOCAL_STAGE
 from infra.topology import Context, Route, Topology
 
 ALLOWED = LOCAL_CORS_ORIGINS[0]
@@ -18,7 +18,9 @@ PROBE = Context(
     public_routes=(Route("GET", "/v1/probe/public"),),
     table=False,
 )
-TOPOLOGY = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (PLATFORM, PROBE))
+TOPOLOGY = Topology(
+    authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(PLATFORM, PROBE), stage=LOCAL_STAGE
+)
 API = LocalApi(TOPOLOGY, api_functions=api_functions(TOPOLOGY), authorizer=None, region="us-east-1")
 
 
@@ -80,3 +82,14 @@ def test_the_gateways_own_refusals_are_readable_by_allowed_origins_only() -> Non
     assert allowed.status == other.status == 401
     assert header(allowed, "Access-Control-Allow-Origin") == ALLOWED
     assert header(other, "Access-Control-Allow-Origin") is None
+
+
+def test_a_repeated_origin_header_counts_by_its_last_value_as_the_handler_sees_it() -> None:
+    # Given a preflight that names two origins (the proxy event's single-value headers keep the last)
+    def preflight_from(*origins: str) -> GatewayResponse:
+        headers = [*(("Origin", origin) for origin in origins), ("Access-Control-Request-Method", "POST")]
+        return API.handle(GatewayRequest("OPTIONS", "/v1/probe/public", headers, None, "127.0.0.1", "localhost"))
+
+    # Then the gateway decides on the last one, the origin a handler would answer
+    assert preflight_from(OTHER, ALLOWED).status == 204
+    assert preflight_from(ALLOWED, OTHER).status == 403

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, E
 from infra.local import cli
 from keel.store import tenant_pk
 from tests.integration.local.app import relay, sink, tick
-from tests.integration.local.app.topology import COUNT_THINGS_DLQ, PROBE, SINK_DLQ, SINK_QUEUE, THINGS
+from tests.integration.local.app.topology import COUNT_THINGS_DLQ, LOCAL_PROBE, LOCAL_THINGS, SINK_DLQ, SINK_QUEUE
 from tests.integration.local.conftest import Running, eventually
 from tests.support import things
 from tests.support.events import sample
@@ -28,7 +28,7 @@ def signal(running: Running, *keys: str) -> None:
     running.aws.events.put_events(
         Entries=[
             {
-                "EventBusName": "keel",
+                "EventBusName": running.runtime.topology.bus_name,
                 "Source": "keel.probe",
                 "DetailType": "probe.signal.sent.v1",
                 "Detail": json.dumps({"key": key}),
@@ -120,7 +120,7 @@ def create_thing(running: Running, name: str) -> str:
 
 def stats(running: Running) -> dict[str, Any] | None:
     item = running.aws.dynamodb.get_item(
-        TableName=THINGS.table_name, Key={"pk": {"S": tenant_pk(TENANT)}, "sk": {"S": "STATS#things"}}
+        TableName=LOCAL_THINGS.table_name, Key={"pk": {"S": tenant_pk(TENANT)}, "sk": {"S": "STATS#things"}}
     ).get("Item")
     return item
 
@@ -165,7 +165,7 @@ def write_markers(running: Running, *markers: str) -> None:
         TransactItems=[
             {
                 "Put": {
-                    "TableName": THINGS.table_name,
+                    "TableName": LOCAL_THINGS.table_name,
                     "Item": {"pk": {"S": "MARKERS"}, "sk": {"S": m}, "marker": {"S": m}},
                 }
             }
@@ -187,7 +187,7 @@ def test_the_relay_gets_stream_batches_shaped_like_the_sample(running: Running) 
     assert record["eventName"] == "INSERT"
     assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
     assert record["eventSourceARN"].startswith(
-        f"arn:aws:dynamodb:us-east-1:123456789012:table/{THINGS.table_name}/stream/"
+        f"arn:aws:dynamodb:us-east-1:123456789012:table/{LOCAL_THINGS.table_name}/stream/"
     )
     parsed = next(iter(DynamoDBStreamEvent(batch).records))
     assert parsed.dynamodb is not None
@@ -216,7 +216,7 @@ def test_a_failed_relay_record_is_delivered_again_from_that_record(running: Runn
 def stream_markers(running: Running) -> list[str]:
     """The markers of every record the things table's stream still holds, from its trim horizon."""
     assert running.runtime.provisioned is not None
-    arn = running.runtime.provisioned.streams["keel-things"]
+    arn = running.runtime.provisioned.streams[running.runtime.topology.context("things").table_name]
     streams = running.aws.streams
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
@@ -249,7 +249,9 @@ def test_keel_jobs_run_fires_a_job_against_the_dev_servers_moto_with_a_scheduled
     assert event["detail-type"] == "Scheduled Event"
     assert event["source"] == "aws.events"
     assert event["detail"] == {}
-    assert event["resources"] == [f"arn:aws:events:us-east-1:123456789012:rule/{PROBE.rule_name(PROBE.jobs[0])}"]
+    assert event["resources"] == [
+        f"arn:aws:events:us-east-1:123456789012:rule/{LOCAL_PROBE.rule_name(LOCAL_PROBE.jobs[0])}"
+    ]
     assert EventBridgeEvent(event).detail_type == "Scheduled Event"
     EventBridgeModel.model_validate(event)
 

@@ -20,14 +20,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 
 from infra.contexts.platform import CONTEXT as PLATFORM
-from infra.local.environment import STAGE
 from infra.local.gateway import GatewayRequest, LocalApi
 from infra.local.runtime import LocalRuntime, api_functions
 from infra.local.shapes import API_ID as LOCAL_API_ID
-from infra.topology import TOPOLOGY, Context, Route, Topology
+from infra.topology import LOCAL_STAGE, TOPOLOGY, Context, Route, Topology
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, Caller, Role
 from tests.integration.local.app import authorizer
-from tests.integration.local.app.topology import COUNT_THINGS, SINK_QUEUE, THINGS
+from tests.integration.local.app.topology import COUNT_THINGS, LOCAL_THINGS, SINK_QUEUE
 from tests.integration.local.conftest import Running
 from tests.support.events import sample
 
@@ -171,6 +170,18 @@ def test_an_explicit_deny_is_403(running: Running) -> None:
     assert_error_shape(body, 403, "forbidden")
 
 
+def test_a_tenant_route_whose_allow_names_no_usage_key_is_403_as_api_gateway_answers(running: Running) -> None:
+    # Given an authorizer that allows the caller but names no usage key (a tenant with no key of its own)
+    authorizer.CALLS.clear()
+    headers = {"Authorization": f"Bearer keyless:{TENANT}", "X-Tenant-Id": TENANT}
+    # When it calls a tenant route, which requires a key as the cloud's methods do
+    status, _, body = running.request("GET", "/v1/probe/private", headers=headers)
+    # Then the gateway refuses it without calling the handler, as API Gateway does
+    assert status == 403
+    assert_error_shape(body, 403, "forbidden")
+    assert len(authorizer.CALLS) == 1
+
+
 def test_a_deny_naming_an_error_code_is_a_403_with_that_code_and_message(running: Running) -> None:
     # Given an authorizer that denies with an error code in its context (identity's tenant_suspended)
     headers = {"Authorization": "Bearer deny:tenant_suspended", "X-Tenant-Id": TENANT}
@@ -191,7 +202,7 @@ def test_flushing_the_stages_authorizer_cache_on_moto_empties_the_local_gateways
     assert len(authorizer.CALLS) == 1
     # When a handler flushes the authorizer cache of the local API's stage (on moto), as identity does
     # on a suspension
-    apigateway_on_moto(running).flush_stage_authorizers_cache(restApiId=LOCAL_API_ID, stageName=STAGE)
+    apigateway_on_moto(running).flush_stage_authorizers_cache(restApiId=LOCAL_API_ID, stageName=LOCAL_STAGE)
     # Then the next request is authorized afresh
     assert running.request("GET", "/v1/probe/private", headers=token)[0] == 200
     assert len(authorizer.CALLS) == 2
@@ -199,7 +210,7 @@ def test_flushing_the_stages_authorizer_cache_on_moto_empties_the_local_gateways
 
 def test_flushing_another_apis_cache_is_404_as_api_gateway_answers(running: Running) -> None:
     apigateway = apigateway_on_moto(running)
-    for api_id, stage in ((LOCAL_API_ID, "prod"), ("nope", STAGE)):
+    for api_id, stage in ((LOCAL_API_ID, "prod"), ("nope", LOCAL_STAGE)):
         with pytest.raises(apigateway.exceptions.NotFoundException):
             apigateway.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
 
@@ -271,12 +282,10 @@ def test_without_an_authorizer_every_non_public_route_is_401() -> None:
         table=False,
     )
     topology = Topology(
-        bus_name="keel",
-        archive_retention_days=1,
-        idempotency_table="keel-idempotency",
         authorizer_handler=None,
         outbox_relay_handler="keel.outbox_relay",
         contexts=(PLATFORM, probe),
+        stage=LOCAL_STAGE,
     )
     api = LocalApi(topology, api_functions=api_functions(topology), authorizer=None, region="us-east-1")
 
@@ -436,9 +445,9 @@ def test_health_merges_the_platform_answer_with_every_local_component(running: R
     assert body["stage"] == "local"
     components = body["components"]
     assert {"moto", "gateway", "handlers", "scheduler:jobs"} <= set(components)
-    assert f"queue-poller:{THINGS.queue_name(COUNT_THINGS)}" in components
+    assert f"queue-poller:{LOCAL_THINGS.queue_name(COUNT_THINGS)}" in components
     assert f"queue-poller:{SINK_QUEUE}" in components
-    assert f"stream-poller:{THINGS.table_name}" in components
+    assert f"stream-poller:{LOCAL_THINGS.table_name}" in components
     assert all(c["status"] == "ok" for c in components.values()), components
     assert components["scheduler:jobs"]["jobs"]["probe/tick"]["next_run"]
 
@@ -555,7 +564,7 @@ def test_local_token_by_post_answers_400_for_a_refused_address(running: Running)
 def test_a_local_page_that_fails_answers_500_in_the_error_shape() -> None:
     # Given the local pages of a runtime that is not running (its identity provider is not there)
     runtime = LocalRuntime(TOPOLOGY)
-    api = LocalApi(TOPOLOGY, api_functions={}, authorizer=None, region="us-east-1", console=runtime)
+    api = LocalApi(runtime.topology, api_functions={}, authorizer=None, region="us-east-1", console=runtime)
     # When the token page is asked for a token
     response = api.handle(GatewayRequest("GET", "/_local/token", [], None, "127.0.0.1", "localhost"))
     # Then the answer is a 500 in the error shape, not a dropped connection

@@ -9,7 +9,7 @@ import json
 import boto3
 
 from infra.local.provision import AwsClients, provision
-from infra.topology import TOPOLOGY
+from infra.topology import LOCAL_STAGE, TOPOLOGY
 
 REGION = "us-east-1"
 
@@ -18,9 +18,10 @@ def _delivered(aws: None, *, source: str, detail_type: str) -> int:
     """How many events the identity consumer's queue gets after one ``PutEvents`` of that source and type."""
     services = ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")
     clients = AwsClients(*(boto3.client(name, region_name=REGION) for name in services))  # type: ignore[arg-type]
-    provisioned = provision(TOPOLOGY, clients, REGION)
+    local = TOPOLOGY.for_stage(LOCAL_STAGE)
+    provisioned = provision(local, clients, REGION)
     (queue,) = [q for q in provisioned.queues if q.context == "identity"]
-    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps({}), "EventBusName": TOPOLOGY.bus_name}
+    entry = {"Source": source, "DetailType": detail_type, "Detail": json.dumps({}), "EventBusName": local.bus_name}
     assert clients.events.put_events(Entries=[entry])["FailedEntryCount"] == 0
     received = clients.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
     return len(received.get("Messages", []))

@@ -14,8 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keel import ids, observability
 from keel.clock import Clock, SystemClock, iso
+from keel.trace_context import TRACEPARENT_PATTERN
 
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[0-9]+$"
+
+
+def producer_of(event_type: str) -> str:
+    """The context that publishes ``event_type``: its first word (``billing`` for ``billing.refund.issued.v1``)."""
+    return event_type.split(".", 1)[0]
+
+
+def event_source(producer: str) -> str:
+    """The EventBridge ``source`` of every event ``producer`` (a context) publishes: ``keel.<context>``."""
+    return f"keel.{producer}"
 
 
 class Contract(BaseModel):
@@ -28,11 +39,11 @@ class Contract(BaseModel):
 
     @classmethod
     def producer(cls) -> str:
-        return cls.TYPE.split(".", 1)[0]
+        return producer_of(cls.TYPE)
 
     @classmethod
     def source(cls) -> str:
-        return f"keel.{cls.producer()}"
+        return event_source(cls.producer())
 
 
 ContractT = TypeVar("ContractT", bound=Contract)
@@ -50,10 +61,16 @@ class Envelope(BaseModel):
     occurred_at: str
     correlation_id: str
     payload: dict[str, Any]
+    traceparent: str | None = Field(
+        default=None,
+        pattern=TRACEPARENT_PATTERN,
+        description="The trace of the work that wrote the event (W3C Trace Context): the relay and every "
+        "consumer continue it. Optional: events written before envelopes carried it have none.",
+    )
 
     @property
     def source(self) -> str:
-        return f"keel.{self.type.split('.', 1)[0]}"
+        return event_source(producer_of(self.type))
 
 
 class Event(BaseModel, Generic[ContractT]):
@@ -73,9 +90,11 @@ def envelope(
     clock: Clock | None = None,
     correlation_id: str | None = None,
 ) -> Envelope:
-    """Wrap ``contract`` for publishing; the correlation id defaults to the current request's."""
+    """Wrap ``contract`` for publishing; the correlation id and the trace are those of the work in
+    progress (the request, or the event a consumer is handling)."""
     now: datetime = (clock or SystemClock()).now()
     event_id = ids.new_id("evt", now)
+    trace = observability.trace()
     return Envelope(
         id=event_id,
         type=type(contract).TYPE,
@@ -84,6 +103,7 @@ def envelope(
         occurred_at=iso(now),
         correlation_id=correlation_id or observability.correlation_id() or event_id,
         payload=contract.model_dump(mode="json"),
+        traceparent=trace.traceparent if trace else None,
     )
 
 

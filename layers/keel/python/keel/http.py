@@ -41,7 +41,7 @@ MAX_JSON_DEPTH = 32
 ACCESS_EXTENSION = "x-keel-access"
 #: The error statuses a route declares beyond those its access, parameters and body imply.
 ERRORS_EXTENSION = "x-keel-errors"
-CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_HEADER = observability.CORRELATION_HEADER
 #: On every response, from every context and from the gateways: no content-type sniffing, HTTPS only.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -179,6 +179,11 @@ def _check_body(body: Any, is_base64: bool, headers: Mapping[str, Any]) -> None:
         raise BadRequest("request body is not valid JSON") from None
 
 
+def _template(rule: str) -> str:
+    """A route as OpenAPI writes it: ``/v1/members/{user_id}`` for Powertools' ``/v1/members/<user_id>``."""
+    return rule.replace("<", "{").replace(">", "}")
+
+
 def _issues(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the offending input back: it may hold a secret.
     return [
@@ -210,6 +215,8 @@ class KeelResolver(APIGatewayRestResolver):
             route = app.context["_route"]
             access = self._access.get((route.method, route.path))
             allowed = self._methods_of(str(app.context.get("_path", "")))
+            if access is not None:
+                observability.note_route(_template(route.path))
             if access is None or route.method not in allowed:  # Powertools' not-found route, or a shadowed one
                 if allowed:
                     raise MethodNotAllowed(f"{route.method} is not allowed here", allow=allowed)
@@ -334,8 +341,7 @@ class KeelResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_context = event.get("requestContext") or {}
         request_id = request_context.get("requestId")
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        correlation_id = str(headers.get(CORRELATION_HEADER.lower()) or request_id or "")[:128] or None
+        correlation_id = observability.correlation_id_of(event)
         authorizer = request_context.get("authorizer") or {}
         observability.bind(
             self.service,

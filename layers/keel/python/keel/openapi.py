@@ -31,6 +31,7 @@ _WRITES = frozenset({"post", "put", "patch", "delete"})
 _DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, invalid or expired credentials",
+    402: "A payment was refused (a card declined)",
     403: "Not allowed for this caller",
     404: "Not found (also: another tenant's id)",
     409: "Conflict with the current state",
@@ -38,6 +39,7 @@ _DESCRIPTIONS = {
     415: "Body in a charset other than UTF-8",
     422: "Validation error",
     429: "Too many requests",
+    503: "A service the route depends on is unavailable: retry later",
 }
 
 

@@ -5,6 +5,10 @@ they describe; this handler publishes them in batches of 10 (the PutEvents limit
 EventBridge rejects are retried with back-off; any still failing are reported as a batch item
 failure at the first failed record, so Lambda retries from there (bisecting, then the on-failure
 destination). Re-publishing is safe: consumers deduplicate on the envelope id.
+
+Each entry carries its envelope's trace in X-Ray's form (``TraceHeader``), so that AWS links the
+segments of what it causes; the envelope itself (with its W3C ``traceparent``) goes on unchanged.
+Each published event is one ``event published`` log line.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keel import aws, observability, settings
+from keel import aws, observability, settings, trace_context
 from keel.events import Envelope
 from keel.store import OUTBOX_PREFIX, from_attributes
 
@@ -32,13 +36,18 @@ class Pending:
     envelope: Envelope
 
     def entry(self, bus_name: str) -> dict[str, Any]:
-        return {
+        """The ``PutEvents`` entry: the envelope as ``Detail``, its trace as ``TraceHeader`` (X-Ray's form)."""
+        entry: dict[str, Any] = {
             "Source": self.envelope.source,
             "DetailType": self.envelope.type,
             "Detail": self.envelope.model_dump_json(),
             "EventBusName": bus_name,
             "Resources": [],
         }
+        trace = trace_context.from_traceparent(self.envelope.traceparent)
+        if trace is not None:
+            entry["TraceHeader"] = trace.xray_header
+        return entry
 
 
 def outbox_records(event: dict[str, Any]) -> list[Pending]:
@@ -79,11 +88,25 @@ def publish(pending: list[Pending], bus_name: str, sleep: Any = time.sleep) -> l
     return failed
 
 
+def _published(pending: list[Pending], failed: list[Pending]) -> None:
+    for done in (p for p in pending if p not in failed):
+        envelope = done.envelope
+        observability.bind(
+            SERVICE,
+            correlation_id=envelope.correlation_id,
+            tenant_id=envelope.tenant_id,
+            trace=trace_context.from_traceparent(envelope.traceparent),
+        )
+        observability.report(SERVICE, "event published", {"event_type": envelope.type, "event_id": envelope.id})
+    observability.bind(SERVICE, correlation_id=None)
+
+
+@observability.instrumented(SERVICE, "relay")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     obs = observability.for_service(SERVICE)
-    observability.bind(SERVICE, correlation_id=None)
     pending = outbox_records(event)
     failed = publish(pending, settings.platform().bus_name) if pending else []
+    _published(pending, failed)
     obs.metrics.add_metric(name="OutboxPublished", unit=MetricUnit.Count, value=len(pending) - len(failed))
     if not failed:
         obs.metrics.flush_metrics()

@@ -12,9 +12,11 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEEL_", extra="ignore", frozen=True)
 
-    stage: str = "dev"
-    bus_name: str = "keel"
-    idempotency_table: str = "keel-idempotency"
+    #: The stage and the names of what it shares: always set by the renderer from the topology's
+    #: names for the stage (``infra/model.py``), never a default here that could name another stage's.
+    stage: str
+    bus_name: str
+    idempotency_table: str
     #: Browser origins allowed to call the API, comma-separated (``keel.cors``); none by default.
     cors_origins: str = ""
     region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))

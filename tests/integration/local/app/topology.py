@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from infra.contexts.platform import CONTEXT as PLATFORM
-from infra.topology import Context, Job, Route, Subscription, Topology
+from infra.topology import LOCAL_STAGE, Context, Job, Route, Subscription, Topology
 
 APP = "tests.integration.local.app"
 REF = f"{APP}.topology:TOPOLOGY"
@@ -21,6 +21,14 @@ THINGS = Context(
             event_types=("things.thing.created.v1",),
             timeout_seconds=5,
         ),
+        # A chain two hops long: created -> forward (publishes forwarded) -> witness and mail.
+        Subscription(
+            name="forward", handler=f"{APP}.forward", event_types=("things.thing.created.v1",), timeout_seconds=5
+        ),
+        Subscription(
+            name="witness", handler=f"{APP}.witness", event_types=("things.thing.forwarded.v1",), timeout_seconds=5
+        ),
+        Subscription(name="mail", handler=f"{APP}.mail", event_types=("things.thing.forwarded.v1",), timeout_seconds=5),
     ),
 )
 
@@ -46,24 +54,20 @@ PROBE = Context(
     settings={"KEEL_PROBE_SENDER": "probe@probe.example"},
 )
 
-#: The queues the tests watch, named as the topology names them.
-COUNT_THINGS, SINK = THINGS.subscriptions[0], PROBE.subscriptions[0]
-COUNT_THINGS_DLQ, SINK_QUEUE, SINK_DLQ = THINGS.dlq_name(COUNT_THINGS), PROBE.queue_name(SINK), PROBE.dlq_name(SINK)
-
 TOPOLOGY = Topology(
-    bus_name="keel",
-    archive_retention_days=1,
-    idempotency_table="keel-idempotency",
     authorizer_handler=f"{APP}.authorizer",
     outbox_relay_handler=f"{APP}.relay",
     contexts=(PLATFORM, THINGS, PROBE),
 )
 
+#: The queues the tests watch, named as the topology names them for keel dev's stage.
+COUNT_THINGS, SINK = THINGS.subscriptions[0], PROBE.subscriptions[0]
+LOCAL_THINGS, LOCAL_PROBE = (TOPOLOGY.for_stage(LOCAL_STAGE).context(name) for name in ("things", "probe"))
+COUNT_THINGS_DLQ = LOCAL_THINGS.dlq_name(COUNT_THINGS)
+SINK_QUEUE, SINK_DLQ = LOCAL_PROBE.queue_name(SINK), LOCAL_PROBE.dlq_name(SINK)
+
 #: A topology EventBridge would refuse: the CLI must say so without a traceback.
 BAD_SCHEDULE = Topology(
-    bus_name="keel",
-    archive_retention_days=1,
-    idempotency_table="keel-idempotency",
     authorizer_handler=None,
     outbox_relay_handler="keel.outbox_relay",
     contexts=(
