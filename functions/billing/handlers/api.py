@@ -34,6 +34,7 @@ from functions.billing.handlers.views import (
 )
 from keel.http import KeelResolver
 from keel.idempotency import HEADER, idempotent
+from keel.observability import instrumented
 from keel.tenancy import Access
 
 app = KeelResolver(service="billing")
@@ -218,5 +219,6 @@ def refund(body: NewRefund, idempotency_key: IdempotencyKey) -> RefundView:
     return RefundView.of(done)
 
 
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
