@@ -6,9 +6,6 @@ from infra.local.traces import MAX_STEPS, RequestSeen, Traces, as_text
 from infra.model import Context, Subscription, Topology
 
 TOPOLOGY = Topology(
-    bus_name="keel",
-    archive_retention_days=1,
-    idempotency_table="keel-idempotency",
     authorizer_handler=None,
     outbox_relay_handler="keel.outbox_relay",
     contexts=(
@@ -19,7 +16,7 @@ TOPOLOGY = Topology(
             ),
         ),
     ),
-)
+).for_stage("test")
 
 
 def seen(correlation_id: str, request_id: str = "req-1", status: int = 201) -> RequestSeen:
@@ -31,7 +28,7 @@ def consumed(correlation_id: str, event_id: str, **fields: object) -> dict[str, 
         "correlation_id": correlation_id,
         "event_id": event_id,
         "event_type": "identity.tenant.created.v1",
-        "function_name": "keel-billing-provision-free-tier",
+        "function_name": TOPOLOGY.context("billing").resource_name("provision-free-tier"),
         "service": "billing-free-tier",
         "outcome": "ok",
         "attempt": 1,
