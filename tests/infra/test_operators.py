@@ -9,7 +9,6 @@ from typing import Any
 from tests.infra.cfn import Stack, Synthesized, target
 
 
-
 def _joined(value: Any) -> str:
     """An ``Fn::Join`` as text, each reference written ``<logical id>``, each pseudo parameter ``{name}``."""
     if isinstance(value, str):

@@ -106,7 +106,9 @@ class EntitlementsService:
     def _granted(self, account: BillingAccount, now: datetime) -> Granted:
         override = account.override if account.override and account.override.applies_at(now) else None
         base = self._terms.catalog.get(account.entitled_plan(self._terms, now)).entitlements
-        return Granted(account.tenant_id, account.plan, base, override, account.effective_entitlements(self._terms, now))
+        return Granted(
+            account.tenant_id, account.plan, base, override, account.effective_entitlements(self._terms, now)
+        )
 
 
 def _log(operator: Caller, action: str, **details: object) -> None:

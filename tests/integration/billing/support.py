@@ -18,12 +18,12 @@ import stripe
 from functions.billing.handlers import api, on_tenant_created, stripe_events, stripe_webhook
 from infra.local.stripe import StripeEmulator
 from infra.local.stripe.webhooks import sign
-from tests.support.staged import STAGED
 from keel import aws, ids
 from keel.store import OUTBOX_PREFIX, from_attributes
 from tests.integration.stripe.support import Delivery, Receiver
 from tests.support.events import api_event, authorizer_context, response_json
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message, sqs_event
+from tests.support.staged import STAGED
 
 CONTEXT = STAGED.context("billing")
 TABLE = CONTEXT.table_name

@@ -66,7 +66,9 @@ def test_each_subscription_fact_is_one_metric_even_under_duplicated_and_shuffled
     by_name = {metric_name(d): d for d in docs}
     # The free plan at sign-up is identity's TenantCreated: only the paid start is counted
     assert (by_name["SubscriptionStarted"]["plan"], by_name["SubscriptionStarted"]["interval"]) == ("pro", "monthly")
-    changes = [(d["previous_plan"], d["plan"], d["direction"]) for d in docs if metric_name(d) == "SubscriptionPlanChanged"]
+    changes = [
+        (d["previous_plan"], d["plan"], d["direction"]) for d in docs if metric_name(d) == "SubscriptionPlanChanged"
+    ]
     assert changes == [("pro", "business", "upgrade"), ("business", "pro", "downgrade")]
     assert (by_name["SubscriptionCanceled"]["plan"], by_name["SubscriptionCanceled"]["reason"]) == ("pro", "requested")
     # And each counts 1 under the service dimension alone, the tenant a property

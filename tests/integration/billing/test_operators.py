@@ -140,9 +140,7 @@ def test_every_operator_action_is_logged_with_the_operators_id(
     assert {(a["operator_id"], a["tenant_id"]) for a in actions} == {(user_id(OPS), acme)}
 
 
-def test_an_override_with_until_lapses_by_itself_and_the_hourly_job_announces_it(
-    gateway: Gateway, acme: str
-) -> None:
+def test_an_override_with_until_lapses_by_itself_and_the_hourly_job_announces_it(gateway: Gateway, acme: str) -> None:
     # Given an override until a moment from now
     until = datetime.now(UTC) + timedelta(seconds=1)
     assert as_operator(gateway, "PUT", acme, PILOT | {"until": until.isoformat()}).status == 200
@@ -167,7 +165,9 @@ def test_an_override_with_until_lapses_by_itself_and_the_hourly_job_announces_it
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 @pytest.mark.parametrize(
-    "tenant", [pytest.param(new_tenant(), id="unprovisioned"), "ten_nope", "x" * 300], ids=["unknown", "invalid", "long"]
+    "tenant",
+    [pytest.param(new_tenant(), id="unprovisioned"), "ten_nope", "x" * 300],
+    ids=["unknown", "invalid", "long"],
 )
 def test_a_tenant_billing_does_not_know_or_an_invalid_id_is_not_found(
     gateway: Gateway, acme: str, method: str, tenant: str
@@ -210,6 +210,7 @@ def test_an_override_that_is_not_well_formed_is_422_in_the_error_shape_and_chang
 
     assert reply.status == 422, reply
     assert re.fullmatch(r"[a-z_]+", reply.code or "")
-    assert reply.body["error"]["message"] and reply.body["error"]["request_id"]
+    assert reply.body["error"]["message"]
+    assert reply.body["error"]["request_id"]
     assert as_operator(gateway, "GET", acme).body["override"] is None
     assert len(published(acme, CHANGED)) == announced

@@ -69,8 +69,9 @@ def authorizer_event(method: str, path: str, headers: dict[str, str]) -> dict[st
 def api_handler_for(path: str) -> Any:
     """The API handler of the context that routes ``path``, as the topology routes it."""
     ctx = STAGED.api_context_for(path)
-    assert ctx is not None and ctx.api_handler, f"no context routes {path}"
-    return importlib.import_module(ctx.api_handler).handler
+    handler = ctx.api_handler if ctx else None
+    assert handler, f"no context routes {path}"
+    return importlib.import_module(handler).handler
 
 
 def authorize(headers: dict[str, str], method: str = "GET", path: str = "/v1/tenant") -> dict[str, Any]:
