@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.topology import LOCAL_STAGE, TOPOLOGY
 from tests.e2e.conftest import REPO, DevServer, Owner
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +68,7 @@ def outbox(dev_server: DevServer, owner: Owner, event_type: str) -> list[dict[st
     state = json.loads((dev_server.state_dir / "dev.json").read_text())
     ddb = boto3.client("dynamodb", endpoint_url=state["moto_endpoint"], region_name=state["region"])
     items = ddb.query(
-        TableName="keel-billing",
+        TableName=TOPOLOGY.for_stage(LOCAL_STAGE).context("billing").table_name,  # keel dev's stage
         KeyConditionExpression="pk = :pk AND begins_with(sk, :outbox)",
         ExpressionAttributeValues={":pk": {"S": f"TENANT#{owner.tenant_id}"}, ":outbox": {"S": "OUTBOX#"}},
     )["Items"]
