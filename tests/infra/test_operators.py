@@ -8,8 +8,6 @@ from typing import Any
 
 from tests.infra.cfn import Stack, Synthesized, target
 
-STAGE = "dev"  # cdk.json's keel:stage
-
 
 def _joined(value: Any) -> str:
     """An ``Fn::Join`` as text, each reference written ``<logical id>``, each pseudo parameter ``{name}``."""
@@ -48,7 +46,7 @@ def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synt
     # Given the API's one REST API and the parameter it writes
     (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi")
     (parameter,) = synthesized.api.of_type("AWS::SSM::Parameter").values()
-    name = synthesized.topology.api_id_parameter(STAGE)
+    name = synthesized.topology.api_id_parameter(str(synthesized.topology.stage))
     assert parameter["Properties"]["Name"] == name
     assert target(parameter["Properties"]["Value"]) == api
     # Then every function of the authorizer's context is told that name, and no other context's is
@@ -63,10 +61,10 @@ def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synt
 def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stages_cache(
     synthesized: Synthesized,
 ) -> None:
-    # Given every IAM statement of every stack that grants an API Gateway management action
+    # Given every IAM statement of every stack of the stage that grants an API Gateway management action
     grants = [
         (stack, lid, statement)
-        for stack in synthesized.stacks.values()
+        for stack in synthesized.stage_stacks().values()
         for lid, statement in _statements(stack)
         if any(action.startswith("apigateway:") for action in _actions(statement))
     ]
@@ -77,7 +75,7 @@ def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stag
     assert stack.name == synthesized.topology.api_stack_name
     assert _actions(statement) == ["apigateway:DELETE"]
     assert _joined(statement["Resource"]) == (
-        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{STAGE}/cache/authorizers"
+        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{synthesized.topology.stage}/cache/authorizers"
     )
     # And it is attached to the role of the authorizer's context's API function (imported by ARN)
     owner = synthesized.topology.authorizer_context

@@ -189,7 +189,9 @@ def test_the_api_id_parameter_is_named_per_stage_under_the_authorizers_context()
     assert TOPOLOGY.authorizer_cache_settings("prod") == {owner.setting_name("API_ID_PARAMETER"): "/keel/prod/api-id"}
     # The local runtime gives the id itself
     assert TOPOLOGY.authorizer_cache_settings("local", api_id="a1") == {owner.setting_name("API_ID"): "a1"}
-    without = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (Context(name="demo"),))
+    without = Topology(
+        authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(Context(name="demo"),)
+    )
     assert without.authorizer_cache_settings("prod") == {}
 
 

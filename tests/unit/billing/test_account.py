@@ -16,7 +16,9 @@ from functions.billing.domain.plans import Catalog
 from functions.billing.domain.snapshots import SubscriptionSnapshot
 from functions.billing.settings import BillingSettings
 
-TERMS = Terms(Catalog.with_prices(BillingSettings(table="t", stripe_events_queue="q").price_ids), grace=timedelta(days=7))
+TERMS = Terms(
+    Catalog.with_prices(BillingSettings(table="t", stripe_events_queue="q").price_ids), grace=timedelta(days=7)
+)
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 TENANT = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"

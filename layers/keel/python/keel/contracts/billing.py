@@ -43,6 +43,10 @@ class EntitlementsChanged(Contract):
     #: Why they changed: the plan, an operator's override (set, removed or lapsed), or a payment
     #: overdue past its grace period (the tenant falls back to the free plan's entitlements).
     reason: Literal["plan", "override", "override_lapsed", "payment_overdue"] | None = None
+    #: With ``reason: override``: the operator who set or removed the override, and the reason they
+    #: gave for it (``None`` when the override was removed).
+    operator_id: str | None = None
+    operator_reason: str | None = Field(default=None, max_length=500)
 
 
 @contract
