@@ -62,9 +62,12 @@ workflows: venv ## The GitHub workflows: valid against GitHub's schema, and zizm
 	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@$(BIN)/zizmor --offline --quiet .github/workflows
 
-pytest: venv ## The test suite with branch coverage
-	@echo "==> pytest"
-	@$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+# Test processes: each gets its own synth, moto and keel dev (session fixtures), so more is not always faster.
+PYTEST_WORKERS ?= 2
+
+pytest: venv ## The test suite with branch coverage, on PYTEST_WORKERS processes (default 2)
+	@echo "==> pytest ($(PYTEST_WORKERS) workers)"
+	@$(BIN)/pytest --cov --cov-report=term:skip-covered -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # A CPython 3.13 (Lambda's version) compiles the shipped .pyc; pyenv's is used when present.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
