@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto
+from jsonpath_ng import ext as jsonpath_ext
+from moto import backends as moto_backends
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -76,7 +78,7 @@ _ITEM_OPERATIONS = (
     "batch_execute_statement",
 )
 
-_originals: dict[tuple[type, str], Callable[..., Any]] = {}
+_originals: dict[tuple[object, str], Callable[..., Any]] = {}
 #: Injected by tests to move time forward; ``time.monotonic`` otherwise.
 clock: Callable[[], float] = time.monotonic
 
@@ -122,6 +124,41 @@ def install() -> None:
         _replace(DynamoHandler, "transact_write_items", _honouring_client_token(DynamoHandler.transact_write_items))
         # TransactGetItems reads its items one by one: the lock makes it one read, as DynamoDB's is.
         _replace(DynamoHandler, "transact_get_items", _locked(DynamoHandler.transact_get_items))
+        _replace(Table, "query", _reading_one_partition(Table.query))
+        # moto builds a JSONPath parser for every path of every event it routes to every target (the
+        # bus's input template): the same few expressions, parsed again each time. Parse each once.
+        _replace(jsonpath_ext, "parse", functools.lru_cache(maxsize=256)(getattr(jsonpath_ext, "parse")))  # noqa: B009
+        # moto's server lists its own package's folders (a directory walk) on every request it answers.
+        _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
+
+
+def _listed_once(listing: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
+    """The folders of moto's package do not change while it runs: list them once."""
+    listed = tuple(listing())
+    return lambda: listed
+
+
+def _reading_one_partition(query: Callable[..., Any]) -> Callable[..., Any]:
+    """moto 5.2.5 answers a Query on a table's own key by sorting every item of the table and keeping
+    the partition's: each Query costs O(table), so a growing table slows every read of it (identity's
+    entitlements consumer queries a tenant's keys on each sign-up). This hands moto's unchanged Query
+    the one partition, in range-key order, as its ``all_items`` would have listed it. Indexes, tables
+    with no range key and moto's own code paths are untouched. Runs under ``LOCK`` (``query`` is one
+    of ``_ITEM_OPERATIONS``), so the instance attribute is never seen by another thread."""
+
+    @functools.wraps(query)
+    def one_partition_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None or not self.range_key_attr:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key, {})
+        self.all_items = lambda: sorted(partition.values(), key=lambda item: item.range_key)  # type: ignore[method-assign]
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return one_partition_query
 
 
 def uninstall() -> None:
@@ -142,7 +179,7 @@ def unpatched(owner: type, name: str) -> Callable[..., Any]:
     return original
 
 
-def _replace(owner: type, name: str, replacement: Callable[..., Any]) -> None:
+def _replace(owner: object, name: str, replacement: Callable[..., Any]) -> None:
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, replacement)
 

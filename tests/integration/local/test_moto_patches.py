@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import Table
 
 from infra.local import moto_patches
 from infra.local.shapes import ACCOUNT_ID
@@ -346,3 +347,61 @@ def test_uninstall_puts_moto_back_and_install_patches_again() -> None:
     finally:
         moto_patches.install()
     assert moto_patches.is_installed()
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+def _query_everything(ddb: Any, pk: str, **kwargs: Any) -> list[list[dict[str, Any]]]:
+    """Every page of a Query of ``pk``, as moto answers it."""
+    pages, start = [], None
+    while True:
+        page = ddb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":sk": {"S": "ITEM#"}},
+            Limit=7,
+            **kwargs,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["ascending", "descending"])
+def test_a_query_answers_exactly_what_moto_as_shipped_does(table: str, forward: bool) -> None:
+    ddb = boto3.client("dynamodb")
+    # Given three partitions of items put in no particular order, and items of another prefix
+    for n in (5, 17, 3, 11, 0, 8, 14, 1, 19, 6, 12, 2, 16, 9, 4, 18, 7, 13, 10, 15):
+        for pk in ("A", "B", "C"):
+            ddb.put_item(TableName=TABLE, Item=key(pk, f"ITEM#{n:02}") | {"v": {"S": f"{pk}{n}"}})
+    ddb.put_item(TableName=TABLE, Item=key("B", "OTHER#1"))
+
+    # When B is read a page at a time, with the patch and without it
+    patched = _query_everything(ddb, "B", ScanIndexForward=forward)
+    with pytest.MonkeyPatch.context() as shipped_moto:
+        shipped_moto.setattr(Table, "query", moto_patches.unpatched(Table, "query"))
+        shipped = _query_everything(ddb, "B", ScanIndexForward=forward)
+
+    # Then the pages are the same, in the same order
+    assert patched == shipped
+    assert [item["sk"]["S"] for item in patched[0]][:2] == (
+        ["ITEM#00", "ITEM#01"] if forward else ["ITEM#19", "ITEM#18"]
+    )
+
+
+def test_a_query_reads_only_its_own_partition(table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName=TABLE, Item=key("A", "ITEM#1"))
+    ddb.put_item(TableName=TABLE, Item=key("B", "ITEM#1"))
+
+    # Given moto's list of the whole table made unusable
+    def whole_table(self: Any) -> Any:
+        raise AssertionError("a Query listed every item of the table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+
+    # When A is queried, it is answered from A's partition alone
+    assert [item["sk"]["S"] for item in _query_everything(ddb, "A")[0]] == ["ITEM#1"]
