@@ -551,7 +551,7 @@ class Topology:
 
     def api_id_parameter(self, stage: str) -> str:
         """The SSM parameter the API stack writes its REST API's id to (per stage)."""
-        return f"/{NAME_PREFIX}/{stage}/api-id"
+        return self.for_stage(stage).parameter_name("api-id")
 
     def authorizer_cache_settings(self, stage: str, *, api_id: str | None = None) -> dict[str, str]:
         """Where the authorizer's context finds the API whose cache of authorizer answers it flushes

@@ -23,7 +23,6 @@ import base64
 import json
 import logging
 import re
-import socket
 import threading
 import time
 import uuid
@@ -35,6 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
+from infra.local.lingering import linger
 from infra.local.shapes import method_arn, proxy_event, traced_headers
 from infra.local.traces import CAPACITY, RequestSeen, as_html
 from infra.model import LOCAL_CORS_ORIGINS
@@ -437,7 +437,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response is not None:
             self.close_connection = True  # the unread body cannot be skipped safely
             self._write(response)
-            self._linger()
+            linger(self)
         else:
             length = int(self.headers.get("Content-Length") or 0)
             response = self.server.api.handle(
@@ -468,19 +468,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except ConnectionError:  # the client hung up before reading its answer: nothing to tell it
             self.close_connection = True
-
-    def _linger(self) -> None:
-        # A lingering close: stop sending, then discard what the client is still uploading for a
-        # moment, so that it reads our answer instead of a connection reset.
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(0.5)
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and self.connection.recv(65536):
-                pass
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
