@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.models import Queue, sqs_backends
 
 from infra.local import moto_patches
 from infra.local.shapes import ACCOUNT_ID
@@ -405,3 +407,60 @@ def test_a_query_reads_only_its_own_partition(table: str, monkeypatch: pytest.Mo
 
     # When A is queried, it is answered from A's partition alone
     assert [item["sk"]["S"] for item in _query_everything(ddb, "A")[0]] == ["ITEM#1"]
+
+
+# -- stream reads and queue receives --------------------------------------------------------------
+
+
+def test_stream_records_read_exactly_as_moto_as_shipped_answers(table: str) -> None:
+    ddb = boto3.client("dynamodb")
+    # Given inserts, an update and a delete, with nested and binary values
+    for n in range(3):
+        detail = {"M": {"n": {"N": str(n)}, "tags": {"L": [{"S": "a"}, {"BOOL": True}]}, "raw": {"B": b"\x00\x01"}}}
+        ddb.put_item(TableName=TABLE, Item=key("S", f"ITEM#{n}") | {"detail": detail})
+    ddb.transact_write_items(TransactItems=[add_one("S", "ITEM#1")])
+    ddb.delete_item(TableName=TABLE, Key=key("S", "ITEM#2"))
+
+    # When the stream is read with the patch and without it
+    patched = stream_records()
+    with pytest.MonkeyPatch.context() as shipped_moto:
+        shipped_moto.setattr(
+            DynamoDBStreamsHandler, "get_records", moto_patches.unpatched(DynamoDBStreamsHandler, "get_records")
+        )
+        shipped = stream_records()
+
+    # Then the records are the same, field for field (timestamps included)
+    assert [record["eventName"] for record in patched] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+    assert patched == shipped
+
+
+def test_a_queue_hands_out_messages_within_retention_without_counting_the_queue(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="keel-patched", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+
+    # Given moto's count of the queue's messages made unusable
+    def counted(self: Any) -> Any:
+        raise AssertionError("a receive counted every message of the queue")
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(counted))
+
+    # When messages are received, they come as before
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(message["Body"] for message in received) == ["0", "1", "2"]
+
+
+def test_a_message_past_its_queue_retention_is_not_handed_out(aws: None) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="keel-retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    # Given a message sent 61 s ago on a queue that keeps messages 60 s
+    queue = sqs_backends[ACCOUNT_ID][REGION].get_queue("keel-retention")
+    for message in queue._messages:
+        message.sent_timestamp -= 61_000
+
+    # Then no receive hands it out
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
