@@ -32,6 +32,8 @@ from infra.model import dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
+#: A function whose p99 duration passes this share of its timeout is about to time out.
+NEAR_TIMEOUT = 0.8
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -110,7 +112,7 @@ class ContextFunction(Construct):
     """A Keel Lambda: Python 3.13 on arm64, traced, named, with its own log group and a role that may only
     write to it (everything else is granted by the caller). It alarms on any error or throttle. Callers
     invoke its ``live`` alias, which its deployment group shifts by ``rollout`` and rolls back when
-    its error alarm (or any alarm given to ``add_rollback_alarm``) fires during a deployment."""
+    its error or latency alarm (or any alarm given to ``add_rollback_alarm``) fires during a deployment."""
 
     def __init__(
         self,
@@ -159,6 +161,20 @@ class ContextFunction(Construct):
             self.function.metric_throttles(period=ALARM_PERIOD),
             f"{handler} was throttled: concurrency is exhausted",
         )
+        # Consumers, relays and jobs have no request SLO: a version that slows toward its timeout is
+        # what a canary must catch before the timeouts turn into errors and redeliveries.
+        self.latency_alarm = cloudwatch.Alarm(
+            self,
+            "LatencyAlarm",
+            alarm_description=f"{handler} ran near its timeout (p99 duration over "
+            f"{NEAR_TIMEOUT:.0%} of {timeout_seconds} s in 2 of 3 minutes)",
+            metric=self.function.metric_duration(period=cdk.Duration.minutes(1), statistic="p99"),
+            threshold=NEAR_TIMEOUT * timeout_seconds * 1000,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         #: What every caller invokes. Without a rollout (a function nothing but CloudFormation calls)
         #: there is no alias: the function runs as deployed.
         self.alias: lambda_.Alias | None = None
@@ -172,7 +188,7 @@ class ContextFunction(Construct):
                 application=rollout.application,
                 role=rollout.role,
                 deployment_config=rollout.config,
-                alarms=[self.error_alarm],
+                alarms=[self.error_alarm, self.latency_alarm],
                 auto_rollback=codedeploy.AutoRollbackConfig(
                     failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
                 ),
