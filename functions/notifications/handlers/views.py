@@ -63,12 +63,20 @@ class ChannelChoices(_Body):
     push: StrictBool | None = None
 
 
+class LockedChoices(_Body):
+    """Security notifications cannot be switched off: ``true`` (or nothing) is the only choice."""
+
+    email: Literal[True] | None = None
+    in_app: Literal[True] | None = None
+    push: Literal[True] | None = None
+
+
 class PreferencesBody(_Body):
     """Only the categories and channels to change; the rest stay as they are."""
 
     product: ChannelChoices | None = None
     billing: ChannelChoices | None = None
-    security: ChannelChoices | None = None
+    security: LockedChoices | None = None
 
 
 class ChannelsView(_View):

@@ -94,7 +94,8 @@ def test_preferences_start_all_on_and_security_cannot_be_switched_off(notificati
     status, refused = call(
         "PUT", "/v1/notification-preferences", {"security": {"push": False}}, user=MEMBER, role="member"
     )
-    assert (status, refused["error"]["details"]) == (422, {"locked": ["security"]})
+    assert (status, refused["error"]["code"]) == (422, "validation_error")
+    assert [issue["loc"] for issue in refused["error"]["details"]] == [["body", "security", "push"]]
     status, changed = call(
         "PUT", "/v1/notification-preferences", {"product": {"in_app": False}}, user=MEMBER, role="member"
     )
