@@ -63,6 +63,8 @@ API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 OPERATORS_GROUP = "OPERATORS_GROUP"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
 STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
+#: The settings (bare names) of a context that sends messages: the API's public URL, and where FCM is.
+API_URL_SETTING, FCM_ENDPOINT = "API_URL", "FCM_ENDPOINT"
 #: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
 STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
 
@@ -167,6 +169,8 @@ class Job:
     handler: str
     schedule: str
     timeout_seconds: int = 300
+    #: The context's work queues (subscription names) it sends to: only these may it feed.
+    feeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,13 @@ class Context:
     #: generated Secrets Manager secret only this context's functions may read, its ARN in
     #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
     secrets: tuple[str, ...] = ()
+    #: Other contexts' secrets it reads, as ``(owner context, secret name)``: the owner generates it; this
+    #: context is granted read and finds it under ``KEEL_<CONTEXT>_<NAME>`` as its own secrets (identity's
+    #: ``invitation-key`` for the mailer, which makes invitation links).
+    reads_secrets: tuple[tuple[str, str], ...] = ()
+    #: Whether it sends email through SES: the renderers give it a configuration set
+    #: (``KEEL_<CONTEXT>_CONFIGURATION_SET``) and, in the cloud, the sender's identity.
+    sends_email: bool = False
     #: The stage its names belong to; set by ``Topology.for_stage`` (or ``for_stage``), never by hand.
     stage: str | None = None
 
@@ -232,6 +243,12 @@ class Context:
         for route in self.public_routes:
             if is_admin_path(route.path):
                 raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
+        work_queues = {sub.name for sub in self.subscriptions if sub.is_work_queue}
+        for job in self.jobs:
+            if set(job.feeds) - work_queues:
+                raise ValueError(
+                    f"{self.name}: job {job.name!r} feeds {sorted(set(job.feeds) - work_queues)}: no such work queue"
+                )
         named: tuple[Subscription | Job | Endpoint, ...] = (*self.subscriptions, *self.jobs, *self.endpoints)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
@@ -303,6 +320,11 @@ class Context:
         return self.resource_name("health")
 
     @property
+    def email_configuration_set(self) -> str:
+        """The SES configuration set its emails go through (``sends_email``)."""
+        return self.resource_name("email")
+
+    @property
     def outbox_name(self) -> str:
         """The outbox relay's name (its DLQ is ``outbox_dlq_name``)."""
         return self.resource_name("outbox")
@@ -362,6 +384,8 @@ class Context:
         for sub in self.subscriptions:
             if sub.is_work_queue:
                 values[self.queue_setting(sub)] = self.queue_name(sub)
+        if self.sends_email:
+            values[self.setting_name("CONFIGURATION_SET")] = self.email_configuration_set
         return values
 
 
@@ -534,6 +558,16 @@ class Topology:
                 values[ctx.setting_name(STRIPE_API_KEY)] = api_key
                 values[ctx.setting_name(STRIPE_WEBHOOK_SECRET)] = webhook_secret
                 values[ctx.setting_name(STRIPE_TEST_CLOCKS)] = "true" if test_clocks else "false"
+        return values
+
+    def local_messaging_settings(self, api_url: str, *, fcm_endpoint: str) -> dict[str, str]:
+        """For every context that sends messages, under its setting names: the API's public URL (the
+        links its emails carry) and where FCM is (the local runtime gives its own gateway and emulator)."""
+        values: dict[str, str] = {}
+        for ctx in self.contexts:
+            if ctx.sends_email:
+                values[ctx.setting_name(API_URL_SETTING)] = api_url
+                values[ctx.setting_name(FCM_ENDPOINT)] = fcm_endpoint
         return values
 
     @property

@@ -24,11 +24,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
-from infra.model import dead_letter_queue_name
+from infra.model import Context, dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -405,4 +406,40 @@ class Job(Construct):
         )
         function.live.configure_async_invoke(
             retry_attempts=JOB_RETRY_ATTEMPTS, on_failure=destinations.SqsDestination(self.dead_letters.queue)
+        )
+
+
+class Mail(Construct):
+    """What a context that sends email needs in SES: the sender's identity (its domain, verified with
+    Easy DKIM: publish the CNAME records CloudFormation shows) and the configuration set every email
+    goes through, named as the context's functions are told (``Context.email_configuration_set``)."""
+
+    def __init__(self, scope: Construct, id: str, *, ctx: Context, sender: str | None) -> None:
+        super().__init__(scope, id)
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            configuration_set_name=ctx.email_configuration_set,
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.domain = (sender or "").rsplit("@", 1)[-1].strip(" >") or "keel.local"
+        self.identity = ses.EmailIdentity(
+            self, "Identity", identity=ses.Identity.domain(self.domain), configuration_set=self.configuration_set
+        )
+
+    def grant_send(self, grantee: iam.IGrantable) -> None:
+        """Send email from this identity through this configuration set, and nothing else in SES."""
+        stack = cdk.Stack.of(self)
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resource_arns=[
+                stack.format_arn(service="ses", resource="identity", resource_name=self.domain),
+                stack.format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=self.configuration_set.configuration_set_name,
+                ),
+            ],
         )

@@ -1,9 +1,9 @@
 """Background loops that do what Lambda's event source mappings do in AWS.
 
 - ``QueuePoller``: receives up to ``batch_size`` messages from a consumer's queue, calls the
-  consumer, deletes only the messages it did not report in ``batchItemFailures`` and makes the
-  failures visible again after ``retry_delay_seconds``; moto's redrive then moves a message to
-  the DLQ on the receive after its fifth.
+  consumer (twice while ``duplicates`` is set), deletes only the messages it did not report in
+  ``batchItemFailures`` and makes the failures visible again after ``retry_delay_seconds``; moto's
+  redrive then moves a message to the DLQ on the receive after its fifth.
 - ``StreamPoller``: reads a table's stream, calls the outbox relay and, when the relay reports
   failures (or raises), reads again from the first failed sequence number after a backoff.
 """
@@ -155,6 +155,7 @@ class QueuePoller(BackgroundLoop):
         batch_size: int,
         retry_delay_seconds: int,
         wait_seconds: int = 1,
+        duplicates: threading.Event | None = None,
     ) -> None:
         super().__init__(queue_name)
         self.sqs = sqs
@@ -167,6 +168,8 @@ class QueuePoller(BackgroundLoop):
         self.wait_seconds = wait_seconds
         self.succeeded = 0
         self.failed = 0
+        #: While set, every batch is delivered twice (SQS's at-least-once, made certain): consumers must not care.
+        self.duplicates = duplicates or threading.Event()
 
     def run_once(self) -> float:
         received = self.sqs.receive_message(
@@ -182,6 +185,8 @@ class QueuePoller(BackgroundLoop):
         records = [sqs_record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
         ids = [record["messageId"] for record in records]
         failed = _invoke_batch(self.function, {"Records": records}, ids)
+        if self.duplicates.is_set():
+            failed |= _invoke_batch(self.function, {"Records": records}, ids)
         self._settle(messages, failed)
         return 0
 
