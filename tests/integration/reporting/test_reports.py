@@ -142,7 +142,8 @@ def test_every_report_answers_the_same_rows_as_csv() -> None:
         as_json = get(path, query=query, operator=operator)
         as_csv = get(path, query=query, operator=operator, accept="text/csv")
         # Then the CSV has a line for each JSON row, with the same values
-        assert as_csv.status == 200 and as_csv.content_type.startswith("text/csv"), path
+        assert as_csv.status == 200, path
+        assert as_csv.content_type.startswith("text/csv"), path
         expected = [{k: "" if v is None else str(v) for k, v in row.items()} for row in as_json.body["rows"]]
         assert csv_rows(as_csv.body) == expected, path
         assert expected, path
