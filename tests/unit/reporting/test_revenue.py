@@ -7,6 +7,7 @@ from typing import Any
 from functions.reporting.domain.facts import Fact
 from functions.reporting.domain.projector import Projector
 from functions.reporting.domain.reports import ReportService
+from tests.unit.reporting import history as h
 from tests.unit.reporting.fakes import MemoryModels
 from tests.unit.reporting.history import canceled, changed, invoiced, refunded, started
 
@@ -89,3 +90,24 @@ def test_a_trial_brings_mrr_when_it_ends() -> None:
     # Then January has no MRR yet and February gains it as new
     assert ("2026-01", "usd") not in rows
     assert rows[("2026-02", "usd")]["new"] == 2900
+
+
+def test_trials_converted_and_canceled_give_the_conversion_rate() -> None:
+    # Given three trials: one paid after its end, one canceled during it, one still running
+    models = MemoryModels()
+    for f in (
+        h.started("pro", 2900, days=0, trial_days=14),
+        h.paid(2900, days=15),
+        h.started("pro", 2900, days=1, trial_days=14, tenant="ten_b"),
+        h.canceled("pro", days=5, tenant="ten_b"),
+        h.started("pro", 2900, days=2, trial_days=14, tenant="ten_c"),
+    ):
+        Projector(models).apply(f)
+    report = ReportService(models).subscriptions()  # type: ignore[arg-type]
+    # Then one of the two decided converted, and the one running is trialing
+    assert report.trials == {"started": 3, "converted": 1, "canceled": 1, "conversion_rate": 0.5}
+    assert {(r["plan"], r["status"]): r["count"] for r in report.rows} == {
+        ("pro", "active"): 1,
+        ("free", "active"): 1,
+        ("pro", "trialing"): 1,
+    }
