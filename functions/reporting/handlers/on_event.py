@@ -9,13 +9,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.reporting import wiring
-from functions.reporting.handlers.events import fact_of
 from keel.consumer import EnvelopeConsumer, Outcome
 from keel.events import Envelope
 from keel.observability import instrumented
 
 
 def apply(envelope: Envelope) -> Outcome:
+    from functions.reporting.handlers.events import fact_of  # noqa: PLC0415 - the contracts load on first use
+
     return wiring.apply(fact_of(envelope), wiring.live_versions().live)
 
 
