@@ -100,6 +100,8 @@ def runs(facts: Iterable[RevenueFact]) -> list[Run]:
             out.append(Run(started, tuple(steps), canceled_at, converted))
 
     for fact in ordered:
+        if fact.kind == START and _free(fact):
+            continue  # the free plan is where a tenant is when no paid plan runs, not a run of its own
         if fact.kind == START:
             close(None)
             started, steps, converted = fact, [], False
@@ -118,6 +120,12 @@ def runs(facts: Iterable[RevenueFact]) -> list[Run]:
             started, steps, converted = None, [], False
     close(None)
     return out
+
+
+def _free(fact: RevenueFact) -> bool:
+    # Billing starts the free plan at sign-up, by its own clock; a paid plan starts at its Stripe period's
+    # start, to the second, which can sort before it: so the free plan never ends a paid one.
+    return fact.interval is None
 
 
 def _after_trial(started: RevenueFact, fact: RevenueFact) -> bool:
@@ -195,7 +203,7 @@ def subscription_state(facts: Iterable[RevenueFact]) -> tuple[str, str, str] | N
     fact_list = sorted(set(facts))
     all_runs = runs(fact_list)
     if not all_runs:
-        return None
+        return ("free", "none", "active") if any(f.kind == START for f in fact_list) else None
     last = all_runs[-1]
     if last.canceled_at is not None:
         return ("free", "none", "active")

@@ -111,3 +111,25 @@ def test_trials_converted_and_canceled_give_the_conversion_rate() -> None:
         ("free", "active"): 1,
         ("pro", "trialing"): 1,
     }
+
+
+def test_a_paid_plan_starting_before_the_free_plans_own_start_is_not_ended_by_it() -> None:
+    # Given the free plan started at sign-up at 10:00:00.700, and Pro at its Stripe period's start, 10:00:00
+    free = h.fact(
+        "billing.subscription.started.v1",
+        {
+            "plan": "free",
+            "interval": None,
+            "amount": 0,
+            "currency": "usd",
+            "started_at": "2026-01-05T10:00:00.700Z",
+            "current_period_end": None,
+        },
+        days=4,
+    )
+    pro = h.started("pro", 2900, days=4)
+    # When both arrive, in either order
+    for order in ((free, pro), (pro, free)):
+        rows = revenue(*order)
+        # Then Pro's MRR counts from January
+        assert rows[("2026-01", "usd")]["mrr"] == 2900
