@@ -28,6 +28,8 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 AUTHORIZER_CACHE_SECONDS = 300
 #: A consumer's SQS visibility timeout is this multiple of its Lambda timeout (AWS guidance is >= 6x).
 VISIBILITY_TIMEOUT_FACTOR = 6
+#: The field EventBridge adds to every event it replays from an archive (its value: the replay's name).
+REPLAY_FIELD = "replay-name"
 #: Receives before SQS moves a message to its dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
@@ -124,6 +126,8 @@ class Subscription:
     event_types: tuple[str, ...]
     timeout_seconds: int = 30
     batch_size: int = 10
+    #: Only events replayed from the bus archive reach it, never live ones (a read model's rebuild).
+    replays_only: bool = False
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -136,14 +140,17 @@ class Subscription:
 
     @property
     def event_pattern(self) -> dict[str, Any]:
-        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
+        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event
+        (only those replayed from the archive when ``replays_only``).
 
         It names the producers' ``source`` too: each relay may only put its own context's source, so an
         outbox item typed as another context's event can never match this rule."""
+        replays: dict[str, Any] = {REPLAY_FIELD: [{"exists": True}]} if self.replays_only else {}
         if "*" in self.event_types:
-            return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
+            return {"source": [{"prefix": f"{NAME_PREFIX}."}], **replays}
         sources = sorted({event_source(producer_of(t)) for t in self.event_types})
-        return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+        detail_types = [{"wildcard": t} if "*" in t else t for t in self.event_types]
+        return {"source": sources, "detail-type": detail_types, **replays}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
-from infra.model import Context, dead_letter_queue_name
+from infra.model import REPLAY_FIELD, Context, dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -357,14 +357,19 @@ class Consumer(Construct):
             "the consumer is stuck or too slow",
         )
         if not subscription.is_work_queue:
-            events.Rule(
+            pattern = dict(subscription.event_pattern)
+            replays = pattern.pop(REPLAY_FIELD, None)
+            self.rule = events.Rule(
                 self,
                 "Rule",
                 rule_name=name,
                 event_bus=bus,
-                event_pattern=event_pattern(subscription.event_pattern),
+                event_pattern=event_pattern(pattern),
                 targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
             )
+            if replays is not None:  # CDK's EventPattern has no field for it: written as the topology says
+                rule = typing.cast("events.CfnRule", self.rule.node.default_child)
+                rule.add_property_override(f"EventPattern.{REPLAY_FIELD}", replays)
         function.live.add_event_source(
             sources.SqsEventSource(
                 self.queue,
