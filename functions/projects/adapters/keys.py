@@ -114,5 +114,9 @@ def task_list(tenant_id: str, project_id: str, *, status: TaskStatus | None, ass
     return pk, entity_sk(TASK)
 
 
+#: The sort-key prefixes of every task item in a project's partition (the counter aside).
+TASK_ITEM_PREFIXES = (entity_sk(TASK), "STATUS#", "ASSIGNEE#")
+
+
 def assigned_prefix(user_id: str) -> str:
     return _sk("ASSIGNEE", user_id, "")

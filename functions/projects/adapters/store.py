@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from functions.projects.adapters import items
 from functions.projects.adapters.keys import (
     PROJECT,
+    TASK_ITEM_PREFIXES,
     Key,
     assigned_prefix,
     member_key,
@@ -215,6 +216,9 @@ class TaskTable(_Table):
         page = self._page(pk, prefix, limit=limit, cursor=cursor, newest_first=True)
         return Page(items=[items.to_task(tenant_id, i) for i in page.items], cursor=page.cursor)
 
+    def has_project(self, tenant_id: str, project_id: str) -> bool:
+        return self._get(project_key(tenant_id, project_id)) is not None
+
     def all(self, tenant_id: str, project_id: str) -> Iterator[Task]:
         pk, prefix = task_list(tenant_id, project_id, status=None, assignee=None)
         return (items.to_task(tenant_id, i) for i in self._all(pk, prefix))
@@ -301,8 +305,9 @@ class TaskTable(_Table):
     def purge(self, tenant_id: str, project_id: str) -> int:
         purged = 0
         tx = Transaction(self._table)
-        for item in list(self._all(tasks_pk(tenant_id, project_id), "")):
-            purged += str(item["sk"]).startswith("TASK#")
+        pk = tasks_pk(tenant_id, project_id)
+        for item in [i for prefix in TASK_ITEM_PREFIXES for i in self._all(pk, prefix)]:
+            purged += str(item["sk"]).startswith(TASK_ITEM_PREFIXES[0])
             tx.delete({"pk": item["pk"], "sk": item["sk"]})
             if len(tx) == 100:
                 self._execute(tx)

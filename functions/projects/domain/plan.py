@@ -43,11 +43,11 @@ class Plan:
         return feature in self.features
 
     def raising(self, limit: LimitName) -> str | None:
-        """The cheapest plan whose ``limit`` is above this plan's, if any."""
+        """The cheapest other plan whose ``limit`` is above the one held, if any."""
         held = self.limits.get(limit)
         for offer in self.catalogue:
             offered = offer.limits.get(limit)
-            if held is not None and (offered is None or offered > held):
+            if offer.plan != self.name and held is not None and (offered is None or offered > held):
                 return offer.plan
         return None
 

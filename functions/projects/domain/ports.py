@@ -69,6 +69,10 @@ class TaskRepository(Protocol):
         """One page, newest first (with an assignee alone: by status, then newest first)."""
         ...
 
+    def has_project(self, tenant_id: str, project_id: str) -> bool:
+        """Whether the project exists (an empty list must tell "no such project" from "no such tasks")."""
+        ...
+
     def all(self, tenant_id: str, project_id: str) -> Iterable[Task]:
         """Every task of the project, a page at a time (exports and consumers)."""
         ...

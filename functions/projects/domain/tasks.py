@@ -71,10 +71,14 @@ class TaskService:
         limit: int,
         cursor: str | None,
     ) -> Page[Task]:
-        """One page of the project's tasks (an unknown project has none)."""
+        """One page of the project's tasks; an unknown project (another tenant's too) is not found. Only
+        an empty first page costs a second read, to tell the two apart."""
         if not is_project_id(project_id):
-            return Page(items=[], cursor=None)
-        return self._tasks.list(tenant_id, project_id, status=status, assignee=assignee, limit=limit, cursor=cursor)
+            raise ProjectNotFound("no such project")
+        page = self._tasks.list(tenant_id, project_id, status=status, assignee=assignee, limit=limit, cursor=cursor)
+        if not page.items and cursor is None and not self._tasks.has_project(tenant_id, project_id):
+            raise ProjectNotFound("no such project")
+        return page
 
     def edit(
         self,

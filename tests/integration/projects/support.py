@@ -64,6 +64,7 @@ def plan_event(
     *,
     at: datetime = T0,
     project_limit: int | None = None,
+    task_limit: int | None = None,
     features: dict[str, bool] | None = None,
     reason: str = "plan",
 ) -> Envelope:
@@ -75,7 +76,7 @@ def plan_event(
         plan=plan,
         seat_limit=granted.seat_limit,
         project_limit=granted.project_limit if project_limit is None else project_limit,
-        task_limit=granted.task_limit,
+        task_limit=granted.task_limit if task_limit is None else task_limit,
         features={**granted.features, **(features or {})},
         effective_at=at,
         rate_tier=granted.rate_tier,

@@ -139,8 +139,15 @@ def test_a_member_cannot_archive_restore_or_delete(pro: str) -> None:
         {"name": "x", "status": "archived"},
         {},
     ],
-    ids=["a smuggled tenant", "an empty name", "a long name", "a bidi override", "a long description",
-         "a status", "no name"],
+    ids=[
+        "a smuggled tenant",
+        "an empty name",
+        "a long name",
+        "a bidi override",
+        "a long description",
+        "a status",
+        "no name",
+    ],
 )
 def test_a_body_that_is_not_a_new_project_is_refused(pro: str, body: dict[str, object]) -> None:
     answer = call("POST", "/v1/projects", body, role="member")
