@@ -47,7 +47,17 @@ from keel import aws
 from keel.clock import iso
 from keel.errors import Conflict
 from keel.events import Contract, envelope
-from keel.store import Item, Transaction, TransactionFailed, entity_sk, get_item, query_all, query_page, tenant_pk
+from keel.store import (
+    Item,
+    Transaction,
+    TransactionFailed,
+    batch_get,
+    entity_sk,
+    get_item,
+    query_all,
+    query_page,
+    tenant_pk,
+)
 from keel.store import Page as StorePage
 
 if TYPE_CHECKING:
@@ -128,6 +138,15 @@ class ProjectTable(_Table):
     def get(self, tenant_id: str, project_id: str) -> Project | None:
         item = self._get(project_key(tenant_id, project_id))
         return items.to_project(tenant_id, item) if item else None
+
+    def get_with_plan(self, tenant_id: str, project_id: str) -> tuple[Project | None, Plan | None]:
+        keys = [project_key(tenant_id, project_id), plan_key(tenant_id)]
+        found = batch_get(self._table, keys, client=self._client())
+        project, plan = (found.get((key["pk"], key["sk"])) for key in keys)
+        return (
+            items.to_project(tenant_id, project) if project else None,
+            items.to_plan(plan) if plan and "plan" in plan else None,
+        )
 
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None

@@ -32,6 +32,10 @@ class ProjectRepository(Protocol):
 
     def get(self, tenant_id: str, project_id: str) -> Project | None: ...
 
+    def get_with_plan(self, tenant_id: str, project_id: str) -> tuple[Project | None, Plan | None]:
+        """The project and the tenant's plan, read together (one request)."""
+        ...
+
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None
     ) -> Page[Project]:

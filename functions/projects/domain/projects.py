@@ -97,8 +97,12 @@ class ProjectService:
 
     def export(self, tenant_id: str, project_id: str) -> tuple[Project, tuple[Task, ...]]:
         """The project and every task of it, if the plan has the ``project_export`` feature."""
-        self._require(tenant_id, EXPORT)
-        project = self.get(tenant_id, project_id)
+        project, plan = (
+            self._projects.get_with_plan(tenant_id, project_id) if is_project_id(project_id) else (None, None)
+        )
+        self._require(plan, EXPORT)
+        if project is None:
+            raise ProjectNotFound("no such project")
         return project, tuple(self._tasks.all(tenant_id, project.id))
 
     def purge(self, tenant_id: str, project_id: str) -> int:
@@ -131,22 +135,27 @@ class ProjectService:
         return read_then_write(attempt, if_match=if_match)
 
     def _plan(self, tenant_id: str) -> Plan:
-        plan = self._plans.get(tenant_id)
-        if plan is None:
-            raise EntitlementsPending("the tenant's plan has not reached projects yet; retry in a moment")
-        return plan
+        return held_plan(self._plans.get(tenant_id))
 
     def _limit_reached(self, tenant_id: str) -> LimitReached:
         return limit_reached(self._plan(tenant_id), LimitName.PROJECTS, "active projects")
 
-    def _require(self, tenant_id: str, feature: str) -> None:
-        plan = self._plan(tenant_id)
+    @staticmethod
+    def _require(held: Plan | None, feature: str) -> None:
+        plan = held_plan(held)
         if not plan.allows(feature):
             plans = plan.granting(feature)
             raise FeatureNotInPlan(
                 f"{feature} is not in the {plan.name} plan" + (f"; {', '.join(plans)} include it" if plans else ""),
                 details={"feature": feature, "plan": plan.name, "plans": plans},
             )
+
+
+def held_plan(plan: Plan | None) -> Plan:
+    """The plan held, or ``EntitlementsPending`` for a tenant whose plan has not arrived yet."""
+    if plan is None:
+        raise EntitlementsPending("the tenant's plan has not reached projects yet; retry in a moment")
+    return plan
 
 
 def limit_reached(plan: Plan, limit: LimitName, what: str) -> LimitReached:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from functions.projects.domain.errors import (
-    EntitlementsPending,
     OverLimit,
     ProjectNotFound,
     StaleVersion,
@@ -16,7 +15,7 @@ from functions.projects.domain.errors import (
 from functions.projects.domain.plan import LimitName
 from functions.projects.domain.ports import Page, Plans, TaskRepository
 from functions.projects.domain.project import is_project_id
-from functions.projects.domain.projects import limit_reached
+from functions.projects.domain.projects import held_plan, limit_reached
 from functions.projects.domain.task import UNCHANGED, Task, TaskStatus, is_task_id
 from functions.projects.domain.writes import read_then_write
 from keel.clock import Clock, SystemClock
@@ -55,10 +54,7 @@ class TaskService:
         try:
             self._tasks.add(task)
         except OverLimit:
-            plan = self._plans.get(tenant_id)
-            if plan is None:
-                raise EntitlementsPending("the tenant's plan has not reached projects yet; retry in a moment") from None
-            raise limit_reached(plan, LimitName.TASKS, "tasks per project") from None
+            raise limit_reached(held_plan(self._plans.get(tenant_id)), LimitName.TASKS, "tasks per project") from None
         return task
 
     def list(
