@@ -22,8 +22,8 @@ def _until(check: Any, what: str, timeout: float = 30.0) -> None:
 def steps(h: Harness) -> list[Step]:
     s: dict[str, Any] = {}
 
-    def owner(**more: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {s['token']}", "X-Tenant-Id": s["tenant"], **more}
+    def owner(more: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {s['token']}", "X-Tenant-Id": s["tenant"], **(more or {})}
 
     def sign_up() -> None:
         s["token"] = h.token("bench-projects@example.com")
