@@ -16,6 +16,7 @@ from functions.projects.adapters.keys import plan_key
 from functions.projects.adapters.store import ACTIVE_PROJECTS, PlanTable, ProjectTable, TaskTable
 from functions.projects.domain.errors import LimitReached, StaleVersion
 from functions.projects.domain.projects import ProjectService
+from functions.projects.domain.tasks import TaskService
 from keel import aws
 from keel.store import get_item
 from tests.integration.projects.support import T0, TENANT, add_task, apply_plan, call, create
@@ -24,15 +25,19 @@ RACERS = 20
 
 
 class RacingClient:
-    """A DynamoDB client that holds every TransactWriteItems at a barrier until all racers are about
-    to write, then runs them in turn; every other request goes straight through."""
+    """A DynamoDB client that holds each racer's first TransactWriteItems at a barrier until all
+    racers are about to write, then runs them in turn; a racer's retries, and every other request,
+    go straight through."""
 
     def __init__(self, racers: int) -> None:
         self.barrier = threading.Barrier(racers, timeout=20)
         self.turn = threading.Lock()
+        self.raced = threading.local()
 
     def transact_write_items(self, **request: Any) -> Any:
-        self.barrier.wait()
+        if not getattr(self.raced, "done", False):
+            self.raced.done = True
+            self.barrier.wait()
         with self.turn:
             return aws.dynamodb().transact_write_items(**request)
 
@@ -47,6 +52,11 @@ def racing_projects(table: str, racers: int) -> ProjectService:
         TaskTable(table),
         PlanTable(table),
     )
+
+
+def racing_tasks(table: str, racers: int) -> TaskService:
+    client = RacingClient(racers)
+    return TaskService(TaskTable(table, lambda: client), PlanTable(table))  # type: ignore[arg-type,return-value]
 
 
 def race(*calls: Any) -> list[Any]:
@@ -174,3 +184,16 @@ def test_tasks_past_the_plans_task_limit_are_refused(table: str) -> None:
     first = call("GET", f"/v1/projects/{project['id']}/tasks").body["items"][0]
     assert call("DELETE", f"/v1/projects/{project['id']}/tasks/{first['id']}").status == 204
     add_task(project["id"], "Three")
+
+
+def test_concurrent_task_creates_at_the_task_limit_leave_exactly_the_limit(table: str) -> None:
+    # Given a project whose plan allows 2 tasks
+    apply_plan(TENANT, "free", task_limit=2)
+    project = create("Website")
+    service = racing_tasks(table, 6)
+    # When 6 creates race (each read the counter at 0; the losers read it again and retry)
+    results = race(*[lambda n=n: service.create(TENANT, project["id"], by="usr_x", title=f"T{n}") for n in range(6)])
+    # Then exactly 2 were added and the 4 others refused as over the limit
+    assert sum(isinstance(r, LimitReached) for r in results) == 4
+    listed = call("GET", f"/v1/projects/{project['id']}/tasks").body["items"]
+    assert len(listed) == 2
