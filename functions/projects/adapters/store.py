@@ -289,15 +289,17 @@ class TaskTable(_Table):
             values={":v": task.version},
             on_condition_failed=StaleVersion("the task changed since it was read"),
         )
+        # The project's check comes before its counter: once a project is deleted, so is its counter.
+        self._check_project(tx, task)
         for key in task_copies(task):
             tx.delete(key)
         tx.update(
             task_counter(task.tenant_id, task.project_id),
             "SET #n = #n - :one",
+            condition="attribute_exists(#n)",
             names={"#n": "count"},
             values={":one": 1},
         )
-        self._check_project(tx, task)
         self._run(tx, task)
 
     def assigned_to(self, tenant_id: str, user_id: str) -> Iterator[Task]:

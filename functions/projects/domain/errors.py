@@ -3,7 +3,7 @@ error shape."""
 
 from __future__ import annotations
 
-from keel.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from keel.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 
 
 class ProjectNotFound(NotFound):
@@ -50,8 +50,8 @@ class EntitlementsPending(Conflict):
     code = "entitlements_pending"
 
 
-class NotAMember(Unprocessable):
-    """A task can only be assigned to a member of the tenant."""
+class NotAMember(Conflict):
+    """A task can only be assigned to a member of the tenant (as this context last heard from identity)."""
 
     code = "not_a_member"
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import WithJsonSchema
 
 from functions.projects import wiring
 from functions.projects.handlers.views import (
@@ -46,6 +47,8 @@ AssigneeFilter = Annotated[UserId | None, Query()]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", pattern=IF_MATCH_PATTERN, description="the ETag read: a newer version answers 412"),
+    # Optional, but never null: a header is absent or a string.
+    WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN}),
 ]
 TAGS = ["projects"]
 PROJECT = "/v1/projects/<project_id>"
@@ -139,6 +142,7 @@ def restore_project(project_id: str, if_match: IfMatch = None) -> Response[Proje
 @app.delete(
     PROJECT,
     access=Access.ADMIN,
+    status_code=204,
     errors=(404, 409, 412),
     tags=TAGS,
     summary="Delete an archived project and its tasks",
@@ -152,7 +156,7 @@ def delete_project(project_id: str, if_match: IfMatch = None) -> Response[None]:
 @app.get(
     f"{PROJECT}/export",
     access=Access.MEMBER,
-    errors=(403, 404),
+    errors=(403, 404, 409),
     tags=TAGS,
     summary="The project and its tasks as CSV (the plan's project_export feature)",
     responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
@@ -241,7 +245,7 @@ def edit_task(project_id: str, task_id: str, body: TaskChanges, if_match: IfMatc
     return _tagged(TaskView.of(task))
 
 
-@app.delete(TASK, access=Access.MEMBER, errors=(404, 409, 412), tags=TAGS, summary="Delete a task")
+@app.delete(TASK, access=Access.MEMBER, status_code=204, errors=(404, 409, 412), tags=TAGS, summary="Delete a task")
 def delete_task(project_id: str, task_id: str, if_match: IfMatch = None) -> Response[None]:
     wiring.tasks().delete(app.tenant().tenant_id, project_id, task_id, if_match=expected_version(if_match))
     return Response(status_code=204, content_type=None, body=None)
