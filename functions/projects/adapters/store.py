@@ -20,6 +20,7 @@ from functions.projects.adapters.keys import (
     Key,
     assigned_prefix,
     member_key,
+    name_claim,
     plan_key,
     project_copies,
     project_key,
@@ -159,7 +160,7 @@ class ProjectTable(_Table):
         tx = Transaction(self._table)
         item = items.project_item(project)
         tx.put_new({**project_key(project.tenant_id, project.id), **item})
-        _move_copies(tx, [], project_copies(project), item, claim=project_copies(project)[1])
+        _move_copies(tx, [], project_copies(project), item, claim=name_claim(project.tenant_id, project.name))
         self._count(tx, project.tenant_id, +1)
         self._publish(tx, project.tenant_id, project.id, project.events)
         self._execute(tx)
@@ -168,7 +169,9 @@ class ProjectTable(_Table):
         tx = Transaction(self._table)
         item = items.project_item(after)
         self._versioned(tx, before, item)
-        _move_copies(tx, project_copies(before), project_copies(after), item, claim=project_copies(after)[1])
+        _move_copies(
+            tx, project_copies(before), project_copies(after), item, claim=name_claim(after.tenant_id, after.name)
+        )
         if before.is_active != after.is_active:
             self._count(tx, after.tenant_id, +1 if after.is_active else -1)
         self._publish(tx, after.tenant_id, after.id, after.events)
