@@ -83,6 +83,16 @@ def _conditional(document: dict[str, Any]) -> list[tuple[str, str]]:
 def _config(document: dict[str, Any]) -> str:
     """schemathesis.toml: the settings the module docstring explains, derived from the document."""
     lines = ["[phases.coverage]", f"unexpected-methods = {json.dumps(ROUTED_METHODS)}", ""]
+    # Named exactly (``include-name``, the operation's label): filters of one entry are OR-ed, so a
+    # path and a method would match every operation of that method. First, so that they win.
+    if_matched = json.dumps([*ACCEPTED_FOR_VALID_DATA, "412"])
+    for method, path in _conditional(document):
+        lines += [
+            "[[operations]]",
+            f"include-name = {json.dumps(f'{method} {path}')}",
+            f"checks = {{ positive_data_acceptance = {{ expected-statuses = {if_matched} }} }}",
+            "",
+        ]
     accepted = json.dumps([*ACCEPTED_FOR_VALID_DATA, "400"])
     for method, path in _paginated(document) + _signed(document):
         lines += [
@@ -90,15 +100,6 @@ def _config(document: dict[str, Any]) -> str:
             f"include-path = {json.dumps(path)}",
             f"include-method = {json.dumps(method)}",
             f"checks = {{ positive_data_acceptance = {{ expected-statuses = {accepted} }} }}",
-            "",
-        ]
-    if_matched = json.dumps([*ACCEPTED_FOR_VALID_DATA, "412"])
-    for method, path in _conditional(document):
-        lines += [
-            "[[operations]]",
-            f"include-path = {json.dumps(path)}",
-            f"include-method = {json.dumps(method)}",
-            f"checks = {{ positive_data_acceptance = {{ expected-statuses = {if_matched} }} }}",
             "",
         ]
     return "\n".join(lines)

@@ -16,7 +16,6 @@ from pydantic import WithJsonSchema
 
 from functions.projects import wiring
 from functions.projects.handlers.views import (
-    IF_MATCH_PATTERN,
     NewProject,
     NewTask,
     ProjectChanges,
@@ -44,11 +43,12 @@ NamePrefix = Annotated[str | None, Query(min_length=1, max_length=100, descripti
 ProjectStatusFilter = Annotated[str | None, Query(pattern="^(active|archived)$")]
 TaskStatusFilter = Annotated[TaskStatusName | None, Query()]
 AssigneeFilter = Annotated[UserId | None, Query()]
+IF_MATCH = 'the ETag read (`"3"`): applied only if the version is still that one, else 412'
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", pattern=IF_MATCH_PATTERN, description="the ETag read: a newer version answers 412"),
+    Header(alias="If-Match", max_length=100, description=IF_MATCH),
     # Optional, but never null: a header is absent or a string.
-    WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN}),
+    WithJsonSchema({"type": "string", "maxLength": 100, "description": IF_MATCH}),
 ]
 TAGS = ["projects"]
 PROJECT = "/v1/projects/<project_id>"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -18,8 +19,10 @@ if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not
     from functions.projects.domain.project import Project
     from functions.projects.domain.task import Task
 
-#: ``If-Match``: the ``ETag`` a read answered (``"3"``, or weak ``W/"3"``), or ``*`` (any version).
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[1-9][0-9]{0,9}")$'
+#: An ``ETag`` a read answered (``"3"``, or weak ``W/"3"``).
+ETAG_PATTERN = re.compile(r'(W/)?"([1-9][0-9]{0,9})"')
+#: No version is 0: an ``If-Match`` naming no ETag of ours matches nothing (412, as HTTP says).
+NO_VERSION = 0
 #: A member's user id (or an API key's id), as the authorizer names callers.
 UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["usr_01JD..."])]
 ProjectName = Annotated[HumanText, Field(min_length=1, max_length=100, examples=["Website relaunch"])]
@@ -35,10 +38,12 @@ def etag(version: int) -> str:
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` asks for; ``None`` without one (or ``*``): the last writer wins."""
-    if if_match is None or if_match == "*":
+    """The version an ``If-Match`` asks for; ``None`` without one (or ``*``): the last writer wins.
+    One that is not an ETag of ours asks for ``NO_VERSION``, which is never stored: 412."""
+    if if_match is None or if_match.strip() == "*":
         return None
-    return int(if_match.removeprefix("W/").strip('"'))
+    found = ETAG_PATTERN.fullmatch(if_match.strip())
+    return int(found.group(2)) if found else NO_VERSION
 
 
 class _Body(BaseModel):
