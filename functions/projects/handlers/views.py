@@ -29,8 +29,8 @@ ProjectName = Annotated[HumanText, Field(min_length=1, max_length=100, examples=
 Description = Annotated[HumanText, Field(max_length=2000, examples=["Everything for the new site"])]
 Title = Annotated[HumanText, Field(min_length=1, max_length=200, examples=["Write the copy"])]
 TaskStatusName = Literal["todo", "doing", "done"]
-# A due date within reason: a typo like year 20260 is refused, not stored.
-DueDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2199, 12, 31), examples=["2026-12-24"])]
+#: A calendar date, ``YYYY-MM-DD`` (bounded by its format: a year has four digits).
+DueDate = Annotated[date, Field(examples=["2026-12-24"])]
 
 
 def etag(version: int) -> str:
