@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from keel.text import HumanText
 
@@ -29,8 +29,17 @@ ProjectName = Annotated[HumanText, Field(min_length=1, max_length=100, examples=
 Description = Annotated[HumanText, Field(max_length=2000, examples=["Everything for the new site"])]
 Title = Annotated[HumanText, Field(min_length=1, max_length=200, examples=["Write the copy"])]
 TaskStatusName = Literal["todo", "doing", "done"]
+
+
+def _date_text(value: object) -> object:
+    # pydantic would read a number as a Unix time: a due date is only ever "YYYY-MM-DD".
+    if not isinstance(value, str | date):
+        raise ValueError("a date is a YYYY-MM-DD string")
+    return value
+
+
 #: A calendar date, ``YYYY-MM-DD`` (bounded by its format: a year has four digits).
-DueDate = Annotated[date, Field(examples=["2026-12-24"])]
+DueDate = Annotated[date, BeforeValidator(_date_text), Field(examples=["2026-12-24"])]
 
 
 def etag(version: int) -> str:

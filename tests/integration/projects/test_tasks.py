@@ -132,6 +132,7 @@ def test_a_deleted_projects_tasks_go_with_it(project: dict[str, Any], table: str
         {"title": "x", "status": "blocked"},
         {"title": "x", "assignee": "usr#1"},
         {"title": "x", "due_date": "20260-01-01"},
+        {"title": "x", "due_date": 0},
         {"title": "x", "project_id": "proj_01JDAAAAAAAAAAAAAAAAAAAAAA"},
     ],
     ids=[
@@ -139,7 +140,8 @@ def test_a_deleted_projects_tasks_go_with_it(project: dict[str, Any], table: str
         "a long title",
         "an unknown status",
         "a malformed assignee",
-        "a far date",
+        "a five-digit year",
+        "a number for a date",
         "a smuggled field",
     ],
 )
