@@ -522,6 +522,8 @@ class GatewayServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog is 5: a burst of clients (20 concurrent creates) must queue, not be reset.
+    request_queue_size = 128
 
     def __init__(self, api: LocalApi, host: str, port: int) -> None:
         self.api = api

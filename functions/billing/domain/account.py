@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from functions.billing.domain.errors import UnknownPrice
 from functions.billing.domain.overrides import Override
-from functions.billing.domain.plans import FREE, Catalog, Entitlements, Interval
+from functions.billing.domain.plans import FREE, PLANS, Catalog, Entitlements, Interval
 from functions.billing.domain.snapshots import SubscriptionSnapshot
 from keel import ids
 from keel.contracts.billing import (
@@ -386,6 +386,8 @@ class BillingAccount:
                 reason=reason,
                 operator_id=operator.id if operator else None,
                 operator_reason=operator.reason if operator else None,
+                task_limit=entitlements.task_limit,
+                plans=[plan.grant for plan in PLANS],
             )
         )
 
