@@ -1,6 +1,6 @@
-"""Reporting end to end on ``keel dev``, black box: a tenant signs up and checks out Pro on the local
-Stripe's page; the events reach reporting's consumer through the bus, and the operators' revenue
-report shows Pro's price as MRR this month. (Projects' part of the journey follows with projects.)"""
+"""Reporting end to end on ``keel dev``, black box: a tenant signs up, checks out Pro on the local
+Stripe's page and creates projects; the events reach reporting's consumer through the bus, the
+operators' revenue report shows Pro's price as MRR this month and the tenant's usage its projects."""
 
 from __future__ import annotations
 
@@ -55,10 +55,27 @@ def test_sign_up_and_pro_checkout_show_as_mrr_this_month_in_the_operators_report
     assert this_month["mrr"] >= PRO_MONTHLY
     assert this_month["new"] >= PRO_MONTHLY
 
-    # And the owner's own usage shows its one member, its activity the sign-up
+    # And when the owner creates two projects (once Pro's plan has reached projects, which may lag)
+    def created(name: str) -> bool:
+        status, _, body = dev_server.call("POST", "/v1/projects", {"name": name}, owner.headers)
+        assert status in (201, 409), body  # 409 entitlements_pending: the plan is still on its way
+        return status == 201
+
+    eventually(lambda: created("Launch"), "the first project", timeout=REACH_SECONDS)
+    assert created("Roadmap")
+
+    # Then the owner's own usage shows its one member and its two active projects, its activity the sign-up
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    status, usage = _json(dev_server.call("GET", f"/v1/reports/usage?from={today}&to={today}", headers=owner.headers))
-    assert (status, usage["rows"][0]["members"]) == (200, 1)
+
+    def used() -> dict[str, Any] | None:
+        status, usage = _json(
+            dev_server.call("GET", f"/v1/reports/usage?from={today}&to={today}", headers=owner.headers)
+        )
+        assert status == 200, usage
+        return usage if usage["rows"][0]["active_projects"] == 2 else None
+
+    usage = eventually(used, "the projects in the tenant's usage", timeout=REACH_SECONDS)
+    assert usage["rows"][0]["members"] == 1
     activity = _json(dev_server.call("GET", "/v1/reports/activity", headers=owner.headers))[1]["rows"]
     assert "identity.tenant.created.v1" in {r["type"] for r in activity}
 

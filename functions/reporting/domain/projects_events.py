@@ -1,9 +1,8 @@
 """How reporting reads the projects context's events, by detail-type.
 
-The projects context publishes these (``projects.project.*``, ``projects.task.*``); their payloads
-carry ``project_id`` (and ``task_id`` for a task) and the time of the fact. Reporting reads them as
-plain payloads, so they count from the first one published; once ``keel.contracts.projects`` defines
-them, the consumer validates each payload against its contract like every other (``facts.read``).
+The projects context publishes these (``keel.contracts.projects``); their payloads carry
+``project_id`` (and ``task_id`` for a task), who did it (``<verb>_by``) and when (``<verb>_at``).
+The consumer validates each against its contract before it gets here (``handlers/events.py``).
 """
 
 from __future__ import annotations

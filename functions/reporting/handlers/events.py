@@ -1,10 +1,10 @@
 """The event as reporting reads it: a Keel envelope, whose payload is checked against its contract
-when the kernel knows the type (identity's and billing's), and read as it is otherwise."""
+when the kernel knows the type (every Keel context's), and read as it is otherwise."""
 
 from __future__ import annotations
 
 from functions.reporting.domain.facts import Fact, utc
-from keel.contracts import billing, identity  # noqa: F401 - registers the contracts reporting reads
+from keel.contracts import billing, identity, notifications, projects  # noqa: F401 - registers the contracts reporting reads
 from keel.events import REGISTRY, Envelope
 
 

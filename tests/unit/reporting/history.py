@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import keel.contracts.projects  # noqa: F401 - registers the contracts built here
 from functions.reporting.domain.facts import Fact
+from keel.events import REGISTRY
 from tests.unit.reporting.fakes import fact, when
 
 __all__ = ["fact"]
@@ -174,15 +176,35 @@ def key_revoked(key: str, *, days: float, tenant: str = "ten_a") -> Fact:
 
 
 def project(verb: str, project_id: str, *, days: float, tenant: str = "ten_a") -> Fact:
-    """``projects.project.<verb>.v1`` as the projects context will publish it."""
-    payload = {"tenant_id": tenant, "project_id": project_id, f"{verb}_at": when(days)}
-    return fact(f"projects.project.{verb}.v1", payload, tenant=tenant, days=days)
+    """``projects.project.<verb>.v1`` exactly as projects publishes it (checked against its contract)."""
+    payload = {
+        "tenant_id": tenant,
+        "project_id": project_id,
+        "name": f"Project {project_id}",
+        f"{verb}_by": "usr_owner",
+        f"{verb}_at": when(days),
+    }
+    return _published(f"projects.project.{verb}.v1", payload, tenant=tenant, days=days)
 
 
 def task(verb: str, task_id: str, *, days: float, project_id: str = "prj_1", tenant: str = "ten_a") -> Fact:
-    """``projects.task.<verb>.v1`` as the projects context will publish it."""
-    payload = {"tenant_id": tenant, "project_id": project_id, "task_id": task_id, f"{verb}_at": when(days)}
-    return fact(f"projects.task.{verb}.v1", payload, tenant=tenant, days=days)
+    """``projects.task.<verb>.v1`` exactly as projects publishes it (checked against its contract)."""
+    payload: dict[str, Any] = {
+        "tenant_id": tenant,
+        "project_id": project_id,
+        "task_id": task_id,
+        "assignee": None,
+        f"{verb}_by": "usr_owner",
+        f"{verb}_at": when(days),
+    }
+    if verb == "created":
+        payload |= {"title": f"Task {task_id}", "status": "todo", "due_date": None}
+    return _published(f"projects.task.{verb}.v1", payload, tenant=tenant, days=days)
+
+
+def _published(type_: str, payload: dict[str, Any], *, tenant: str, days: float) -> Fact:
+    checked = REGISTRY.get(type_).model_validate(payload).model_dump(mode="json")
+    return fact(type_, checked, tenant=tenant, days=days)
 
 
 def entitlements(
