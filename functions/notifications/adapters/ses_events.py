@@ -26,29 +26,29 @@ _TAG_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class _Recipient(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    emailAddress: str = Field(min_length=3, max_length=_ADDRESS_MAX)  # noqa: N815 - SES's field name
+    emailAddress: str = Field(min_length=3, max_length=_ADDRESS_MAX)
 
 
 class _Bounce(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    bounceType: str  # noqa: N815
-    bouncedRecipients: list[_Recipient] = Field(max_length=50)  # noqa: N815
+    bounceType: str
+    bouncedRecipients: list[_Recipient] = Field(max_length=50)
 
 
 class _Complaint(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    complainedRecipients: list[_Recipient] = Field(max_length=50)  # noqa: N815
+    complainedRecipients: list[_Recipient] = Field(max_length=50)
 
 
 class _Mail(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    messageId: str = Field(min_length=1, max_length=200)  # noqa: N815
+    messageId: str = Field(min_length=1, max_length=200)
     tags: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class _Detail(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    eventType: Literal["Bounce", "Complaint"]  # noqa: N815
+    eventType: Literal["Bounce", "Complaint"]
     mail: _Mail
     bounce: _Bounce | None = None
     complaint: _Complaint | None = None

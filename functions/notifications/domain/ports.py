@@ -141,7 +141,9 @@ class Mailer(Protocol):
     The email carries ``tenant_id`` and ``event_id``, so the provider's later verdict on it (a bounce,
     a complaint) finds its delivery again."""
 
-    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None, tenant_id: str, event_id: str) -> str: ...
+    def send(
+        self, to: str, rendered: Rendered, *, unsubscribe_url: str | None, tenant_id: str, event_id: str
+    ) -> str: ...
 
 
 class Pusher(Protocol):

@@ -54,7 +54,11 @@ class FakeLog:
         return (tenant_id, address.lower()) in self.suppressions
 
     def sent_email(self, tenant_id: str, event_id: str, provider_id: str) -> Delivery | None:
-        found = [d for d in self.records.values() if (d.tenant_id, d.event_id, d.provider_id) == (tenant_id, event_id, provider_id)]
+        found = [
+            d
+            for d in self.records.values()
+            if (d.tenant_id, d.event_id, d.provider_id) == (tenant_id, event_id, provider_id)
+        ]
         return found[0] if found else None
 
     def rejected_later(self, delivery: Delivery, *, at: datetime, reason: str, suppress: frozenset[str]) -> bool:
