@@ -30,6 +30,8 @@ AUTHORIZER_CACHE_SECONDS = 300
 VISIBILITY_TIMEOUT_FACTOR = 6
 #: The field EventBridge adds to every event it replays from an archive (its value: the replay's name).
 REPLAY_FIELD = "replay-name"
+#: The bus AWS services put their events on (SES's bounces and complaints among them).
+DEFAULT_BUS = "default"
 #: Receives before SQS moves a message to its dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
@@ -128,10 +130,22 @@ class Subscription:
     batch_size: int = 10
     #: Only events replayed from the bus archive reach it, never live ones (a read model's rebuild).
     replays_only: bool = False
+    #: An AWS service's events instead of Keel's (``aws.ses``): ``event_types`` are then its detail-types,
+    #: and the rule is on the account's default bus, the only one AWS services put their events on.
+    aws_source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.aws_source is not None and not (self.aws_source.startswith("aws.") and self.event_types):
+            raise ValueError(f"subscription {self.name}: aws_source is an AWS source (aws.<service>) with detail-types")
 
     @property
     def visibility_timeout_seconds(self) -> int:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+    @property
+    def on_default_bus(self) -> bool:
+        """Its rule is on the account's default bus (an AWS service's events), not on Keel's."""
+        return self.aws_source is not None
 
     @property
     def is_work_queue(self) -> bool:
@@ -145,6 +159,8 @@ class Subscription:
 
         It names the producers' ``source`` too: each relay may only put its own context's source, so an
         outbox item typed as another context's event can never match this rule."""
+        if self.aws_source is not None:
+            return {"source": [self.aws_source], "detail-type": list(self.event_types)}
         replays: dict[str, Any] = {REPLAY_FIELD: [{"exists": True}]} if self.replays_only else {}
         if "*" in self.event_types:
             return {"source": [{"prefix": f"{NAME_PREFIX}."}], **replays}

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from functions.notifications.adapters.store import MemberTable
     from functions.notifications.domain.center import NotificationCenter
+    from functions.notifications.domain.feedback import FeedbackRecorder
     from functions.notifications.domain.notifier import Notifier
     from functions.notifications.domain.summary import WeeklySummary
     from functions.notifications.domain.unsubscribe import UnsubscribeLinks
@@ -136,6 +137,19 @@ def _notifier(cfg: NotificationsSettings) -> Notifier:
 def notifier() -> Notifier:
     """What the consumers do: events into messages, delivered."""
     return _notifier(config())
+
+
+@cache
+def _feedback(cfg: NotificationsSettings) -> FeedbackRecorder:
+    from functions.notifications.adapters.store import DeliveryTable
+    from functions.notifications.domain.feedback import FeedbackRecorder
+
+    return FeedbackRecorder(DeliveryTable(cfg.table))
+
+
+def feedback() -> FeedbackRecorder:
+    """What SES's bounces and complaints do: fail their delivery, suppress the address."""
+    return _feedback(config())
 
 
 @cache

@@ -29,7 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
-from infra.model import REPLAY_FIELD, Context, dead_letter_queue_name
+from infra.model import DEFAULT_BUS, REPLAY_FIELD, Context, dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -417,7 +417,9 @@ class Job(Construct):
 class Mail(Construct):
     """What a context that sends email needs in SES: the sender's identity (its domain, verified with
     Easy DKIM: publish the CNAME records CloudFormation shows) and the configuration set every email
-    goes through, named as the context's functions are told (``Context.email_configuration_set``)."""
+    goes through, named as the context's functions are told (``Context.email_configuration_set``).
+    Its bounces and complaints go to the account's default bus (SES puts events on no other), where
+    the context's subscription to ``aws.ses`` picks them up."""
 
     def __init__(self, scope: Construct, id: str, *, ctx: Context, sender: str | None) -> None:
         super().__init__(scope, id)
@@ -427,6 +429,13 @@ class Mail(Construct):
             configuration_set_name=ctx.email_configuration_set,
             reputation_metrics=True,
             suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.event_bus(
+                events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
+            ),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
         )
         self.domain = (sender or "").rsplit("@", 1)[-1].strip(" >") or "keel.local"
         self.identity = ses.EmailIdentity(

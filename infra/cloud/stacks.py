@@ -52,7 +52,7 @@ from infra.cloud.constructs import (
 )
 from infra.cloud.deployment import Deployment
 from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
-from infra.model import is_under
+from infra.model import DEFAULT_BUS, is_under
 from infra.topology import Context, Topology
 from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
@@ -390,12 +390,13 @@ class ContextStack(cdk.Stack):
             for e in ctx.endpoints
         }
         work_queues: dict[str, Consumer] = {}
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
         for sub in ctx.subscriptions:
             consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
-                bus=foundation.bus,
+                bus=default_bus if sub.on_default_bus else foundation.bus,
                 subscription=sub,
                 function=self._function(
                     f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds

@@ -7,6 +7,8 @@ from infra.model import Context, Job, Route, Subscription
 
 _H = "functions.notifications.handlers"
 _UNSUBSCRIBE = "/v1/notifications/unsubscribe"
+#: SES's detail-types on EventBridge for a bounce and a complaint.
+SES_BOUNCED, SES_COMPLAINED = "Email Bounced", "Email Complaint Received"
 
 CONTEXT = Context(
     name="notifications",
@@ -48,6 +50,13 @@ CONTEXT = Context(
         ),
         # A work queue: the weekly job puts one message per opted-in member here.
         Subscription(name="summaries", handler=f"{_H}.summaries", event_types=()),
+        # SES's asynchronous verdicts on what it accepted: hard bounces and complaints fail the delivery.
+        Subscription(
+            name="email-events",
+            handler=f"{_H}.on_email_events",
+            aws_source="aws.ses",
+            event_types=(SES_BOUNCED, SES_COMPLAINED),
+        ),
     ),
     jobs=(
         Job(

@@ -55,3 +55,25 @@ def test_the_weekly_job_alone_may_feed_the_summaries_queue(keel: Synthesized) ->
         f["Properties"]["Handler"] for f in keel.functions(ctx).values() if target(f["Properties"]["Role"]) in senders
     ]
     assert handlers == ["functions.notifications.handlers.weekly_summary.handler"]
+
+
+def test_the_configuration_set_sends_bounces_and_complaints_to_the_default_bus(keel: Synthesized) -> None:
+    stack = keel.of(keel.topology.context("notifications"))
+    (destination,) = stack.of_type("AWS::SES::ConfigurationSetEventDestination").values()
+    settings = destination["Properties"]["EventDestination"]
+    assert sorted(settings["MatchingEventTypes"]) == ["bounce", "complaint"]  # CloudFormation spells them so
+    assert settings["Enabled"] is True
+    assert ":event-bus/default" in json.dumps(settings["EventBridgeDestination"]["EventBusArn"])
+
+
+def test_the_email_events_rule_on_the_default_bus_takes_ses_bounces_and_complaints_to_its_queue(
+    keel: Synthesized,
+) -> None:
+    ctx = keel.topology.context("notifications")
+    rules = keel.of(ctx).of_type("AWS::Events::Rule")
+    (rule,) = [r for r in rules.values() if r["Properties"].get("Name") == ctx.resource_name("email-events")]
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.ses"],
+        "detail-type": ["Email Bounced", "Email Complaint Received"],
+    }
+    assert rule["Properties"]["EventBusName"] == "default"  # the only bus SES puts its events on

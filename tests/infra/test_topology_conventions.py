@@ -208,3 +208,15 @@ def test_the_topology_holds_every_context_module_and_nothing_else() -> None:
 
     modules = {p.stem for p in Path(contexts.__file__).parent.glob("*.py")} - {"__init__"}
     assert {ctx.name for ctx in TOPOLOGY.contexts} == modules
+
+
+def test_a_subscription_to_an_aws_source_matches_its_detail_types_on_the_default_bus() -> None:
+    sub = Subscription(name="mail", handler="h", aws_source="aws.ses", event_types=("Email Bounced",))
+    assert sub.event_pattern == {"source": ["aws.ses"], "detail-type": ["Email Bounced"]}
+    assert (sub.on_default_bus, SUB.on_default_bus) == (True, False)
+
+
+@pytest.mark.parametrize(("source", "types"), [("keel.billing", ("Email Bounced",)), ("aws.ses", ())])
+def test_an_aws_source_is_an_aws_service_with_detail_types(source: str, types: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="aws_source"):
+        Subscription(name="mail", handler="h", aws_source=source, event_types=types)

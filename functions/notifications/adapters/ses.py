@@ -6,6 +6,9 @@ A non-transactional email carries ``List-Unsubscribe`` with its signed link and
 button switches that category off with one POST. SES's ``TooManyRequestsException`` (and its
 sending-quota errors) are ``Throttled``; a rejected message or an address SES refuses is
 ``Undeliverable``.
+
+Each email is tagged (SES ``EmailTags``) with its tenant and event: SES's bounce and complaint events
+carry the tags back, and with SES's message id they find the delivery (``ses_events.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 THROTTLED = frozenset({"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"})
 REFUSED = frozenset({"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException"})
 REFUSED_PARAMETERS = "BadRequestException"
+#: The SES message tags that name an email's tenant and event (ids: letters, digits and ``_``, as SES allows).
+TENANT_TAG, EVENT_TAG = "keel-tenant", "keel-event"
 #: How long to wait after SES throttles: it gives no Retry-After, so the queue brings the event back then.
 SES_RETRY_SECONDS = 2.0
 
@@ -51,11 +56,12 @@ class SesMailer:
         self._configuration_set = configuration_set
         self._client = client
 
-    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None) -> str:
+    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None, tenant_id: str, event_id: str) -> str:
         raw = mime(self._sender, to, rendered, unsubscribe_url=unsubscribe_url).as_bytes()
         params: dict[str, Any] = {
             "FromEmailAddress": self._sender,
             "Content": {"Raw": {"Data": raw}},  # its To header is the destination (SES reads it)
+            "EmailTags": [{"Name": TENANT_TAG, "Value": tenant_id}, {"Name": EVENT_TAG, "Value": event_id}],
         }
         if self._configuration_set:
             params["ConfigurationSetName"] = self._configuration_set

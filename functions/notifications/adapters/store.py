@@ -7,6 +7,7 @@ Tenant partition ``pk = TENANT#<tenant id>``:
     DELIVERY#<event id>:<channel>:<recipient>[:<device>]: the delivery log and dedupe record
     NOTICE#<user id>#<notice id>: an in-app notice (``read_at`` once read)
     DEVICE#<user id>#<device id>: a push token
+    SUPPRESSED#<email address, lowercased>: an address that hard-bounced or complained: never sent to again
     INBOX#<consumer>#<event id>: the kernel's consumer inbox; OUTBOX#<event id>: the kernel's outbox
 
 Global partitions:
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TENANT_SK = "TENANT"
-MEMBER, DELIVERY, NOTICE, DEVICE = "MEMBER#", "DELIVERY#", "NOTICE#", "DEVICE#"
+MEMBER, DELIVERY, NOTICE, DEVICE, SUPPRESSED = "MEMBER#", "DELIVERY#", "NOTICE#", "DEVICE#", "SUPPRESSED#"
 SUMMARY_PK = "SUMMARY"
 
 
@@ -66,6 +67,11 @@ def summary_key(tenant_id: str, user_id: str) -> dict[str, str]:
 
 def delivery_key(delivery: Delivery) -> dict[str, str]:
     return {"pk": tenant_pk(delivery.tenant_id), "sk": f"{DELIVERY}{delivery.id}"}
+
+
+def suppression_key(tenant_id: str, address: str) -> dict[str, str]:
+    # Lowercased: SES reports the address as the recipient's server spells it.
+    return {"pk": tenant_pk(tenant_id), "sk": f"{SUPPRESSED}{address.strip().lower()}"}
 
 
 def notice_prefix(user_id: str) -> str:
@@ -263,19 +269,39 @@ class DeliveryTable(_Table):
             names={"#s": "status"},
             values={":failed": "failed", ":why": reason[:500], ":at": iso(at)},
         )
-        channel = "push" if delivery.channel is Channel.PUSH else "email"
-        fact = DeliveryFailed(
-            delivery_id=delivery.id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            channel=channel,
-            template=delivery.template,
-            user_id=delivery.user_id,
-            reason=reason[:500],
-            failed_at=at,
-        )
-        tx.publish(envelope(fact, tenant_id=delivery.tenant_id, aggregate_id=delivery.id))
+        _publish_failure(tx, delivery, at=at, reason=reason)
         tx.execute(self._client)
+
+    def suppressed(self, tenant_id: str, address: str) -> bool:
+        key = suppression_key(tenant_id, address)
+        return get_item(self._table, key["pk"], key["sk"], client=self._client) is not None
+
+    def sent_email(self, tenant_id: str, event_id: str, provider_id: str) -> Delivery | None:
+        # One event's email deliveries: one per recipient, a short prefix of the tenant's partition.
+        prefix = f"{DELIVERY}{event_id}:{Channel.EMAIL.value}:"
+        items = query_all(self._table, tenant_pk(tenant_id), sk_prefix=prefix, client=self._client)
+        found = [_delivery(tenant_id, item) for item in items if item.get("provider_id") == provider_id]
+        return found[0] if found else None
+
+    def rejected_later(self, delivery: Delivery, *, at: datetime, reason: str, suppress: frozenset[str]) -> bool:
+        tx = Transaction(self._table)
+        tx.update(
+            delivery_key(delivery),
+            "SET #s = :failed, reason = :why, updated_at = :at REMOVE claimed_until",
+            condition="attribute_exists(pk) AND #s <> :failed",
+            names={"#s": "status"},
+            values={":failed": "failed", ":why": reason[:500], ":at": iso(at)},
+            on_condition_failed=_AlreadyFailed(delivery.id),
+        )
+        for sk in sorted({suppression_key(delivery.tenant_id, address)["sk"] for address in suppress}):
+            suppression = {"reason": reason, "delivery_id": delivery.id, "suppressed_at": iso(at)}
+            tx.put({"pk": tenant_pk(delivery.tenant_id), "sk": sk, **suppression})
+        _publish_failure(tx, delivery, at=at, reason=reason)
+        try:
+            tx.execute(self._client)
+        except _AlreadyFailed:
+            return False
+        return True
 
     def delivered_in_app(self, delivery: Delivery, notice: Notice) -> bool:
         tx = Transaction(self._table)
@@ -312,6 +338,26 @@ class DeliveryTable(_Table):
         response = self.ddb.query(**params)
         items = [_delivery(tenant_id, from_attributes(i)) for i in response.get("Items", [])]
         return DeliveryPage(items, encode_cursor(response.get("LastEvaluatedKey")))
+
+
+def _publish_failure(tx: Transaction, delivery: Delivery, *, at: datetime, reason: str) -> None:
+    channel = "push" if delivery.channel is Channel.PUSH else "email"
+    fact = DeliveryFailed(
+        delivery_id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        channel=channel,
+        template=delivery.template,
+        user_id=delivery.user_id,
+        reason=reason[:500],
+        failed_at=at,
+    )
+    tx.publish(envelope(fact, tenant_id=delivery.tenant_id, aggregate_id=delivery.id))
+
+
+class _AlreadyFailed(TransactionFailed):
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(f"{delivery_id} had failed already", failed=[0], reasons=["ConditionalCheckFailed"])
 
 
 class _AlreadyDelivered(TransactionFailed):

@@ -14,6 +14,9 @@ goes whatever they say). An email or a push then goes through four steps:
    and published as ``notifications.delivery.failed.v1``, never retried.
 4. **commit**: the record becomes ``sent``.
 
+An address that hard-bounced or complained in the tenant (``feedback.py``) is suppressed: its emails
+are recorded as ``failed`` (``suppressed``) after the claim, never sent.
+
 The one window where a duplicate is possible: a crash (or timeout) after the provider accepted the
 message and before step 4. The lease then expires and a redelivery sends it again. SES v2 and FCM
 take no idempotency key, so that window cannot be closed on their side; it is as short as one
@@ -48,6 +51,8 @@ from keel.clock import Clock, SystemClock, iso
 CLAIM_LEASE_SECONDS = 60
 EMAIL_PROVIDER, PUSH_PROVIDER = "ses", "fcm"
 NOTICE_ID_PREFIX = "ntc"
+#: The failure reason of an email not sent because its address hard-bounced or complained before.
+SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ class Postman:
         delivery = self._delivery(about, message, recipient, Channel.EMAIL)
         if not self._claimed(delivery):
             return Outcome(skipped=1)
+        if self._log.suppressed(about.tenant_id, recipient.email):
+            self._log.failed(delivery, at=self._clock.now(), reason=SUPPRESSED)
+            return Outcome(failed=1)
         self._pace(delivery, EMAIL_PROVIDER)
         now = self._clock.now()
         unsubscribe = (
@@ -157,7 +165,13 @@ class Postman:
         values = {**message.values, "unsubscribe_url": unsubscribe, "link": message.link}
         rendered = self._renderer.render(message.template, values)
         try:
-            provider_id = self._mailer.send(recipient.email, rendered, unsubscribe_url=unsubscribe)
+            provider_id = self._mailer.send(
+                recipient.email,
+                rendered,
+                unsubscribe_url=unsubscribe,
+                tenant_id=about.tenant_id,
+                event_id=about.event_id,
+            )
         except Throttled as throttled:
             self._log.release(delivery, reason=str(throttled))
             raise

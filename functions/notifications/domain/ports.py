@@ -95,6 +95,20 @@ class DeliveryLog(Protocol):
         """Record a permanent failure with its ``notifications.delivery.failed.v1``, in one write."""
         ...
 
+    def suppressed(self, tenant_id: str, address: str) -> bool:
+        """``True`` when ``address`` hard-bounced or complained in this tenant: nothing is sent to it."""
+        ...
+
+    def sent_email(self, tenant_id: str, event_id: str, provider_id: str) -> Delivery | None:
+        """The email delivery of ``event_id`` the provider accepted as ``provider_id``, if any."""
+        ...
+
+    def rejected_later(self, delivery: Delivery, *, at: datetime, reason: str, suppress: frozenset[str]) -> bool:
+        """Record a bounce or complaint that came after the send: the delivery ``failed`` with its
+        ``notifications.delivery.failed.v1`` and ``suppress``'s addresses suppressed, in one write;
+        ``False`` (nothing written) when the delivery had failed already."""
+        ...
+
     def delivered_in_app(self, delivery: Delivery, notice: Notice) -> bool:
         """Put ``notice`` in its inbox with its record as ``sent``, in one write; ``False`` if it was there."""
         ...
@@ -123,9 +137,13 @@ class Renderer(Protocol):
 
 
 class Mailer(Protocol):
-    """Sends one email; ``Throttled`` or ``Undeliverable`` when the provider says so. Returns its id."""
+    """Sends one email; ``Throttled`` or ``Undeliverable`` when the provider says so. Returns its id.
+    The email carries ``tenant_id`` and ``event_id``, so the provider's later verdict on it (a bounce,
+    a complaint) finds its delivery again."""
 
-    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None) -> str: ...
+    def send(
+        self, to: str, rendered: Rendered, *, unsubscribe_url: str | None, tenant_id: str, event_id: str
+    ) -> str: ...
 
 
 class Pusher(Protocol):

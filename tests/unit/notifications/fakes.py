@@ -28,6 +28,7 @@ class FakeLog:
     records: dict[str, Delivery] = field(default_factory=dict)
     leases: dict[str, float] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
+    suppressions: set[tuple[str, str]] = field(default_factory=set)
 
     def claim(self, delivery: Delivery, *, at: datetime, lease_seconds: int) -> ClaimOutcome:
         stored = self.records.get(delivery.id)
@@ -48,6 +49,24 @@ class FakeLog:
 
     def failed(self, delivery: Delivery, *, at: datetime, reason: str) -> None:
         self.records[delivery.id] = replace(self.records[delivery.id], status="failed", reason=reason)
+
+    def suppressed(self, tenant_id: str, address: str) -> bool:
+        return (tenant_id, address.lower()) in self.suppressions
+
+    def sent_email(self, tenant_id: str, event_id: str, provider_id: str) -> Delivery | None:
+        found = [
+            d
+            for d in self.records.values()
+            if (d.tenant_id, d.event_id, d.provider_id) == (tenant_id, event_id, provider_id)
+        ]
+        return found[0] if found else None
+
+    def rejected_later(self, delivery: Delivery, *, at: datetime, reason: str, suppress: frozenset[str]) -> bool:
+        if self.records[delivery.id].status == "failed":
+            return False
+        self.records[delivery.id] = replace(self.records[delivery.id], status="failed", reason=reason)
+        self.suppressions |= {(delivery.tenant_id, a.lower()) for a in suppress}
+        return True
 
     def delivered_in_app(self, delivery: Delivery, notice: Notice) -> bool:
         if delivery.id in self.records:
@@ -105,7 +124,7 @@ class FakeMailer:
     throttle: int = 0
     refuse: set[str] = field(default_factory=set)
 
-    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None) -> str:
+    def send(self, to: str, rendered: Rendered, *, unsubscribe_url: str | None, tenant_id: str, event_id: str) -> str:
         if self.throttle:
             self.throttle -= 1
             raise Throttled("ses", 2.0)
