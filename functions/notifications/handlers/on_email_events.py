@@ -1,7 +1,9 @@
 """SES's bounces and complaints (source ``aws.ses`` on the default bus), one queue message each: a hard
 bounce or a complaint fails its email's delivery (``notifications.delivery.failed.v1``, once) and
 suppresses the address in the tenant; a transient bounce, or an email this context did not send, is
-logged and dropped. A message that is not SES's shape fails and, after five receives, waits in the DLQ."""
+logged and dropped. A verdict on an email of ours whose delivery is not recorded as sent yet (the send
+is still finishing) fails and comes back through the queue; so does a message that is not SES's shape.
+After five receives either waits in the DLQ."""
 
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ from keel import observability
 SERVICE = "notifications-email-events"
 
 
+class DeliveryNotRecordedYet(RuntimeError):
+    """SES reported on an email of ours before its delivery was recorded as sent."""
+
+
 def process(record: SQSRecord) -> None:
     event = json.loads(record.body)
     observability.bind(SERVICE, correlation_id=str(event.get("id", record.message_id)), request_id=record.message_id)
@@ -28,6 +34,9 @@ def process(record: SQSRecord) -> None:
         logger.info("ses event ignored", extra={"detail_type": event.get("detail-type"), "why": why})
         return
     outcome = wiring.feedback().record(found)
+    if outcome == "unknown":
+        # Tagged as ours, so a delivery sent it: its record is not committed yet. Retry, never drop.
+        raise DeliveryNotRecordedYet(f"no sent delivery for SES message {found.message_id} yet")
     logger.info(
         "ses verdict recorded",
         extra={"verdict": found.verdict, "tenant_id": found.tenant_id, "event_id": found.event_id, "outcome": outcome},

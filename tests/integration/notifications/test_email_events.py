@@ -178,6 +178,16 @@ def test_a_bounce_of_an_email_another_sender_sent_changes_nothing(sent_tags: Any
     assert [r["status"] for r in delivery_records()] == ["sent"]
 
 
+def test_a_bounce_before_its_delivery_is_recorded_is_retried_not_dropped(sent_tags: Any) -> None:
+    message_id, tags = sent_suspension(sent_tags)
+    # Given SES's verdict on an email of ours whose send is not recorded yet (another message id)
+    (early,) = from_ses("Email Bounced", ses_detail("Bounce", f"{message_id}-not-yet", tags, bounce("Permanent")))
+    # Then it fails, to come back through the queue, and nothing is failed or published meanwhile
+    assert len(body_of(early)) == 1
+    assert [r["status"] for r in delivery_records()] == ["sent"]
+    assert failures_published() == []
+
+
 def test_a_message_not_of_ses_shape_fails_and_is_retried(notifications: str) -> None:
     (result,) = from_ses("Email Bounced", {"eventType": "Bounce", "mail": {}})
     assert len(body_of(result)) == 1
