@@ -130,7 +130,7 @@ def install() -> None:
         for name in _ITEM_OPERATIONS:
             _replace(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         _replace(DynamoDBBackend, "transact_write_items", _locked(_transact_write_items))
-        _replace(StreamShard, "add", _locked(StreamShard.add))
+        _replace(StreamShard, "add", _announced(_locked(StreamShard.add)))
         _replace(StreamShard, "get", _locked(StreamShard.get))
         _replace(DynamoHandler, "transact_write_items", _honouring_client_token(DynamoHandler.transact_write_items))
         # TransactGetItems reads its items one by one: the lock makes it one read, as DynamoDB's is.
@@ -172,6 +172,42 @@ def _within_retention(self: SQSBackend, queue_name: str, message: Any) -> bool:
     message, so a queue that falls behind falls further behind. This reads the one attribute."""
     retention_seconds = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
     return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
+
+
+class _Appends:
+    """How many stream records this process has appended, and a condition notified at each: a reader
+    in the same process waits for the next one instead of polling an empty stream."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.appended = threading.Condition()
+
+
+_APPENDS = _Appends()
+
+
+def _announced(add: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(add)
+    def add_and_announce(*args: Any, **kwargs: Any) -> Any:
+        result = add(*args, **kwargs)
+        with _APPENDS.appended:
+            _APPENDS.count += 1
+            _APPENDS.appended.notify_all()
+        return result
+
+    return add_and_announce
+
+
+def stream_appends() -> int:
+    """How many stream records this process has appended so far (see ``wait_for_stream_append``)."""
+    return _APPENDS.count
+
+
+def wait_for_stream_append(since: int, timeout: float) -> None:
+    """Return once a stream record is appended after ``stream_appends()`` was ``since``, or after
+    ``timeout`` seconds (a moto in another process never notifies: the timeout is the poll)."""
+    with _APPENDS.appended:
+        _APPENDS.appended.wait_for(lambda: _APPENDS.count != since, timeout)
 
 
 def _listed_once(listing: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:

@@ -127,5 +127,16 @@ def test_an_invitation_email_lets_the_invitee_in_and_the_admins_hear_of_it(dev_s
         "the push",
     )
     assert pushes[0]["notification"]["title"] == f"{invitee} joined Invites"
+    # (devices are pushed to in no set order: wait for the stale one's attempt in the delivery log)
+    eventually(
+        lambda: [
+            d
+            for d in json.loads(
+                dev_server.call("GET", "/v1/notifications/deliveries?status=failed", headers=owner.headers)[2]
+            )["items"]
+            if d["channel"] == "push" and "token removed" in (d["reason"] or "")
+        ],
+        "the stale token's push attempt",
+    )
     stale_id = json.loads(stale[2])["id"]
     assert dev_server.call("DELETE", f"/v1/devices/{stale_id}", headers=owner.headers)[0] == 404

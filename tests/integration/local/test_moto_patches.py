@@ -4,6 +4,7 @@ snapshot only what they touch, a stream that can be trimmed, and ``ClientRequest
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -464,3 +465,30 @@ def test_a_message_past_its_queue_retention_is_not_handed_out(aws: None) -> None
 
     # Then no receive hands it out
     assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+
+def test_a_stream_reader_waiting_for_an_append_wakes_on_the_next_record(table: str) -> None:
+    # Given a reader waiting (up to 30 s) for the next record appended after now
+    seen = moto_patches.stream_appends()
+    woke = threading.Event()
+
+    def reader() -> None:
+        moto_patches.wait_for_stream_append(seen, timeout=30)
+        woke.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    # When an item is written, then the reader wakes at once, not at its timeout
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item=key("W", "ITEM#1"))
+    assert woke.wait(5)
+    thread.join()
+
+
+def test_a_stream_reader_that_missed_the_notification_does_not_wait(table: str) -> None:
+    # Given a record appended after the reader looked (between its read and its wait)
+    seen = moto_patches.stream_appends()
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item=key("W", "ITEM#2"))
+    # Then its wait returns at once
+    started = time.monotonic()
+    moto_patches.wait_for_stream_append(seen, timeout=30)
+    assert time.monotonic() - started < 1
