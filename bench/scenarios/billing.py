@@ -16,10 +16,17 @@ from bench.requests import Step
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import LOCAL_STRIPE_WEBHOOK_SECRET
 from infra.local.stripe.webhooks import sign
-from infra.topology import LOCAL_STAGE, TOPOLOGY
+from infra.model import Context
 
-CONTEXT = TOPOLOGY.for_stage(LOCAL_STAGE).context("billing")  # the names keel dev renders
-WORK_QUEUE = CONTEXT.queue_name(next(s for s in CONTEXT.subscriptions if s.is_work_queue))
+
+def _billing(h: Harness) -> Context:
+    """Billing as the running runtime names it (for its stage)."""
+    return h.runtime.topology.context("billing")
+
+
+def _work_queue(h: Harness) -> str:
+    ctx = _billing(h)
+    return ctx.queue_name(next(s for s in ctx.subscriptions if s.is_work_queue))
 
 
 def _wait(check: Any, what: str, timeout: float = 30.0) -> Any:
@@ -67,7 +74,7 @@ def steps(h: Harness) -> list[Step]:
         s["invoice"] = h.expect(200, "GET", "/v1/billing/invoices", None, owner())["items"][0]["id"]
 
     def poller() -> QueuePoller:
-        return next(p for p in runtime.loops if isinstance(p, QueuePoller) and p.name == WORK_QUEUE)
+        return next(p for p in runtime.loops if isinstance(p, QueuePoller) and p.name == _work_queue(h))
 
     def stop_processing() -> None:
         # For these two steps the bench is the processor: the poller would take the message first.
@@ -99,9 +106,9 @@ def steps(h: Harness) -> list[Step]:
 
         clients = runtime.clients
         assert clients is not None
-        url = clients.sqs.get_queue_url(QueueName=WORK_QUEUE)["QueueUrl"]
+        url = clients.sqs.get_queue_url(QueueName=_work_queue(h))["QueueUrl"]
         messages = clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
-        arn = f"arn:aws:sqs:{runtime.region}:123456789012:{WORK_QUEUE}"
+        arn = f"arn:aws:sqs:{runtime.region}:123456789012:{_work_queue(h)}"
         event = {"Records": [sqs_record(m, queue_arn=arn, region=runtime.region) for m in messages]}
         result = h.as_api(lambda: stripe_events.handler(event, _Context()))  # type: ignore[arg-type]
         assert result == {"batchItemFailures": []}, result
@@ -183,7 +190,7 @@ def steps(h: Harness) -> list[Step]:
 
 
 class _Context:
-    function_name = CONTEXT.resource_name("stripe-events")
+    function_name = "keel-local-billing-stripe-events"  # a Lambda context's name only: nothing is looked up by it
     memory_limit_in_mb = 512
     invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
     aws_request_id = "bench"
@@ -195,7 +202,7 @@ class _Context:
 def _queue_empty(h: Harness) -> bool:
     clients = h.runtime.clients
     assert clients is not None
-    url = clients.sqs.get_queue_url(QueueName=WORK_QUEUE)["QueueUrl"]
+    url = clients.sqs.get_queue_url(QueueName=_work_queue(h))["QueueUrl"]
     attributes = clients.sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
@@ -206,7 +213,7 @@ def _account(h: Harness, tenant: str) -> dict[str, Any] | None:
     clients = h.runtime.clients
     assert clients is not None
     key = {"pk": {"S": f"TENANT#{tenant}"}, "sk": {"S": "ACCOUNT"}}
-    found: dict[str, Any] | None = clients.dynamodb.get_item(TableName=CONTEXT.table_name, Key=key).get("Item")
+    found: dict[str, Any] | None = clients.dynamodb.get_item(TableName=_billing(h).table_name, Key=key).get("Item")
     return found
 
 

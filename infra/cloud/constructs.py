@@ -24,14 +24,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
-from infra.model import dead_letter_queue_name
+from infra.model import DEFAULT_BUS, REPLAY_FIELD, Context, dead_letter_queue_name
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
+#: A function whose p99 duration passes this share of its timeout is about to time out.
+NEAR_TIMEOUT = 0.8
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -110,7 +113,7 @@ class ContextFunction(Construct):
     """A Keel Lambda: Python 3.13 on arm64, traced, named, with its own log group and a role that may only
     write to it (everything else is granted by the caller). It alarms on any error or throttle. Callers
     invoke its ``live`` alias, which its deployment group shifts by ``rollout`` and rolls back when
-    its error alarm (or any alarm given to ``add_rollback_alarm``) fires during a deployment."""
+    its error or latency alarm (or any alarm given to ``add_rollback_alarm``) fires during a deployment."""
 
     def __init__(
         self,
@@ -159,6 +162,20 @@ class ContextFunction(Construct):
             self.function.metric_throttles(period=ALARM_PERIOD),
             f"{handler} was throttled: concurrency is exhausted",
         )
+        # Consumers, relays and jobs have no request SLO: a version that slows toward its timeout is
+        # what a canary must catch before the timeouts turn into errors and redeliveries.
+        self.latency_alarm = cloudwatch.Alarm(
+            self,
+            "LatencyAlarm",
+            alarm_description=f"{handler} ran near its timeout (p99 duration over "
+            f"{NEAR_TIMEOUT:.0%} of {timeout_seconds} s in 2 of 3 minutes)",
+            metric=self.function.metric_duration(period=cdk.Duration.minutes(1), statistic="p99"),
+            threshold=NEAR_TIMEOUT * timeout_seconds * 1000,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         #: What every caller invokes. Without a rollout (a function nothing but CloudFormation calls)
         #: there is no alias: the function runs as deployed.
         self.alias: lambda_.Alias | None = None
@@ -172,7 +189,7 @@ class ContextFunction(Construct):
                 application=rollout.application,
                 role=rollout.role,
                 deployment_config=rollout.config,
-                alarms=[self.error_alarm],
+                alarms=[self.error_alarm, self.latency_alarm],
                 auto_rollback=codedeploy.AutoRollbackConfig(
                     failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
                 ),
@@ -340,14 +357,19 @@ class Consumer(Construct):
             "the consumer is stuck or too slow",
         )
         if not subscription.is_work_queue:
-            events.Rule(
+            pattern = dict(subscription.event_pattern)
+            replays = pattern.pop(REPLAY_FIELD, None)
+            self.rule = events.Rule(
                 self,
                 "Rule",
                 rule_name=name,
                 event_bus=bus,
-                event_pattern=event_pattern(subscription.event_pattern),
+                event_pattern=event_pattern(pattern),
                 targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letters.queue)],
             )
+            if replays is not None:  # CDK's EventPattern has no field for it: written as the topology says
+                rule = typing.cast("events.CfnRule", self.rule.node.default_child)
+                rule.add_property_override(f"EventPattern.{REPLAY_FIELD}", replays)
         function.live.add_event_source(
             sources.SqsEventSource(
                 self.queue,
@@ -389,4 +411,49 @@ class Job(Construct):
         )
         function.live.configure_async_invoke(
             retry_attempts=JOB_RETRY_ATTEMPTS, on_failure=destinations.SqsDestination(self.dead_letters.queue)
+        )
+
+
+class Mail(Construct):
+    """What a context that sends email needs in SES: the sender's identity (its domain, verified with
+    Easy DKIM: publish the CNAME records CloudFormation shows) and the configuration set every email
+    goes through, named as the context's functions are told (``Context.email_configuration_set``).
+    Its bounces and complaints go to the account's default bus (SES puts events on no other), where
+    the context's subscription to ``aws.ses`` picks them up."""
+
+    def __init__(self, scope: Construct, id: str, *, ctx: Context, sender: str | None) -> None:
+        super().__init__(scope, id)
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            configuration_set_name=ctx.email_configuration_set,
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.event_bus(
+                events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
+            ),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+        self.domain = (sender or "").rsplit("@", 1)[-1].strip(" >") or "keel.local"
+        self.identity = ses.EmailIdentity(
+            self, "Identity", identity=ses.Identity.domain(self.domain), configuration_set=self.configuration_set
+        )
+
+    def grant_send(self, grantee: iam.IGrantable) -> None:
+        """Send email from this identity through this configuration set, and nothing else in SES."""
+        stack = cdk.Stack.of(self)
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resource_arns=[
+                stack.format_arn(service="ses", resource="identity", resource_name=self.domain),
+                stack.format_arn(
+                    service="ses",
+                    resource="configuration-set",
+                    resource_name=self.configuration_set.configuration_set_name,
+                ),
+            ],
         )

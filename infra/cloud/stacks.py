@@ -45,13 +45,14 @@ from infra.cloud.constructs import (
     ContextFunction,
     ContextTable,
     Job,
+    Mail,
     OutboxRelay,
     Rollout,
     set_retention,
 )
 from infra.cloud.deployment import Deployment
 from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
-from infra.model import is_under
+from infra.model import DEFAULT_BUS, is_under
 from infra.topology import Context, Topology
 from keel import cors
 from keel.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
@@ -335,6 +336,8 @@ class ContextStack(cdk.Stack):
         )
         self.secrets = {name: self._secret(name) for name in ctx.secrets}
         self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
+        self.read_secrets = self._read_secrets(topology)
+        self.mail = self._mail(deployment)
         self._code = bundling.local_asset(self, self._sources())
         self._layers = [
             self._layer("KeelLayer", bundling.keel_layer_sources(), "keel: Keel's shared kernel"),
@@ -393,28 +396,28 @@ class ContextStack(cdk.Stack):
             )
             for e in ctx.endpoints
         }
+        work_queues: dict[str, Consumer] = {}
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
         for sub in ctx.subscriptions:
             consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
-                bus=foundation.bus,
+                bus=default_bus if sub.on_default_bus else foundation.bus,
                 subscription=sub,
                 function=self._function(
                     f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
                 ),
             )
-            if sub.is_work_queue:  # the context's endpoints feed it
+            if sub.is_work_queue:  # the context's endpoints feed it, and the jobs that say they do
+                work_queues[sub.name] = consumer
                 for endpoint in self.endpoint_functions.values():
                     consumer.queue.grant_send_messages(endpoint.function)
         for job in ctx.jobs:
-            Job(
-                self,
-                f"Job-{job.name}",
-                name=ctx.rule_name(job),
-                job=job,
-                function=self._function(f"Run-{job.name}", ctx.function_name(job), job.handler, job.timeout_seconds),
-            )
+            runner = self._function(f"Run-{job.name}", ctx.function_name(job), job.handler, job.timeout_seconds)
+            Job(self, f"Job-{job.name}", name=ctx.rule_name(job), job=job, function=runner)
+            for fed in job.feeds:
+                work_queues[fed].queue.grant_send_messages(runner.function)
         api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
         if api_metrics is not None and self.api_function is not None:
             slo = ApiSlo(self, "Slo", metrics=api_metrics)
@@ -438,6 +441,22 @@ class ContextStack(cdk.Stack):
             compatible_architectures=[ARCHITECTURE],
             description=description,
         )
+
+    def _mail(self, deployment: Deployment) -> Mail | None:
+        """The SES identity of the sender (``KEEL_<CONTEXT>_SENDER`` in keel:settings) and the configuration set."""
+        if not self.ctx.sends_email:
+            return None
+        return Mail(self, "Mail", ctx=self.ctx, sender=deployment.settings.get(self.ctx.setting_name("SENDER")))
+
+    def _read_secrets(self, topology: Topology) -> dict[str, secretsmanager.ISecret]:
+        """Other contexts' secrets it reads, by name (their stacks generate them), each granted to its
+        functions; ``KEEL_<CONTEXT>_<NAME>_ARN`` holds the name (``GetSecretValue`` takes either)."""
+        found: dict[str, secretsmanager.ISecret] = {}
+        for owner, name in self.ctx.reads_secrets:
+            secret_name = topology.context(owner).resource_name(name)
+            found[name] = secretsmanager.Secret.from_secret_name_v2(self, f"Reads-{owner}-{name}", secret_name)
+            self._environment[f"{self.ctx.secret_setting(name)}_ARN"] = secret_name
+        return found
 
     def _secret(self, name: str) -> secretsmanager.Secret:
         return secretsmanager.Secret(
@@ -486,8 +505,10 @@ class ContextStack(cdk.Stack):
         )
         if table_actions and self.table:
             self.table.grant(function.function, *table_actions)
-        for secret in self.secrets.values():
+        for secret in (*self.secrets.values(), *self.read_secrets.values()):
             secret.grant_read(function.function)
+        if self.mail is not None:
+            self.mail.grant_send(function.function)
         return function
 
     def _grant_idempotency(self, function: ContextFunction, table: dynamodb.ITable) -> None:

@@ -9,7 +9,7 @@ from infra.model import Context, Endpoint, Job, Route, Subscription
 CONTEXT = Context(
     name="billing",
     api_handler="functions.billing.handlers.api",
-    api_prefixes=("/v1/billing",),
+    api_prefixes=("/v1/billing", "/v1/admin/entitlements"),
     public_routes=(Route("GET", "/v1/billing/plans"),),
     uses_stripe=True,
     uses_idempotency=True,  # checkout, plan changes, cancellations and refunds honour Idempotency-Key

@@ -5,6 +5,7 @@
     keel jobs list | run NAME         run one scheduled job now
     keel dlq list | redrive QUEUE     inspect dead letters, move them back to their queue
     keel events replay --since ISO    replay the bus archive into the bus
+    keel reports rebuild | revenue    rebuild reporting's read models from the archive; the revenue table
     keel migrate [--stage S]          run pending data migrations, locally or in a deployed stage
     keel smoke --url URL | --stage S  black-box checks of a running stage: sign up, each context's path
     keel new context NAME             a new bounded context on the paved road (infra/scaffold)
@@ -343,6 +344,60 @@ def _events_replay(args: argparse.Namespace) -> int:
     return 0 if state == "COMPLETED" else 1
 
 
+# -- keel reports -------------------------------------------------------------------------------
+
+
+def _reports_target(args: argparse.Namespace) -> tuple[Topology, Any]:
+    """The topology and clients of a deployed stage (``--stage``: the caller's AWS credentials), or of
+    the running ``keel dev``."""
+    import boto3
+
+    from infra.reports import Clients
+
+    if args.stage:
+        topology = load_topology(args.topology, args.stage)
+        return topology, Clients(boto3.client("dynamodb"), boto3.client("events"), boto3.client("sqs"))
+    info = _require_running(args)
+    from infra.local.runtime import aws_clients
+
+    local = aws_clients(info.moto_endpoint)
+    return load_topology(info.topology, info.stage), Clients(local.dynamodb, local.events, local.sqs)
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = width if total <= 0 else min(width, done * width // total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} events"
+
+
+def _reports_rebuild(args: argparse.Namespace) -> int:
+    from functions.reporting.adapters.versions import RebuildRefused
+    from infra.reports import RebuildFailed, rebuild
+
+    since = _timestamp(args.since, "--since") if args.since else None
+    topology, clients = _reports_target(args)
+    say, show = _progress_printer()
+    say("Rebuilding reporting's read models from the bus archive" + (f" since {since.isoformat()}" if since else ""))
+    try:
+        version = rebuild(topology, clients, since=since, progress=lambda done, total: show(_bar(done, total)))
+    except (RebuildFailed, RebuildRefused) as exc:
+        say(f"Rebuild abandoned: {exc}. Reads keep the version they use.")
+        return 1
+    say(f"Reads now use model version {version} (the previous version's items are kept).")
+    return 0
+
+
+def _reports_revenue(args: argparse.Namespace) -> int:
+    from infra.reports import revenue_report, revenue_table
+
+    now = datetime.now(UTC)
+    last = args.to or now.strftime("%Y-%m")
+    first = getattr(args, "from") or f"{now.year - 1:04d}-{now.month:02d}"
+    topology, clients = _reports_target(args)
+    for line in revenue_table(revenue_report(topology, clients.dynamodb, first=first, last=last)):
+        _say(line)
+    return 0
+
+
 # -- keel migrate -------------------------------------------------------------------------------
 
 
@@ -574,6 +629,37 @@ def _shipping_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     smoke_test.set_defaults(run=_smoke)
 
 
+def _reports_parser(commands: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``keel reports rebuild`` and ``keel reports revenue``."""
+    reports: argparse.ArgumentParser = commands.add_parser(
+        "reports", help="reporting's read models", description="Reporting."
+    )
+    reports_commands = reports.add_subparsers(dest="reports_command", metavar="ACTION")
+    rebuild = reports_commands.add_parser(
+        "rebuild",
+        parents=[common],
+        help="rebuild the read models from the bus archive into a new version, then switch reads to it",
+        description="Replay the bus archive into reporting's rebuild queue, build a new model version from it "
+        "(with a progress bar), then switch reads to it in one write; the old version is kept. Against the "
+        "running 'keel dev', or a deployed stage with --stage (AWS credentials).",
+    )
+    rebuild.add_argument("--since", help="ISO-8601 start of the replay (default: the whole archive)")
+    rebuild.add_argument("--stage", help="a deployed stage (default: the running 'keel dev')")
+    rebuild.set_defaults(run=_reports_rebuild)
+    revenue = reports_commands.add_parser(
+        "revenue",
+        parents=[common],
+        help="the revenue report as a table, a sparkline of MRR per row",
+        description="MRR, ARR and their movements per month and currency, refunds and credit notes.",
+    )
+    revenue.add_argument("--from", help="first month, YYYY-MM (default: a year ago)")
+    revenue.add_argument("--to", help="last month, YYYY-MM (default: this month)")
+    revenue.add_argument("--stage", help="a deployed stage (default: the running 'keel dev')")
+    revenue.set_defaults(run=_reports_revenue)
+
+    return reports
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keel",
@@ -666,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", help="ISO-8601 end (default: now)")
     replay.set_defaults(run=_events_replay)
 
+    reports = _reports_parser(commands, common)
     _shipping_parsers(commands, common)
 
     new = commands.add_parser("new", help="add to the platform on the paved road", description="Scaffolding.")
@@ -685,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     stripe = _stripe_parser(commands, common)
 
-    for group in (parser, jobs, dlq, events, new, stripe):
+    for group in (parser, jobs, dlq, events, reports, new, stripe):
         group.set_defaults(usage=group.print_help)
     return parser
 

@@ -66,7 +66,7 @@ def local_environment(
             ctx.secret_setting(name): local_secret(ctx.name, name)
             for name in ctx.secrets
             if ctx.secret_setting(name) not in (stripe or {})
-        }
+        } | {ctx.secret_setting(name): local_secret(owner, name) for owner, name in ctx.reads_secrets}
         for env_name, value in (ctx.environment | assets | secrets).items():
             if env_name in values and values[env_name] != value:
                 first = f"{values[env_name]!r} by {owners[env_name]}"

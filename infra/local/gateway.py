@@ -5,7 +5,9 @@ HTTP/1.1 server around it. Besides the topology's routes it serves, in local mod
 
 - ``GET /health``: the platform handler's answer plus ``components``, the state of moto, the
   gateway, every poller and the scheduler (which the platform handler cannot see);
-- ``GET /_local/health``, ``GET /_local/emails``, ``GET /_local/dlq``,
+- ``GET /_local/health``, ``GET /_local/emails`` (JSON, or a mail catcher's page for a browser, each
+  email at ``/_local/emails/<id>``), ``GET /_local/push`` and FCM's send endpoint under ``/_local/fcm``
+  (``infra/local/push.py``), ``GET|POST /_local/duplicates`` (deliver every message twice), ``GET /_local/dlq``,
   ``POST /_local/dlq/<queue>/redrive``, ``GET|POST /_local/token?email=...[&operator=1]``,
   ``GET /_local/traces/<correlation id>`` (JSON, or a page for a browser): developer conveniences that
   are never deployed.
@@ -23,7 +25,6 @@ import base64
 import json
 import logging
 import re
-import socket
 import threading
 import time
 import uuid
@@ -35,6 +36,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.authorizer import TENANT_SOURCES, USER_SOURCES, Allowed, AuthorizerGate
 from infra.local.lambdas import FunctionBusy, LocalFunction
+from infra.local.lingering import linger
+from infra.local.mailbox import email_page, inbox_page
+from infra.local.push import SEND_PATH
 from infra.local.shapes import method_arn, proxy_event, traced_headers
 from infra.local.throttle import NO_KEY, TenantThrottle, Throttled
 from infra.local.traces import CAPACITY, RequestSeen, as_html
@@ -49,6 +53,7 @@ log = logging.getLogger("keel.local.gateway")
 
 _REDRIVE = re.compile(r"^/_local/dlq/([A-Za-z0-9_.\-/]+)/redrive$")
 _TRACE = re.compile(r"^/_local/traces/(.+)$")
+_EMAIL = re.compile(r"^/_local/emails/([^/]+)$")
 #: Who ``GET /_local/token`` signs in when no ``email`` is given.
 DEMO_EMAIL = "demo@keel.local"
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -67,6 +72,16 @@ class DevConsole(Protocol):
     def emails(self) -> list[dict[str, Any]]: ...
 
     def dead_letters(self) -> list[dict[str, Any]]: ...
+
+    def push(self, project: str, body: bytes | None) -> tuple[int, dict[str, Any]]:
+        """FCM's answer to one ``messages:send`` (``infra/local/push.py``)."""
+        ...
+
+    def pushes(self) -> list[dict[str, Any]]: ...
+
+    def duplicate_delivery(self, enabled: bool | None = None) -> bool:
+        """Switch every consumer's delivery of every message twice on or off (``None``: just say)."""
+        ...
 
     def redrive(self, queue: str) -> int:
         """Move a DLQ's messages back; raises ``LookupError`` for an unknown queue."""
@@ -333,7 +348,12 @@ class LocalApi:
         pages: dict[tuple[str, str], Callable[[], GatewayResponse]] = {
             ("GET", "/_local"): lambda: _json(200, {"components": console.components()}),
             ("GET", "/_local/health"): lambda: _json(200, {"components": console.components()}),
-            ("GET", "/_local/emails"): lambda: _json(200, {"emails": console.emails()}),
+            ("GET", "/_local/emails"): lambda: self._emails("text/html" in accept),
+            ("GET", "/_local/push"): lambda: _json(200, {"messages": console.pushes()}),
+            ("GET", "/_local/duplicates"): lambda: _json(200, {"enabled": console.duplicate_delivery()}),
+            ("POST", "/_local/duplicates"): lambda: _json(
+                200, {"enabled": console.duplicate_delivery(_is_set(_json_object(body).get("enabled")))}
+            ),
             ("GET", "/_local/dlq"): lambda: _json(200, {"queues": console.dead_letters()}),
             ("GET", "/_local/token"): lambda: self._token(dict(parse_qsl(query)), request_id),
             ("POST", "/_local/token"): lambda: self._token(_json_object(body), request_id),
@@ -345,17 +365,41 @@ class LocalApi:
             except Exception:  # a local page that fails answers in the error shape, never a dropped connection
                 log.exception("the local page %s %s failed", method, path)
                 return _error(500, "internal_error", "the local page failed; see the keel dev log", request_id)
-        redrive = _REDRIVE.match(path)
-        if method == "POST" and redrive:
-            try:
-                moved = console.redrive(redrive.group(1))
-            except LookupError as exc:
-                return _error(404, "not_found", str(exc.args[0] if exc.args else exc), request_id)
-            return _json(200, {"queue": redrive.group(1), "moved": moved})
-        traced = _TRACE.match(path)
-        if method == "GET" and traced:
-            return self._trace(traced.group(1), "text/html" in accept, request_id)
+        patterned: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], GatewayResponse]]] = [
+            ("POST", _REDRIVE, lambda m: self._redrive(m.group(1), request_id)),
+            ("GET", _EMAIL, lambda m: self._email(unquote(m.group(1)), "text/html" in accept, request_id)),
+            ("POST", SEND_PATH, lambda m: _json(*console.push(m.group(1), body))),
+            ("GET", _TRACE, lambda m: self._trace(m.group(1), "text/html" in accept, request_id)),
+        ]
+        for wanted, pattern, answer in patterned:
+            matched = pattern.match(path)
+            if method == wanted and matched:
+                return answer(matched)
         return _error(404, "not_found", "no such local page", request_id)
+
+    def _redrive(self, queue: str, request_id: str) -> GatewayResponse:
+        assert self.console is not None
+        try:
+            moved = self.console.redrive(queue)
+        except LookupError as exc:
+            return _error(404, "not_found", str(exc.args[0] if exc.args else exc), request_id)
+        return _json(200, {"queue": queue, "moved": moved})
+
+    def _emails(self, as_page: bool) -> GatewayResponse:
+        assert self.console is not None
+        emails = self.console.emails()
+        if as_page:
+            return _local(200, "text/html; charset=utf-8", inbox_page(emails).encode())
+        return _json(200, {"emails": emails})
+
+    def _email(self, message_id: str, as_page: bool, request_id: str) -> GatewayResponse:
+        assert self.console is not None
+        found = next((m for m in self.console.emails() if m["id"] == message_id), None)
+        if found is None:
+            return _error(404, "not_found", "no such email", request_id)
+        if as_page:
+            return _local(200, "text/html; charset=utf-8", email_page(found).encode())
+        return _json(200, found)
 
     def _trace(self, correlation_id: str, as_page: bool, request_id: str) -> GatewayResponse:
         assert self.console is not None
@@ -453,7 +497,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if response is not None:
             self.close_connection = True  # the unread body cannot be skipped safely
             self._write(response)
-            self._linger()
+            linger(self)
         else:
             length = int(self.headers.get("Content-Length") or 0)
             response = self.server.api.handle(
@@ -485,19 +529,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except ConnectionError:  # the client hung up before reading its answer: nothing to tell it
             self.close_connection = True
 
-    def _linger(self) -> None:
-        # A lingering close: stop sending, then discard what the client is still uploading for a
-        # moment, so that it reads our answer instead of a connection reset.
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(0.5)
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and self.connection.recv(65536):
-                pass
-        except OSError:
-            pass
-
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 
@@ -507,6 +538,8 @@ class GatewayServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog is 5: a burst of clients (20 concurrent creates) must queue, not be reset.
+    request_queue_size = 128
 
     def __init__(self, api: LocalApi, host: str, port: int) -> None:
         self.api = api

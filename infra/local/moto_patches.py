@@ -1,6 +1,7 @@
-"""The local runtime's one patch to moto's DynamoDB: linear transactions, a stream that forgets,
-and ``ClientRequestToken`` honoured. ``install()`` applies it (``keel dev`` does on start; tests
-that run moto in-process do through their ``aws`` fixture); it refuses any moto but ``PINNED``.
+"""The local runtime's one patch to moto: linear transactions, a stream that forgets,
+``ClientRequestToken`` honoured, and reads whose cost does not grow with what is stored.
+``install()`` applies it (``keel dev`` does on start; tests that run moto in-process do through
+their ``aws`` fixture); it refuses any moto but ``PINNED``.
 
 What moto 5.2.5 does, and why each part exists (reports for upstream: ``docs/upstream/moto-dynamodb.md``):
 
@@ -21,13 +22,19 @@ What moto 5.2.5 does, and why each part exists (reports for upstream: ``docs/ups
   Every DynamoDB item operation (a ``TransactGetItems`` as a whole) and every stream read or append
   here holds one process-wide lock, so a transaction is isolated from other requests as DynamoDB's
   are, and a rollback or a trim can never cut another writer's stream record.
+- A Query sorts the whole table; an event routed to a target re-parses its JSONPath; the server walks
+  moto's package on every request; GetRecords runs records already in wire format through the generic
+  serializer (~25x ``json.dumps``); SQS computes every queue attribute, counting all its messages,
+  for each message it hands out. Each is replaced by the direct equivalent (see each function).
 
 ``transact_write_items`` below is moto 5.2.5's own loop (Apache-2.0) with the snapshot swapped for the
-whole-table copies; everything else wraps moto's methods without changing them.
+whole-table copies; ``get_records`` and the retention check are rewritten (same answers, tested
+against moto as shipped); everything else wraps moto's methods without changing them.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import hashlib
@@ -36,9 +43,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import moto
+from jsonpath_ng import ext as jsonpath_ext
+from moto import backends as moto_backends
+from moto.core.utils import unix_time
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -53,6 +64,8 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.models import SQSBackend
 
 from infra.local.shapes import ACCOUNT_ID
 
@@ -76,7 +89,7 @@ _ITEM_OPERATIONS = (
     "batch_execute_statement",
 )
 
-_originals: dict[tuple[type, str], Callable[..., Any]] = {}
+_originals: dict[tuple[object, str], Callable[..., Any]] = {}
 #: Injected by tests to move time forward; ``time.monotonic`` otherwise.
 clock: Callable[[], float] = time.monotonic
 
@@ -117,11 +130,113 @@ def install() -> None:
         for name in _ITEM_OPERATIONS:
             _replace(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         _replace(DynamoDBBackend, "transact_write_items", _locked(_transact_write_items))
-        _replace(StreamShard, "add", _locked(StreamShard.add))
+        _replace(StreamShard, "add", _announced(_locked(StreamShard.add)))
         _replace(StreamShard, "get", _locked(StreamShard.get))
         _replace(DynamoHandler, "transact_write_items", _honouring_client_token(DynamoHandler.transact_write_items))
         # TransactGetItems reads its items one by one: the lock makes it one read, as DynamoDB's is.
         _replace(DynamoHandler, "transact_get_items", _locked(DynamoHandler.transact_get_items))
+        _replace(Table, "query", _reading_one_partition(Table.query))
+        # moto builds a JSONPath parser for every path of every event it routes to every target (the
+        # bus's input template): the same few expressions, parsed again each time. Parse each once.
+        _replace(jsonpath_ext, "parse", functools.lru_cache(maxsize=256)(getattr(jsonpath_ext, "parse")))  # noqa: B009
+        # moto's server lists its own package's folders (a directory walk) on every request it answers.
+        _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
+        _replace(DynamoDBStreamsHandler, "get_records", _records_as_json)
+        _replace(SQSBackend, "is_message_valid_based_on_retention_period", _within_retention)
+
+
+def _records_as_json(self: DynamoDBStreamsHandler) -> str:
+    """moto 5.2.5 answers GetRecords through its generic serializer, which walks every attribute value
+    of every record against the API's shapes: ~25x the cost of ``json.dumps`` for records that are
+    already in DynamoDB's wire format. The stream pollers read every write of every table this way.
+    Same backend call, same body (moto's own timestamp conversion, binary values in base64), written
+    directly."""
+    limit = self._get_param("Limit")
+    result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+    return json.dumps(result, default=_wire_value)
+
+
+def _wire_value(value: Any) -> Any:
+    from moto.core.serialize import TimestampSerializer
+
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return TimestampSerializer._timestamp_unixtimestamp(value)
+    raise TypeError(f"{type(value).__name__} is not in DynamoDB's wire format")
+
+
+def _within_retention(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    """moto 5.2.5 checks each message it hands out against the queue's retention by computing every
+    attribute of the queue, three of which count its messages: each receive costs O(queue depth) per
+    message, so a queue that falls behind falls further behind. This reads the one attribute."""
+    retention_seconds = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return bool(retention_seconds + message.sent_timestamp / 1000 > unix_time())
+
+
+class _Appends:
+    """How many stream records this process has appended, and a condition notified at each: a reader
+    in the same process waits for the next one instead of polling an empty stream."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.appended = threading.Condition()
+
+
+_APPENDS = _Appends()
+
+
+def _announced(add: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(add)
+    def add_and_announce(*args: Any, **kwargs: Any) -> Any:
+        result = add(*args, **kwargs)
+        with _APPENDS.appended:
+            _APPENDS.count += 1
+            _APPENDS.appended.notify_all()
+        return result
+
+    return add_and_announce
+
+
+def stream_appends() -> int:
+    """How many stream records this process has appended so far (see ``wait_for_stream_append``)."""
+    return _APPENDS.count
+
+
+def wait_for_stream_append(since: int, timeout: float) -> None:
+    """Return once a stream record is appended after ``stream_appends()`` was ``since``, or after
+    ``timeout`` seconds (a moto in another process never notifies: the timeout is the poll)."""
+    with _APPENDS.appended:
+        _APPENDS.appended.wait_for(lambda: _APPENDS.count != since, timeout)
+
+
+def _listed_once(listing: Callable[[], Any]) -> Callable[[], tuple[str, ...]]:
+    """The folders of moto's package do not change while it runs: list them once."""
+    listed = tuple(listing())
+    return lambda: listed
+
+
+def _reading_one_partition(query: Callable[..., Any]) -> Callable[..., Any]:
+    """moto 5.2.5 answers a Query on a table's own key by sorting every item of the table and keeping
+    the partition's: each Query costs O(table), so a growing table slows every read of it (identity's
+    entitlements consumer queries a tenant's keys on each sign-up). This hands moto's unchanged Query
+    the one partition, in range-key order, as its ``all_items`` would have listed it. Indexes, tables
+    with no range key and moto's own code paths are untouched. Runs under ``LOCK`` (``query`` is one
+    of ``_ITEM_OPERATIONS``), so the instance attribute is never seen by another thread."""
+
+    @functools.wraps(query)
+    def one_partition_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None or not self.range_key_attr:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key, {})
+        self.all_items = lambda: sorted(partition.values(), key=lambda item: item.range_key)  # type: ignore[method-assign]
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return one_partition_query
 
 
 def uninstall() -> None:
@@ -142,7 +257,7 @@ def unpatched(owner: type, name: str) -> Callable[..., Any]:
     return original
 
 
-def _replace(owner: type, name: str, replacement: Callable[..., Any]) -> None:
+def _replace(owner: object, name: str, replacement: Callable[..., Any]) -> None:
     _originals[(owner, name)] = getattr(owner, name)
     setattr(owner, name, replacement)
 

@@ -46,10 +46,13 @@ def _raw_email(raw: str | bytes) -> dict[str, Any]:
     )
     is_modern = isinstance(parsed, email.message.EmailMessage)
     text = parsed.get_body(preferencelist=("plain", "html")) if is_modern else None
+    html = parsed.get_body(preferencelist=("html",)) if is_modern else None
     return {
         "subject": str(parsed.get("Subject", "")),
         "to": str(parsed.get("To", "")),
         "body": text.get_content() if text is not None else "",
+        "html": html.get_content() if html is not None else None,
+        "headers": {name: str(value) for name, value in parsed.items() if name.lower() != "content-type"},
         "raw": raw if isinstance(raw, str) else raw.decode("utf-8", "replace"),
     }
 

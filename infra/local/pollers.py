@@ -1,9 +1,9 @@
 """Background loops that do what Lambda's event source mappings do in AWS.
 
 - ``QueuePoller``: receives up to ``batch_size`` messages from a consumer's queue, calls the
-  consumer, deletes only the messages it did not report in ``batchItemFailures`` and makes the
-  failures visible again after ``retry_delay_seconds``; moto's redrive then moves a message to
-  the DLQ on the receive after its fifth.
+  consumer (twice while ``duplicates`` is set), deletes only the messages it did not report in
+  ``batchItemFailures`` and makes the failures visible again after ``retry_delay_seconds``; moto's
+  redrive then moves a message to the DLQ on the receive after its fifth.
 - ``StreamPoller``: reads a table's stream, calls the outbox relay and, when the relay reports
   failures (or raises), reads again from the first failed sequence number after a backoff.
 """
@@ -89,7 +89,11 @@ class BackgroundLoop:
                     log.warning("%s %s failed: %s (retrying)", self.kind, self.name, self.last_error)
                 rest = backoff(self._failures_in_a_row)
             if rest > 0:
-                self._stop.wait(rest)
+                self.rest(rest)
+
+    def rest(self, seconds: float) -> None:
+        """Wait ``seconds`` before the next round, or less when told to stop."""
+        self._stop.wait(seconds)
 
     def status(self) -> dict[str, Any]:
         state = self.state if self.is_alive() or self.state in ("stopped", "starting") else "dead"
@@ -154,7 +158,10 @@ class QueuePoller(BackgroundLoop):
         region: str,
         batch_size: int,
         retry_delay_seconds: int,
-        wait_seconds: int = 1,
+        # A long poll: moto answers as soon as a message arrives, so a longer wait costs no latency,
+        # only requests (and up to this long to stop). One a second per queue kept keel dev busy idling.
+        wait_seconds: int = 5,
+        duplicates: threading.Event | None = None,
     ) -> None:
         super().__init__(queue_name)
         self.sqs = sqs
@@ -167,6 +174,8 @@ class QueuePoller(BackgroundLoop):
         self.wait_seconds = wait_seconds
         self.succeeded = 0
         self.failed = 0
+        #: While set, every batch is delivered twice (SQS's at-least-once, made certain): consumers must not care.
+        self.duplicates = duplicates or threading.Event()
 
     def run_once(self) -> float:
         received = self.sqs.receive_message(
@@ -182,6 +191,8 @@ class QueuePoller(BackgroundLoop):
         records = [sqs_record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
         ids = [record["messageId"] for record in records]
         failed = _invoke_batch(self.function, {"Records": records}, ids)
+        if self.duplicates.is_set():
+            failed |= _invoke_batch(self.function, {"Records": records}, ids)
         self._settle(messages, failed)
         return 0
 
@@ -236,7 +247,7 @@ class StreamPoller(BackgroundLoop):
         stream_arn: str,
         region: str,
         batch_size: int = 100,
-        idle_seconds: float = 0.25,
+        idle_seconds: float = 1.0,
     ) -> None:
         super().__init__(table_name)
         self.streams = streams
@@ -250,6 +261,8 @@ class StreamPoller(BackgroundLoop):
         self.last_delivery: str | None = None
         self._shard_id: str | None = None
         self._iterator: str | None = None
+        self._appends_seen = 0
+        self._idle = False
 
     def _iterator_at(self, kind: str, sequence_number: str | None = None) -> str:
         if self._shard_id is None:
@@ -274,11 +287,14 @@ class StreamPoller(BackgroundLoop):
             # The table is new when the runtime starts, so the stream's first record is ours to deliver.
             self._move_to(self._iterator_at("TRIM_HORIZON"))
         assert self._iterator is not None
+        self._appends_seen = moto_patches.stream_appends()
         page = self.streams.get_records(ShardIterator=self._iterator, Limit=self.batch_size)
         records = page.get("Records", [])
         if not records:
             self._move_to(page["NextShardIterator"])
+            self._idle = True
             return self.idle_seconds
+        self._idle = False
         shaped = [stream_record(r, stream_arn=self.stream_arn) for r in records]
         sequence = [r["dynamodb"]["SequenceNumber"] for r in shaped]
         failed = _invoke_batch(self.function, {"Records": shaped}, sequence)
@@ -303,6 +319,14 @@ class StreamPoller(BackgroundLoop):
             delay,
         )
         return delay
+
+    def rest(self, seconds: float) -> None:
+        # An empty stream: wake on the next record this process appends (moto runs in keel dev's
+        # process), not on a timer; ``idle_seconds`` is only the longest wait. Retries keep their delay.
+        if self._idle:
+            moto_patches.wait_for_stream_append(self._appends_seen, min(seconds, self.idle_seconds))
+        else:
+            super().rest(seconds)
 
     def _forget_delivered(self, sequence: Sequence[str], failed: set[str]) -> None:
         # The relay has published these: trim them, as DynamoDB's 24 h retention eventually would.

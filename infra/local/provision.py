@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from infra.topology import MAX_RECEIVE_COUNT, Context, Subscription, Topology
+from infra.topology import DEFAULT_BUS, MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -134,8 +134,9 @@ def _create_consumer_feed(clients: AwsClients, bus: str, ctx: Context, sub: Subs
     if not sub.is_work_queue:  # a work queue is fed by its context, not by a bus rule
         rule = ctx.rule_name(sub)
         pattern = json.dumps(sub.event_pattern)
-        clients.events.put_rule(Name=rule, EventBusName=bus, EventPattern=pattern, State="ENABLED")
-        clients.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+        on = DEFAULT_BUS if sub.on_default_bus else bus  # AWS services' events arrive on the default bus
+        clients.events.put_rule(Name=rule, EventBusName=on, EventPattern=pattern, State="ENABLED")
+        clients.events.put_targets(Rule=rule, EventBusName=on, Targets=[{"Id": "queue", "Arn": arn}])
     return QueueResources(
         context=ctx.name,
         subscription=sub.name,

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from infra.local.gateway import GatewayServer, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.pollers import BackgroundLoop, QueuePoller, StreamPoller, stop_all
 from infra.local.provision import AwsClients, Provisioned, provision
+from infra.local.push import FCM_PREFIX, PushEmulator
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
 from infra.local.shapes import API_ID as LOCAL_API_ID
@@ -260,6 +262,8 @@ class LocalRuntime:
         self._stop_flushing: Callable[[], None] | None = None
         self.stripe: StripeEmulator | None = None
         self._stripe_settings: dict[str, str] = {}
+        self.push_emulator = PushEmulator()
+        self._duplicates = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -343,6 +347,7 @@ class LocalRuntime:
                 authorizer_cache=self._authorizer_cache,
                 stripe=self._stripe_settings,
             )
+            | self.topology.local_messaging_settings(self.gateway.url, fcm_endpoint=f"{self.gateway.url}{FCM_PREFIX}")
             | ({} if self.verbose else QUIET_HANDLERS)
         )
         self._watching.enter_context(watching(self.traces))
@@ -412,6 +417,7 @@ class LocalRuntime:
                     region=self.region,
                     batch_size=queue.batch_size,
                     retry_delay_seconds=self.retry_delay_seconds,
+                    duplicates=self._duplicates,
                 )
             )
         return pollers
@@ -519,6 +525,17 @@ class LocalRuntime:
 
     def emails(self) -> list[dict[str, Any]]:
         return moto_state.sent_emails(self.region)
+
+    def push(self, project: str, body: bytes | None) -> tuple[int, dict[str, Any]]:
+        return self.push_emulator.send(project, body)
+
+    def pushes(self) -> list[dict[str, Any]]:
+        return self.push_emulator.sent()
+
+    def duplicate_delivery(self, enabled: bool | None = None) -> bool:
+        if enabled is not None:
+            (self._duplicates.set if enabled else self._duplicates.clear)()
+        return self._duplicates.is_set()
 
     def requested(self, seen: RequestSeen) -> None:
         self.traces.request(seen)

@@ -20,6 +20,8 @@ what the checks expect, each where a schema cannot say more, or the cloud cannot
   accepted answer to schema-valid data; everywhere else it is not.
 - A signed request (``x-keel-signature``: Stripe's webhooks) is valid only with a signature made with
   a secret schemathesis does not have, which no schema can express either: a 400 is accepted there too.
+- An ``If-Match`` is valid only while it names the stored version, which no schema can express: for
+  operations taking one, a 412 is an accepted answer to schema-valid data.
 """
 
 from __future__ import annotations
@@ -67,9 +69,30 @@ def _signed(document: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _conditional(document: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(
+            p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in operation.get("parameters", [])
+        )
+    ]
+
+
 def _config(document: dict[str, Any]) -> str:
     """schemathesis.toml: the settings the module docstring explains, derived from the document."""
     lines = ["[phases.coverage]", f"unexpected-methods = {json.dumps(ROUTED_METHODS)}", ""]
+    # Named exactly (``include-name``, the operation's label): filters of one entry are OR-ed, so a
+    # path and a method would match every operation of that method. First, so that they win.
+    if_matched = json.dumps([*ACCEPTED_FOR_VALID_DATA, "412"])
+    for method, path in _conditional(document):
+        lines += [
+            "[[operations]]",
+            f"include-name = {json.dumps(f'{method} {path}')}",
+            f"checks = {{ positive_data_acceptance = {{ expected-statuses = {if_matched} }} }}",
+            "",
+        ]
     accepted = json.dumps([*ACCEPTED_FOR_VALID_DATA, "400"])
     for method, path in _paginated(document) + _signed(document):
         lines += [

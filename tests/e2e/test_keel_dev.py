@@ -169,11 +169,12 @@ SIGN_UP_EVENTS = ("identity.tenant.created.v1", "identity.member.joined.v1")
 
 
 def consumers_of(event_type: str) -> set[str]:
-    """The topology's consumers of ``event_type``, as a trace names them (``<context> <subscription>``)."""
+    """The topology's consumers of ``event_type``, as a trace names them (``<context> <subscription>``);
+    a subscription to replays only (a rebuild's) never receives a live event."""
     return {
         f"{ctx.name} {sub.name}"
         for ctx, sub in TOPOLOGY.subscriptions
-        if any(fnmatch.fnmatchcase(event_type, pattern) for pattern in sub.event_types)
+        if not sub.replays_only and any(fnmatch.fnmatchcase(event_type, pattern) for pattern in sub.event_types)
     }
 
 

@@ -22,7 +22,7 @@ def _covered(contracts: list[dict[str, object]], kind: str, key: str) -> set[str
 
 def test_every_context_is_independent_and_layered(tmp_path: Path) -> None:
     # Given the topology with one more context
-    grown = dataclasses.replace(TOPOLOGY, contexts=(*TOPOLOGY.contexts, Context(name="projects")))
+    grown = dataclasses.replace(TOPOLOGY, contexts=(*TOPOLOGY.contexts, Context(name="inventory")))
     # When the rules are written where import-linter reads them
     read = read_configuration(str(imports.rules_file(grown, tmp_path / "rules.ini")))["contracts_options"]
     # Then every context, the new one included, is in the independence and the layers contracts

@@ -20,6 +20,7 @@ def handlers(topology: Topology) -> list[tuple[str, HandlerKind]]:
             named.append((ctx.api_handler, "api"))
         named += [(sub.handler, "consumer") for sub in ctx.subscriptions]
         named += [(job.handler, "job") for job in ctx.jobs]
+        named += [(endpoint.handler, "api") for endpoint in ctx.endpoints]  # API Gateway calls them too
     if topology.authorizer_handler:
         named.append((topology.authorizer_handler, "authorizer"))
     named.append((topology.outbox_relay_handler, "relay"))

@@ -8,8 +8,6 @@ from typing import Any
 
 from tests.infra.cfn import Stack, Synthesized, target
 
-STAGE = "dev"  # cdk.json's keel:stage
-
 
 def _joined(value: Any) -> str:
     """An ``Fn::Join`` as text, each reference written ``<logical id>``, each pseudo parameter ``{name}``."""
@@ -47,7 +45,7 @@ def test_the_user_pool_has_the_operators_group(keel: Synthesized) -> None:
 def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synthesized: Synthesized) -> None:
     # Given the API's one REST API and the parameter it writes
     (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi")
-    name = synthesized.topology.api_id_parameter(STAGE)
+    name = synthesized.topology.api_id_parameter(str(synthesized.topology.stage))
     parameters = synthesized.api.of_type("AWS::SSM::Parameter").values()
     (parameter,) = (p for p in parameters if p["Properties"]["Name"] == name)
     assert target(parameter["Properties"]["Value"]) == api
@@ -63,10 +61,11 @@ def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synt
 def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stages_cache(
     synthesized: Synthesized,
 ) -> None:
-    # Given every IAM statement of every stack that grants an API Gateway management action on a stage
+    # Given every IAM statement of every stack of the stage that grants an API Gateway management action
+    # on a stage
     grants = [
         (stack, lid, statement)
-        for stack in synthesized.stacks.values()
+        for stack in synthesized.stage_stacks().values()
         for lid, statement in _statements(stack)
         if any(action.startswith("apigateway:") for action in _actions(statement))
         and "/restapis/" in json.dumps(statement["Resource"])
@@ -78,7 +77,7 @@ def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stag
     assert stack.name == synthesized.topology.api_stack_name
     assert _actions(statement) == ["apigateway:DELETE"]
     assert _joined(statement["Resource"]) == (
-        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{STAGE}/cache/authorizers"
+        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{synthesized.topology.stage}/cache/authorizers"
     )
     # And it is attached to the role of the authorizer's context's API function (imported by ARN)
     owner = synthesized.topology.authorizer_context

@@ -183,7 +183,11 @@ def test_every_rule_pattern_names_the_source_of_the_events_it_takes(synthesized:
             if r["Properties"].get("Name") == ctx.rule_name(sub)
         ]
         # Then it matches only the producers' source: another context's relay cannot feed it
-        expected = sorted({f"keel.{t.split('.')[0]}" for t in sub.event_types})
+        expected: list[object] = sorted({f"keel.{t.split('.')[0]}" for t in sub.event_types})
+        if "*" in sub.event_types:  # every Keel event: every keel.* source, and no other
+            expected = [{"prefix": "keel."}]
+        if sub.aws_source:  # an AWS service's events: only AWS can put its aws.* source
+            expected = [sub.aws_source]
         assert rule["EventPattern"]["source"] == expected, sub.name
 
 

@@ -198,18 +198,18 @@ def _groups(stack: Stack) -> dict[str, dict[str, Any]]:
     return stack.of_type("AWS::CodeDeploy::DeploymentGroup")
 
 
-def _error_alarm(stack: Stack, function: str) -> str:
+def _alarm(stack: Stack, function: str, metric: str) -> tuple[str, dict[str, Any]]:
     (alarm,) = [
-        lid
+        (lid, a["Properties"])
         for lid, a in stack.of_type("AWS::CloudWatch::Alarm").items()
-        if a["Properties"].get("MetricName") == "Errors"
+        if a["Properties"].get("MetricName") == metric
         and a["Properties"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
     ]
     return alarm
 
 
 @pytest.mark.parametrize("stage", ["staging", "prod"])
-def test_every_released_function_shifts_its_live_alias_and_rolls_back_on_its_errors(
+def test_every_released_function_shifts_its_live_alias_and_rolls_back_on_its_errors_and_latency(
     keel: Synthesized, stage: str
 ) -> None:
     view = keel.stage(stage)
@@ -231,7 +231,14 @@ def test_every_released_function_shifts_its_live_alias_and_rolls_back_on_its_err
                 "DEPLOYMENT_STOP_ON_ALARM",
             }
             alarms = {a["Name"]["Ref"] for a in group["AlarmConfiguration"]["Alarms"]}
-            assert _error_alarm(stack, lid) in alarms, lid
+            assert _alarm(stack, lid, "Errors")[0] in alarms, lid
+            # And on its latency: a p99 duration near its timeout, within a canary's minutes
+            latency, props = _alarm(stack, lid, "Duration")
+            assert latency in alarms, lid
+            timeout_ms = function["Properties"]["Timeout"] * 1000
+            assert (props["ExtendedStatistic"], props["Period"]) == ("p99", 60)
+            assert props["Threshold"] == pytest.approx(0.8 * timeout_ms)
+            assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 2)
 
 
 def test_an_api_function_also_rolls_back_when_its_error_budget_burns_fast(keel: Synthesized) -> None:

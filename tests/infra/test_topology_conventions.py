@@ -189,7 +189,9 @@ def test_the_api_id_parameter_is_named_per_stage_under_the_authorizers_context()
     assert TOPOLOGY.authorizer_cache_settings("prod") == {owner.setting_name("API_ID_PARAMETER"): "/keel/prod/api-id"}
     # The local runtime gives the id itself
     assert TOPOLOGY.authorizer_cache_settings("local", api_id="a1") == {owner.setting_name("API_ID"): "a1"}
-    without = Topology("keel", 1, "keel-idempotency", None, "keel.outbox_relay", (Context(name="demo"),))
+    without = Topology(
+        authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(Context(name="demo"),)
+    )
     assert without.authorizer_cache_settings("prod") == {}
 
 
@@ -206,3 +208,15 @@ def test_the_topology_holds_every_context_module_and_nothing_else() -> None:
 
     modules = {p.stem for p in Path(contexts.__file__).parent.glob("*.py")} - {"__init__"}
     assert {ctx.name for ctx in TOPOLOGY.contexts} == modules
+
+
+def test_a_subscription_to_an_aws_source_matches_its_detail_types_on_the_default_bus() -> None:
+    sub = Subscription(name="mail", handler="h", aws_source="aws.ses", event_types=("Email Bounced",))
+    assert sub.event_pattern == {"source": ["aws.ses"], "detail-type": ["Email Bounced"]}
+    assert (sub.on_default_bus, SUB.on_default_bus) == (True, False)
+
+
+@pytest.mark.parametrize(("source", "types"), [("keel.billing", ("Email Bounced",)), ("aws.ses", ())])
+def test_an_aws_source_is_an_aws_service_with_detail_types(source: str, types: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="aws_source"):
+        Subscription(name="mail", handler="h", aws_source=source, event_types=types)

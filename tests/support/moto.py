@@ -22,7 +22,10 @@ def create_context_table(name: str) -> str:
 
 
 def create_idempotency_table(name: str = STAGED.idempotency_table) -> None:
-    provision.create_idempotency_table(boto3.client("dynamodb"), name)
+    """The shared idempotency table, unless a fixture of another context made it already."""
+    dynamodb = boto3.client("dynamodb")
+    if name not in dynamodb.list_tables()["TableNames"]:
+        provision.create_idempotency_table(dynamodb, name)
 
 
 def all_items(table: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import pytest
 
 from bench.coldstart import interleave
 from bench.first_response import APP_ID, FirstResponse, OperationCounter
-from bench.signups import Checkpoint, SignupRun, checkpoints_for, p50_ms
+from bench.signups import Checkpoint, SignupRun, _before, checkpoints_for, p50_ms, window_start
 
 
 def test_each_sample_is_compared_with_the_floor_measured_around_it() -> None:
@@ -52,6 +52,14 @@ def test_a_checkpoints_p50_skips_the_cold_first_sign_up() -> None:
     latencies = [9.0] + [0.010] * 30 + [0.020] * 30  # seconds; the first is a cold start
     assert p50_ms(latencies, 10) == pytest.approx(10.0)  # sign-ups 2..26
     assert p50_ms(latencies, 61) == pytest.approx(20.0)  # sign-ups 37..61
+
+
+def test_each_window_starts_where_its_p50_starts_so_the_drain_comes_before_it() -> None:
+    latencies = [9.0] + [0.050] * 74 + [0.010] * 25  # 75 sign-ups back to back, then 25 on an idle runtime
+    assert [window_start(mark) for mark in (10, 100, 1000)] == [2, 76, 976]
+    assert p50_ms(latencies, 100) == pytest.approx(10.0)  # sign-ups 76..100: after the drain only
+    assert _before(latencies, window_start(100)) == pytest.approx(50.0)  # sign-ups 51..75: back to back
+    assert _before(latencies, window_start(10)) is None  # nothing before the first window
 
 
 def test_a_sign_up_run_breaches_on_latency_growth_memory_or_a_failed_sign_up() -> None:

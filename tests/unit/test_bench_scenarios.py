@@ -17,7 +17,9 @@ def test_every_context_with_an_api_has_a_scenario_and_every_scenario_a_context()
 
 def test_a_context_without_a_scenario_is_reported_not_skipped() -> None:
     # Given the topology with a context that has an API and no scenario yet
-    newcomer = Context(name="projects", api_handler="functions.projects.handlers.api", api_prefixes=("/v1/projects",))
+    newcomer = Context(
+        name="inventory", api_handler="functions.inventory.handlers.api", api_prefixes=("/v1/inventory",)
+    )
     grown = dataclasses.replace(TOPOLOGY, contexts=(*TOPOLOGY.contexts, newcomer))
     # Then the bench lists it, without a scenario
     assert (newcomer, None) in scenarios.for_topology(grown)

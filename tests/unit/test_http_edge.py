@@ -395,3 +395,17 @@ def test_a_route_may_set_its_own_cache_control() -> None:
     headers = _headers(app.resolve(api_event("GET", "/v1/logo"), None))  # type: ignore[arg-type]
     assert headers["cache-control"] == "public, max-age=60"
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_only_the_exact_one_click_unsubscribe_form_passes_the_body_check() -> None:
+    from keel.http import precheck_body
+
+    def form(body: str) -> dict[str, object]:
+        return {"httpMethod": "POST", "body": body, "headers": {"Content-Type": "application/x-www-form-urlencoded"}}
+
+    assert precheck_body(form("List-Unsubscribe=One-Click")) is None
+    assert precheck_body(form("List-Unsubscribe=One-Click&x=1")) == (
+        400,
+        "bad_request",
+        "Content-Type must be application/json",
+    )

@@ -16,7 +16,7 @@ TOPOLOGY = Topology(
             ),
         ),
     ),
-).for_stage("local")
+).for_stage("test")
 
 
 def seen(correlation_id: str, request_id: str = "req-1", status: int = 201) -> RequestSeen:
@@ -28,7 +28,7 @@ def consumed(correlation_id: str, event_id: str, **fields: object) -> dict[str, 
         "correlation_id": correlation_id,
         "event_id": event_id,
         "event_type": "identity.tenant.created.v1",
-        "function_name": "keel-local-billing-provision-free-tier",
+        "function_name": TOPOLOGY.context("billing").resource_name("provision-free-tier"),
         "service": "billing-free-tier",
         "outcome": "ok",
         "attempt": 1,

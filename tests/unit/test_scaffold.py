@@ -71,12 +71,12 @@ def test_a_path_another_context_routes_is_refused() -> None:
 
 
 def test_leftover_files_of_a_name_are_refused(tmp_path: Path) -> None:
-    # Given a repository where functions/projects exists but no context is registered
-    (tmp_path / "functions" / "projects").mkdir(parents=True)
+    # Given a repository where functions/tickets exists but no context is registered
+    (tmp_path / "functions" / "tickets").mkdir(parents=True)
     # Then the name is refused, naming what is in the way
-    why = scaffold.refusal(scaffold.names_for("projects"), tmp_path, TOPOLOGY)
+    why = scaffold.refusal(scaffold.names_for("tickets"), tmp_path, TOPOLOGY)
     assert why is not None
-    assert why.startswith("'projects' exists: functions/projects")
+    assert why.startswith("'tickets' exists: functions/tickets")
 
 
 def test_every_file_of_the_paved_road_is_rendered() -> None:
@@ -142,10 +142,10 @@ def test_create_writes_says_every_file_and_regenerates_the_documents(tmp_path: P
         return [("updated", "docs/openapi.json")]
 
     # When a context is created in an empty repository
-    scaffold.create("projects", entity=None, root=tmp_path, topology=TOPOLOGY, say=said.append, regenerate=regenerate)
+    scaffold.create("tickets", entity=None, root=tmp_path, topology=TOPOLOGY, say=said.append, regenerate=regenerate)
     # Then every file is written and named, and the documents were regenerated
     written = files_under(tmp_path)
-    assert written == set(scaffold.render(scaffold.names_for("projects"), REPO))
+    assert written == set(scaffold.render(scaffold.names_for("tickets"), REPO))
     assert {f"  created  {p}" for p in written} | {"  updated  docs/openapi.json"} <= set(said)
     assert regenerated == ["called"]
 
@@ -155,17 +155,17 @@ def test_a_failed_regeneration_takes_everything_back(tmp_path: Path) -> None:
     contracts = tmp_path / "layers/keel/python/keel/contracts"
     contracts.mkdir(parents=True)
     original = "from keel.events import Contract, contract\n"
-    (contracts / "projects.py").write_text(original)
+    (contracts / "tickets.py").write_text(original)
 
     def broken(topology: object) -> list[tuple[str, str]]:
         raise RuntimeError("no OpenAPI document")
 
     # When the context is created, then the error comes through
     with pytest.raises(RuntimeError):
-        scaffold.create("projects", entity=None, root=tmp_path, topology=TOPOLOGY, say=print, regenerate=broken)
+        scaffold.create("tickets", entity=None, root=tmp_path, topology=TOPOLOGY, say=print, regenerate=broken)
     # And only what was there before is left, as it was
-    assert files_under(tmp_path) == {Path("layers/keel/python/keel/contracts/projects.py")}
-    assert (contracts / "projects.py").read_text() == original
+    assert files_under(tmp_path) == {Path("layers/keel/python/keel/contracts/tickets.py")}
+    assert (contracts / "tickets.py").read_text() == original
 
 
 def test_a_refused_context_writes_nothing(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 from functions.billing.domain.account import BillingAccount, HistoryEntry, Status
 from functions.billing.domain.invoices import Dispute, Invoice, Refund
 from functions.billing.domain.overrides import Override
-from functions.billing.domain.plans import Entitlements, Interval
+from functions.billing.domain.plans import PLANS, Entitlements, Interval
 from functions.billing.domain.ports import ReceivedEvent
 from functions.billing.domain.snapshots import InvoiceLine
 from keel.clock import iso
@@ -136,6 +136,7 @@ def _entitlements_item(entitlements: Entitlements) -> Item:
         "plan": entitlements.plan,
         "seat_limit": entitlements.seat_limit,
         "project_limit": entitlements.project_limit,
+        "task_limit": entitlements.task_limit,
         "features": dict(entitlements.features),
         "rate_tier": entitlements.rate_tier,
     }
@@ -148,7 +149,13 @@ def _entitlements(item: Mapping[str, Any]) -> Entitlements:
         project_limit=_maybe_int(item.get("project_limit")),
         features={str(k): bool(v) for k, v in dict(item.get("features") or {}).items()},
         rate_tier=str(item["rate_tier"]),
+        # Stored before plans limited tasks (or unlimited: None is not stored): the plan's own limit.
+        task_limit=_maybe_int(item["task_limit"]) if "task_limit" in item else _plan_task_limit(str(item["plan"])),
     )
+
+
+def _plan_task_limit(plan: str) -> int | None:
+    return next((p.task_limit for p in PLANS if p.name == plan), None)
 
 
 def _override_item(override: Override) -> Item:

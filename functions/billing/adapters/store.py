@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.billing.adapters import items
+from functions.billing.domain import facts
 from functions.billing.domain.account import BillingAccount, HistoryEntry
 from functions.billing.domain.errors import ConcurrentChange, RefundAlreadyRecorded
 from functions.billing.domain.invoices import Invoice, Refund
@@ -214,7 +215,11 @@ class BillingLedger(_Table):
             tx.delete(items.unprocessed_key(event.received_at, event.id))
 
     def written(self, changes: Changes) -> None:
-        """After the write: versions moved on, recorded events and history are out."""
+        """After the write: its business facts are counted, versions moved on, recorded events and
+        history are out."""
+        for part in (changes.account, *changes.invoices, *changes.refunds):
+            if part is not None:
+                facts.count(part.tenant_id, part.events)
         if changes.account is not None:
             account = changes.account
             account.version += 1
@@ -224,6 +229,8 @@ class BillingLedger(_Table):
         for invoice in changes.invoices:
             invoice.version += 1
             invoice.events.clear()
+        for refund in changes.refunds:
+            refund.events.clear()
 
     def _account(self, account: BillingAccount, tx: Transaction) -> None:
         expected = account.version or None

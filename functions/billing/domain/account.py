@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from functions.billing.domain.errors import UnknownPrice
 from functions.billing.domain.overrides import Override
-from functions.billing.domain.plans import FREE, Catalog, Entitlements, Interval
+from functions.billing.domain.plans import FREE, PLANS, Catalog, Entitlements, Interval
 from functions.billing.domain.snapshots import SubscriptionSnapshot
 from keel import ids
 from keel.contracts.billing import (
@@ -66,6 +66,14 @@ class Terms:
 
     catalog: Catalog
     grace: timedelta = DEFAULT_GRACE
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The operator behind a change of the entitlements, and the reason they gave (if any)."""
+
+    id: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -315,29 +323,33 @@ class BillingAccount:
 
     # -- entitlements ----------------------------------------------------------------------------
 
-    def refresh_entitlements(self, terms: Terms, now: datetime, reason: str | None = None) -> bool:
-        """Announce the effective entitlements if they differ from the ones last announced."""
+    def refresh_entitlements(
+        self, terms: Terms, now: datetime, reason: str | None = None, *, operator: Operator | None = None
+    ) -> bool:
+        """Announce the effective entitlements if they differ from the ones last announced (an
+        operator's change names the operator and their reason)."""
         effective = self.effective_entitlements(terms, now)
         if effective == self.entitlements:
             return False
         if reason is None:
             reason = "payment_overdue" if self._overdue(terms, now) else "plan"
-        self._announce(effective, now, reason)
+        self._announce(effective, now, reason, operator=operator)
         return True
 
     def _overdue(self, terms: Terms, now: datetime) -> bool:
         return self.status is Status.PAST_DUE and not self.in_grace(terms, now)
 
-    def set_override(self, override: Override, terms: Terms, now: datetime) -> None:
+    def set_override(self, override: Override, terms: Terms, now: datetime) -> bool:
+        """Apply ``override``; whether the effective entitlements changed (and were announced)."""
         self.override = override
-        self.refresh_entitlements(terms, now, "override")
+        return self.refresh_entitlements(terms, now, "override", operator=Operator(override.set_by, override.reason))
 
-    def remove_override(self, terms: Terms, now: datetime) -> bool:
+    def remove_override(self, terms: Terms, now: datetime, *, by: str) -> bool:
+        """Drop the override; whether the effective entitlements changed (and were announced)."""
         if self.override is None:
             return False
         self.override = None
-        self.refresh_entitlements(terms, now, "override")
-        return True
+        return self.refresh_entitlements(terms, now, "override", operator=Operator(by, None))
 
     def lapse_override(self, terms: Terms, now: datetime) -> bool:
         """Drop an override whose ``until`` has passed, announcing the entitlements without it."""
@@ -349,7 +361,15 @@ class BillingAccount:
 
     # -- recording -------------------------------------------------------------------------------
 
-    def _announce(self, entitlements: Entitlements, at: datetime, reason: str, *, first: bool = False) -> None:
+    def _announce(
+        self,
+        entitlements: Entitlements,
+        at: datetime,
+        reason: str,
+        *,
+        first: bool = False,
+        operator: Operator | None = None,
+    ) -> None:
         # Consumers ignore an announcement not newer than the one they hold: keep them increasing.
         effective_at = at if first else max(at, self.entitlements_at + _TICK)
         self.entitlements = entitlements
@@ -364,6 +384,10 @@ class BillingAccount:
                 effective_at=effective_at,
                 rate_tier=entitlements.rate_tier,
                 reason=reason,
+                operator_id=operator.id if operator else None,
+                operator_reason=operator.reason if operator else None,
+                task_limit=entitlements.task_limit,
+                plans=[plan.grant for plan in PLANS],
             )
         )
 

@@ -1,7 +1,9 @@
 """Operators' overrides of a tenant's entitlements (``/v1/admin/entitlements/{tenant_id}``).
 
 Every change is announced by ``billing.entitlements.changed.v1`` (``reason: override``) when it
-changes the effective entitlements, and names the operator who made it and why.
+changes the effective entitlements, and names the operator who made it and why (``operator_id``,
+``operator_reason``). Every call is logged with the operator's id. A tenant billing does not know (or
+a malformed id) is not found, as an unknown tenant.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ from functions.billing.domain.errors import InvalidOverride, NoBillingAccount, N
 from functions.billing.domain.overrides import Override
 from functions.billing.domain.plans import FEATURES, Entitlements
 from functions.billing.domain.ports import Accounts, Changes, Ledger
+from keel import ids, observability
 from keel.clock import Clock, SystemClock
+from keel.tenancy import Access, Caller
 
 MAX_REASON = 500
+#: The service name the operators' log lines go out under (the billing API's).
+SERVICE = "billing"
 
 
 @dataclass(frozen=True)
 class Granted:
     tenant_id: str
     plan: str
+    #: The entitlements of the plan that applies now (the free plan's while a payment is overdue).
+    plan_entitlements: Entitlements
     override: Override | None
     effective: Entitlements
 
@@ -35,12 +43,16 @@ class EntitlementsService:
         self._terms = terms
         self._clock = clock or SystemClock()
 
-    def get(self, tenant_id: str) -> Granted:
+    def get(self, operator: Caller, tenant_id: str) -> Granted:
         """The tenant's plan, its override (if it still applies) and the effective entitlements."""
-        return self._granted(self._account(tenant_id), self._clock.now())
+        operator.require(Access.OPERATOR)
+        granted = self._granted(self._account(tenant_id), self._clock.now())
+        _log(operator, "view_entitlements", tenant_id=tenant_id)
+        return granted
 
     def override(
         self,
+        operator: Caller,
         tenant_id: str,
         *,
         seat_limit: int | None,
@@ -48,9 +60,9 @@ class EntitlementsService:
         features: Mapping[str, bool],
         until: datetime | None,
         reason: str,
-        by: str,
     ) -> Granted:
-        """Set (replace) the tenant's override."""
+        """Set (replace) the tenant's override, in the operator's name."""
+        operator.require(Access.OPERATOR)
         now = self._clock.now()
         unknown = sorted(set(features) - set(FEATURES))
         if unknown:
@@ -67,27 +79,39 @@ class EntitlementsService:
         if not 0 < len(reason.strip()) <= MAX_REASON:
             raise InvalidOverride(f"an override needs a reason of 1 to {MAX_REASON} characters")
         account = self._account(tenant_id)
-        override = Override(seat_limit, project_limit, dict(features), until, reason, by, now)
-        account.set_override(override, self._terms, now)
+        override = Override(seat_limit, project_limit, dict(features), until, reason, operator.user_id, now)
+        announced = account.set_override(override, self._terms, now)
         self._ledger.commit(Changes(account=account))
+        _log(operator, "override_entitlements", tenant_id=tenant_id, reason=reason, changed=announced)
         return self._granted(account, now)
 
-    def remove(self, tenant_id: str) -> Granted:
-        """Remove the tenant's override; the plan's entitlements apply again."""
+    def remove(self, operator: Caller, tenant_id: str) -> Granted:
+        """Remove the tenant's override, in the operator's name; the plan's entitlements apply again."""
+        operator.require(Access.OPERATOR)
         now = self._clock.now()
         account = self._account(tenant_id)
         if account.override is None or not account.override.applies_at(now):
             raise NoOverride("the tenant's entitlements are not overridden")
-        account.remove_override(self._terms, now)
+        announced = account.remove_override(self._terms, now, by=operator.user_id)
         self._ledger.commit(Changes(account=account))
+        _log(operator, "remove_entitlements_override", tenant_id=tenant_id, changed=announced)
         return self._granted(account, now)
 
     def _account(self, tenant_id: str) -> BillingAccount:
-        account = self._accounts.get(tenant_id)
+        account = self._accounts.get(tenant_id) if ids.is_id("ten", tenant_id) else None
         if account is None:
             raise NoBillingAccount("no such tenant")
         return account
 
     def _granted(self, account: BillingAccount, now: datetime) -> Granted:
         override = account.override if account.override and account.override.applies_at(now) else None
-        return Granted(account.tenant_id, account.plan, override, account.effective_entitlements(self._terms, now))
+        base = self._terms.catalog.get(account.entitled_plan(self._terms, now)).entitlements
+        return Granted(
+            account.tenant_id, account.plan, base, override, account.effective_entitlements(self._terms, now)
+        )
+
+
+def _log(operator: Caller, action: str, **details: object) -> None:
+    observability.for_service(SERVICE).logger.info(
+        "operator action", extra={"action": action, "operator_id": operator.user_id, **details}
+    )

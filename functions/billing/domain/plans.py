@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from keel.contracts.billing import PlanGrant
+
 FREE = "free"
 #: Every feature a plan may grant, by name; a plan grants the ones it lists as ``True``.
-FEATURES = ("api_access", "audit_log", "sso", "priority_support")
+FEATURES = ("api_access", "audit_log", "sso", "priority_support", "project_export")
 
 
 class Interval(StrEnum):
@@ -35,6 +37,8 @@ class Entitlements:
     project_limit: int | None
     features: Mapping[str, bool]
     rate_tier: str
+    #: Tasks one project may have (operators' overrides keep the plan's).
+    task_limit: int | None = None
 
     def with_limits(
         self, *, seat_limit: int | None, project_limit: int | None, features: Mapping[str, bool]
@@ -66,6 +70,7 @@ class Plan:
     features: Mapping[str, bool]
     rate_tier: str
     prices: Mapping[Interval, Price] = field(default_factory=dict)
+    task_limit: int | None = None
 
     @property
     def is_free(self) -> bool:
@@ -74,7 +79,17 @@ class Plan:
     @property
     def entitlements(self) -> Entitlements:
         features = {name: self.features.get(name, False) for name in FEATURES}
-        return Entitlements(self.name, self.seat_limit, self.project_limit, features, self.rate_tier)
+        return Entitlements(
+            self.name, self.seat_limit, self.project_limit, features, self.rate_tier, task_limit=self.task_limit
+        )
+
+    @property
+    def grant(self) -> PlanGrant:
+        """What the plan grants, as ``billing.entitlements.changed.v1`` tells every consumer."""
+        features = [name for name in FEATURES if self.features.get(name, False)]
+        return PlanGrant(
+            plan=self.name, project_limit=self.project_limit, task_limit=self.task_limit, features=features
+        )
 
     def price(self, interval: Interval) -> Price:
         return self.prices[interval]
@@ -87,6 +102,7 @@ PLANS: tuple[Plan, ...] = (
         title="Free",
         seat_limit=3,
         project_limit=3,
+        task_limit=25,
         features={},
         rate_tier="free",
         prices={Interval.MONTHLY: Price("", 0), Interval.ANNUAL: Price("", 0)},
@@ -96,7 +112,8 @@ PLANS: tuple[Plan, ...] = (
         title="Pro",
         seat_limit=10,
         project_limit=50,
-        features={"api_access": True, "audit_log": True},
+        task_limit=500,
+        features={"api_access": True, "audit_log": True, "project_export": True},
         rate_tier="pro",
         prices={Interval.MONTHLY: Price("", 2900), Interval.ANNUAL: Price("", 29000)},
     ),
@@ -105,7 +122,13 @@ PLANS: tuple[Plan, ...] = (
         title="Business",
         seat_limit=None,
         project_limit=None,
-        features={"api_access": True, "audit_log": True, "sso": True, "priority_support": True},
+        features={
+            "api_access": True,
+            "audit_log": True,
+            "sso": True,
+            "priority_support": True,
+            "project_export": True,
+        },
         rate_tier="business",
         prices={Interval.MONTHLY: Price("", 9900), Interval.ANNUAL: Price("", 99000)},
     ),

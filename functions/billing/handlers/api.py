@@ -1,5 +1,6 @@
 """Billing's API (``/v1/billing``): the plan catalog, the tenant's subscription, checkout and the
-portal, plan changes and cancellation, invoices, refunds and the subscription's history.
+portal, plan changes and cancellation, invoices, refunds and the subscription's history; and the
+operators' overrides of a tenant's entitlements (``/v1/admin/entitlements``).
 
 Each route names the least access it needs; the tenant comes only from the authorizer's context.
 Routes that talk to Stripe load it on their first call, not when this module is imported.
@@ -22,10 +23,12 @@ from functions.billing.handlers.views import (
     CancelNow,
     CancelPreviewView,
     ChangePreviewView,
+    GrantedView,
     HistoryView,
     InvoicePageView,
     InvoiceView,
     NewRefund,
+    OverrideBody,
     PlanChoice,
     PlansView,
     RefundView,
@@ -34,6 +37,7 @@ from functions.billing.handlers.views import (
 )
 from keel.http import KeelResolver
 from keel.idempotency import HEADER, idempotent
+from keel.observability import instrumented
 from keel.tenancy import Access
 
 app = KeelResolver(service="billing")
@@ -218,5 +222,53 @@ def refund(body: NewRefund, idempotency_key: IdempotencyKey) -> RefundView:
     return RefundView.of(done)
 
 
+# -- operators: a tenant's entitlements (/v1/admin: operators only, and no tenant's member by being one)
+
+OPERATORS = ["operators"]
+
+
+@app.get(
+    "/v1/admin/entitlements/<tenant_id>",
+    access=Access.OPERATOR,
+    errors=(404,),
+    tags=OPERATORS,
+    summary="A tenant's plan entitlements, its override and the effective entitlements (operators)",
+)
+def operator_entitlements(tenant_id: str) -> GrantedView:
+    return GrantedView.of(wiring.entitlements().get(app.caller, tenant_id))
+
+
+@app.put(
+    "/v1/admin/entitlements/<tenant_id>",
+    access=Access.OPERATOR,
+    errors=(404,),
+    tags=OPERATORS,
+    summary="Override a tenant's entitlements, for a reason, until a date or for good (operators)",
+)
+def override_entitlements(tenant_id: str, body: OverrideBody) -> GrantedView:
+    granted = wiring.entitlements().override(
+        app.caller,
+        tenant_id,
+        seat_limit=body.seat_limit,
+        project_limit=body.project_limit,
+        features=body.features,
+        until=body.until,
+        reason=body.reason,
+    )
+    return GrantedView.of(granted)
+
+
+@app.delete(
+    "/v1/admin/entitlements/<tenant_id>",
+    access=Access.OPERATOR,
+    errors=(404,),
+    tags=OPERATORS,
+    summary="Remove a tenant's override: its plan's entitlements apply again (operators)",
+)
+def remove_entitlements_override(tenant_id: str) -> GrantedView:
+    return GrantedView.of(wiring.entitlements().remove(app.caller, tenant_id))
+
+
+@instrumented(app.service, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

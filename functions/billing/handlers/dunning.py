@@ -14,6 +14,7 @@ from keel import observability
 SERVICE = "billing-dunning"
 
 
+@observability.instrumented(SERVICE, "job")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.bind(SERVICE, correlation_id=str(event.get("id") or "") or None)
     tools = observability.for_service(SERVICE)

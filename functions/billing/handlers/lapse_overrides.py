@@ -13,6 +13,7 @@ from keel import observability
 SERVICE = "billing-overrides"
 
 
+@observability.instrumented(SERVICE, "job")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.bind(SERVICE, correlation_id=str(event.get("id") or "") or None)
     lapsed = wiring.dunning().lapse_overrides()

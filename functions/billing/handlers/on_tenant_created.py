@@ -11,6 +11,7 @@ from functions.billing import wiring
 from keel.consumer import Consumer, Effect
 from keel.contracts.identity import TenantCreated
 from keel.events import Event
+from keel.observability import instrumented
 from keel.store import Transaction
 
 
@@ -25,5 +26,6 @@ consumer = Consumer(
 )
 
 
+@instrumented(consumer.service, "consumer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer(event, context)

@@ -57,6 +57,7 @@ def sync(tenants: list[str] | None = None, *, progress: Callable[[int, int, str]
     return repairs
 
 
+@observability.instrumented(SERVICE, "job")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.bind(SERVICE, correlation_id=str(event.get("id") or "") or None)
     tools = observability.for_service(SERVICE)

@@ -45,6 +45,7 @@ def process(record: SQSRecord) -> None:
     )
 
 
+@observability.instrumented(SERVICE, "consumer")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

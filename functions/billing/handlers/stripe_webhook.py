@@ -48,5 +48,6 @@ def receive() -> ReceiptView:
     return ReceiptView(event_id=receipt.event_id, outcome=receipt.outcome)
 
 
+@observability.instrumented(SERVICE, "api")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

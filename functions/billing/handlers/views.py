@@ -4,9 +4,9 @@ is a 422); money is integer minor units with a currency; times are UTC."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from keel.text import HumanText
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not
 IntervalName = Literal["monthly", "annual"]
 #: The plans sold through Stripe (the catalog's paid plans; a test holds them together).
 PaidPlanName = Literal["pro", "business"]
+FeatureName = Annotated[str, Field(min_length=1, max_length=64)]
 REFUND_REASONS = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"]
 
 
@@ -366,9 +367,10 @@ class HistoryView(_View):
 class OverrideBody(_Body):
     seat_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     project_limit: int | None = Field(default=None, ge=0, le=1_000_000)
-    features: dict[str, bool] = Field(default_factory=dict, max_length=20)
-    #: When the override lapses by itself; omitted: until removed.
-    until: datetime | None = None
+    #: Features switched on (or off) by name, over the plan's.
+    features: dict[FeatureName, bool] = Field(default_factory=dict, max_length=20)
+    #: When the override lapses by itself (with its offset; in the future); omitted: until removed.
+    until: AwareDatetime | None = None
     reason: HumanText = Field(min_length=1, max_length=500)
 
 
@@ -385,7 +387,10 @@ class OverrideView(_View):
 class GrantedView(_View):
     tenant_id: str
     plan: str
+    #: What the plan that applies now grants, without the override.
+    plan_entitlements: EntitlementsView
     override: OverrideView | None
+    #: What applies: the plan's, with the override while it applies.
     entitlements: EntitlementsView
 
     @classmethod
@@ -407,6 +412,7 @@ class GrantedView(_View):
         return cls(
             tenant_id=granted.tenant_id,
             plan=granted.plan,
+            plan_entitlements=EntitlementsView.of(granted.plan_entitlements),
             override=override,
             entitlements=EntitlementsView.of(granted.effective),
         )

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from infra.local.lingering import linger
 from infra.local.stripe import pages, routes
 from infra.local.stripe.account import Account
 from infra.local.stripe.errors import StripeError, invalid, unauthenticated
@@ -279,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.app.handle(self.command, self.path, dict(self.headers.items()), body)
         self._write(response)
         if self.close_connection:
-            self._linger()
+            linger(self)
         log.debug(
             "%s %s -> %d (%.1f ms)", self.command, self.path, response.status, (time.perf_counter() - started) * 1000
         )
@@ -298,19 +299,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         except ConnectionError:
             self.close_connection = True
-
-    def _linger(self) -> None:
-        # Stop sending, then discard what the client still uploads for a moment, so that it reads
-        # our answer instead of a connection reset.
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(0.5)
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and self.connection.recv(65536):
-                pass
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)

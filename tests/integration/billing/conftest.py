@@ -21,8 +21,11 @@ from infra.model import (
 )
 from keel import settings
 from tests.integration.billing.support import API_KEY, CONTEXT, QUEUE, SECRET, Billing
+from tests.integration.identity.conftest import identity, idp  # noqa: F401 - fixtures the operators' tests share
+from tests.integration.identity.gateway import Gateway
 from tests.integration.stripe.support import Receiver
 from tests.support.moto import create_context_table, create_idempotency_table
+from tests.unit.identity.idp import LocalIdp
 
 FAST = DeliveryPolicy(first_retry_seconds=0.05, backoff_factor=2.0, max_attempts=3, timeout_seconds=2.0)
 
@@ -79,3 +82,10 @@ def billing(
     create_context_table(CONTEXT.table_name)
     create_idempotency_table()
     return Billing(stripe_emulator, stripe_receiver, create_work_queue(QUEUE))
+
+
+@pytest.fixture
+def gateway(billing: Billing, identity: str, idp: LocalIdp) -> Gateway:  # noqa: F811 - the fixtures imported above
+    """The real authorizer in front of every context's API: identity signs people up and knows who
+    is a member, billing answers its own routes (its operators' among them)."""
+    return Gateway(idp)

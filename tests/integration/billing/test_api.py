@@ -34,6 +34,9 @@ def test_every_route_names_its_least_access() -> None:
         ("GET", "/v1/billing/invoices"): Access.ADMIN,
         ("GET", "/v1/billing/invoices/<invoice_id>"): Access.ADMIN,
         ("POST", "/v1/billing/refunds"): Access.OWNER,
+        ("GET", "/v1/admin/entitlements/<tenant_id>"): Access.OPERATOR,
+        ("PUT", "/v1/admin/entitlements/<tenant_id>"): Access.OPERATOR,
+        ("DELETE", "/v1/admin/entitlements/<tenant_id>"): Access.OPERATOR,
     }
 
 

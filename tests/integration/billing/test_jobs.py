@@ -14,11 +14,13 @@ from functions.billing.domain.upkeep import Dunning
 from functions.billing.handlers import dunning, lapse_overrides, reconcile
 from keel import settings
 from keel.clock import FixedClock, SystemClock
+from keel.tenancy import Caller
 from tests.integration.billing.support import Billing, items_of, published
 from tests.integration.stripe.support import advance, fail_next_payments
 from tests.support.pipeline import FakeLambdaContext
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+OPERATOR = Caller(user_id="usr_operator", operator=True)
 
 
 @pytest.fixture
@@ -68,8 +70,8 @@ def test_an_override_lapses_by_itself_and_the_job_announces_it(billing: Billing)
     cfg = wiring.config()
     operators = EntitlementsService(wiring.accounts(), wiring.ledger(), wiring._terms(cfg), clock=FixedClock(now))
     granted = operators.override(
-        tenant, seat_limit=40, project_limit=None, features={"sso": True}, until=now + timedelta(hours=2),
-        reason="pilot", by="usr_operator",
+        OPERATOR, tenant, seat_limit=40, project_limit=None, features={"sso": True}, until=now + timedelta(hours=2),
+        reason="pilot",
     )  # fmt: skip
     assert (granted.effective.seat_limit, granted.effective.features["sso"]) == (40, True)
     assert billing.call("GET", "/v1/billing/subscription", tenant=tenant).body["overridden"] is True
@@ -126,7 +128,7 @@ def test_the_scheduled_jobs_fall_back_an_overdue_tenant_and_drop_a_lapsed_overri
     wiring.ledger().commit(Changes(account=account))
     earlier = EntitlementsService(wiring.accounts(), wiring.ledger(), wiring._terms(cfg), clock=FixedClock(now - DAY))
     earlier.override(
-        overridden, seat_limit=40, project_limit=None, features={}, until=now - HOUR, reason="pilot", by="usr_op"
+        OPERATOR, overridden, seat_limit=40, project_limit=None, features={}, until=now - HOUR, reason="pilot"
     )
     # When the daily dunning job and the hourly override job run
     assert dunning.handler({"id": "run-1"}, FakeLambdaContext()) == {"fell_back": 1}  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""A small stand-in for API Gateway: the real REQUEST authorizer, then the real identity API handler.
+"""A small stand-in for API Gateway: the real REQUEST authorizer, then the real API handler of the
+context whose prefix routes the path (identity's, or billing's operator routes, say).
 
 Tokens come from the local IdP; people are named by subject (``ada``) and email. A 401 or a Deny
 is answered as API Gateway answers them; otherwise the authorizer's context reaches the handler.
@@ -7,12 +8,13 @@ is answered as API Gateway answers them; otherwise the authorizer's context reac
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from functions.identity.domain.user import user_id_for
-from functions.identity.handlers import api, authorizer
+from functions.identity.handlers import authorizer
 from functions.identity.settings import IdentitySettings
 from keel import settings
 from keel.contracts.identity import UserInvited
@@ -64,6 +66,14 @@ def authorizer_event(method: str, path: str, headers: dict[str, str]) -> dict[st
     return event
 
 
+def api_handler_for(path: str) -> Any:
+    """The API handler of the context that routes ``path``, as the topology routes it."""
+    ctx = STAGED.api_context_for(path)
+    handler = ctx.api_handler if ctx else None
+    assert handler, f"no context routes {path}"
+    return importlib.import_module(handler).handler
+
+
 def authorize(headers: dict[str, str], method: str = "GET", path: str = "/v1/tenant") -> dict[str, Any]:
     return authorizer.handler(authorizer_event(method, path, headers), FakeLambdaContext())  # type: ignore[arg-type]
 
@@ -110,7 +120,7 @@ class Gateway:
             return Reply(403, {"error": denied})
         context = {**answer["context"], "principalId": answer["principalId"]}
         event = api_event(method, path, body=body, headers=sent, query=query, authorizer=context)
-        response = api.handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+        response = api_handler_for(path)(event, FakeLambdaContext())
         text = response.get("body")
         return Reply(int(response["statusCode"]), json.loads(text) if text else None)
 

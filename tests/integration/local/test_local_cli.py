@@ -188,3 +188,16 @@ def test_migrate_names_the_contexts_it_knows(capsys: pytest.CaptureFixture[str],
     code, _, err = run(capsys, "migrate", "--context", "nobody", "--state-dir", str(tmp_path))
     assert code == 2
     assert "identity" in err
+
+
+def test_a_context_reads_another_contexts_secret_under_its_own_setting_name() -> None:
+    # Given a context that reads the secret another owns, and sends email
+    owner = Context(name="keeper", secrets=("shared-key",))
+    reader = Context(name="reader", reads_secrets=(("keeper", "shared-key"),), sends_email=True)
+    topology = Topology(authorizer_handler=None, outbox_relay_handler="keel.outbox_relay", contexts=(owner, reader))
+    # When the local runtime renders it
+    values = local_environment(topology.for_stage(LOCAL_STAGE), moto_endpoint="http://127.0.0.1:1")
+    # Then the reader finds the owner's value under its own name, and its SES configuration set
+    assert values["KEEL_READER_SHARED_KEY"] == values["KEEL_KEEPER_SHARED_KEY"]
+    assert values["KEEL_READER_CONFIGURATION_SET"] == "keel-local-reader-email"
+    assert "KEEL_KEEPER_CONFIGURATION_SET" not in values

@@ -35,3 +35,25 @@ def test_an_event_from_its_producers_source_reaches_the_consumer(aws: None) -> N
 def test_an_event_typed_as_another_contexts_never_reaches_the_consumer(aws: None) -> None:
     # When identity's source publishes an event typed as billing's, then the consumer never sees it
     assert _delivered(aws, source="keel.identity", detail_type="billing.entitlements.changed.v1") == 0
+
+
+def _ses_bounces_received(*, bus: str | None) -> int:
+    """How many SES bounces notifications' email-events queue gets after one on ``bus`` (the default bus when None)."""
+    services = ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")
+    clients = AwsClients(*(boto3.client(name, region_name=REGION) for name in services))  # type: ignore[arg-type]
+    provisioned = provision(TOPOLOGY.for_stage(LOCAL_STAGE), clients, REGION)
+    (queue,) = [q for q in provisioned.queues if (q.context, q.subscription) == ("notifications", "email-events")]
+    entry = {"Source": "aws.ses", "DetailType": "Email Bounced", "Detail": json.dumps({"eventType": "Bounce"})}
+    if bus is not None:
+        entry["EventBusName"] = bus
+    assert clients.events.put_events(Entries=[entry])["FailedEntryCount"] == 0  # type: ignore[list-item]
+    received = clients.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    return len(received.get("Messages", []))
+
+
+def test_ses_events_on_the_default_bus_reach_notifications_email_events(aws: None) -> None:
+    assert _ses_bounces_received(bus=None) == 1
+
+
+def test_ses_shaped_events_on_keels_bus_do_not(aws: None) -> None:
+    assert _ses_bounces_received(bus=TOPOLOGY.for_stage(LOCAL_STAGE).bus_name) == 0

@@ -4,6 +4,7 @@ snapshot only what they touch, a stream that can be trimmed, and ``ClientRequest
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -13,6 +14,9 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.models import Queue, sqs_backends
 
 from infra.local import moto_patches
 from infra.local.shapes import ACCOUNT_ID
@@ -346,3 +350,145 @@ def test_uninstall_puts_moto_back_and_install_patches_again() -> None:
     finally:
         moto_patches.install()
     assert moto_patches.is_installed()
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+def _query_everything(ddb: Any, pk: str, **kwargs: Any) -> list[list[dict[str, Any]]]:
+    """Every page of a Query of ``pk``, as moto answers it."""
+    pages, start = [], None
+    while True:
+        page = ddb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":sk": {"S": "ITEM#"}},
+            Limit=7,
+            **kwargs,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["ascending", "descending"])
+def test_a_query_answers_exactly_what_moto_as_shipped_does(table: str, forward: bool) -> None:
+    ddb = boto3.client("dynamodb")
+    # Given three partitions of items put in no particular order, and items of another prefix
+    for n in (5, 17, 3, 11, 0, 8, 14, 1, 19, 6, 12, 2, 16, 9, 4, 18, 7, 13, 10, 15):
+        for pk in ("A", "B", "C"):
+            ddb.put_item(TableName=TABLE, Item=key(pk, f"ITEM#{n:02}") | {"v": {"S": f"{pk}{n}"}})
+    ddb.put_item(TableName=TABLE, Item=key("B", "OTHER#1"))
+
+    # When B is read a page at a time, with the patch and without it
+    patched = _query_everything(ddb, "B", ScanIndexForward=forward)
+    with pytest.MonkeyPatch.context() as shipped_moto:
+        shipped_moto.setattr(Table, "query", moto_patches.unpatched(Table, "query"))
+        shipped = _query_everything(ddb, "B", ScanIndexForward=forward)
+
+    # Then the pages are the same, in the same order
+    assert patched == shipped
+    assert [item["sk"]["S"] for item in patched[0]][:2] == (
+        ["ITEM#00", "ITEM#01"] if forward else ["ITEM#19", "ITEM#18"]
+    )
+
+
+def test_a_query_reads_only_its_own_partition(table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName=TABLE, Item=key("A", "ITEM#1"))
+    ddb.put_item(TableName=TABLE, Item=key("B", "ITEM#1"))
+
+    # Given moto's list of the whole table made unusable
+    def whole_table(self: Any) -> Any:
+        raise AssertionError("a Query listed every item of the table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+
+    # When A is queried, it is answered from A's partition alone
+    assert [item["sk"]["S"] for item in _query_everything(ddb, "A")[0]] == ["ITEM#1"]
+
+
+# -- stream reads and queue receives --------------------------------------------------------------
+
+
+def test_stream_records_read_exactly_as_moto_as_shipped_answers(table: str) -> None:
+    ddb = boto3.client("dynamodb")
+    # Given inserts, an update and a delete, with nested and binary values
+    for n in range(3):
+        detail = {"M": {"n": {"N": str(n)}, "tags": {"L": [{"S": "a"}, {"BOOL": True}]}, "raw": {"B": b"\x00\x01"}}}
+        ddb.put_item(TableName=TABLE, Item=key("S", f"ITEM#{n}") | {"detail": detail})
+    ddb.transact_write_items(TransactItems=[add_one("S", "ITEM#1")])
+    ddb.delete_item(TableName=TABLE, Key=key("S", "ITEM#2"))
+
+    # When the stream is read with the patch and without it
+    patched = stream_records()
+    with pytest.MonkeyPatch.context() as shipped_moto:
+        shipped_moto.setattr(
+            DynamoDBStreamsHandler, "get_records", moto_patches.unpatched(DynamoDBStreamsHandler, "get_records")
+        )
+        shipped = stream_records()
+
+    # Then the records are the same, field for field (timestamps included)
+    assert [record["eventName"] for record in patched] == ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]
+    assert patched == shipped
+
+
+def test_a_queue_hands_out_messages_within_retention_without_counting_the_queue(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="keel-patched", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+
+    # Given moto's count of the queue's messages made unusable
+    def counted(self: Any) -> Any:
+        raise AssertionError("a receive counted every message of the queue")
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(counted))
+
+    # When messages are received, they come as before
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(message["Body"] for message in received) == ["0", "1", "2"]
+
+
+def test_a_message_past_its_queue_retention_is_not_handed_out(aws: None) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="keel-retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    # Given a message sent 61 s ago on a queue that keeps messages 60 s
+    queue = sqs_backends[ACCOUNT_ID][REGION].get_queue("keel-retention")
+    for message in queue._messages:
+        message.sent_timestamp -= 61_000
+
+    # Then no receive hands it out
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+
+def test_a_stream_reader_waiting_for_an_append_wakes_on_the_next_record(table: str) -> None:
+    # Given a reader waiting (up to 30 s) for the next record appended after now
+    seen = moto_patches.stream_appends()
+    woke = threading.Event()
+
+    def reader() -> None:
+        moto_patches.wait_for_stream_append(seen, timeout=30)
+        woke.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    # When an item is written, then the reader wakes at once, not at its timeout
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item=key("W", "ITEM#1"))
+    assert woke.wait(5)
+    thread.join()
+
+
+def test_a_stream_reader_that_missed_the_notification_does_not_wait(table: str) -> None:
+    # Given a record appended after the reader looked (between its read and its wait)
+    seen = moto_patches.stream_appends()
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item=key("W", "ITEM#2"))
+    # Then its wait returns at once
+    started = time.monotonic()
+    moto_patches.wait_for_stream_append(seen, timeout=30)
+    assert time.monotonic() - started < 1

@@ -147,6 +147,19 @@ class Consumer:
         return dict(response)
 
 
+class EnvelopeConsumer(Consumer):
+    """A consumer of every event type, known to the kernel or not: ``apply`` takes the envelope itself
+    and keeps its own idempotency (a read model keyed by event id, an audit trail); its logs, traces and
+    partial batch failures are every consumer's. ``apply`` answers ``ok``, ``duplicate`` or ``ignored``."""
+
+    def __init__(self, *, service: str, apply: Callable[[Envelope], Outcome]) -> None:
+        super().__init__(service=service, table=str, effects=[])
+        self._apply_envelope = apply
+
+    def _apply(self, envelope: Envelope) -> Outcome:
+        return self._apply_envelope(envelope)
+
+
 def _continued(envelope: Envelope) -> TraceContext | None:
     """The envelope's trace, continued by this consumer (a new span); ``None`` for an event written
     before envelopes carried one (the invocation's own trace then goes on)."""

@@ -55,6 +55,13 @@ class Conflict(KeelError):
     code = "conflict"
 
 
+class PreconditionFailed(KeelError):
+    """An ``If-Match`` that no longer matches: someone changed the resource since the caller read it."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class PayloadTooLarge(KeelError):
     status = 413
     code = "payload_too_large"

@@ -52,6 +52,8 @@ DEFAULT_CACHE_CONTROL = "no-store"
 #: What a gateway answers (403) to a method or path no route takes, as API Gateway does.
 NO_ROUTE_MESSAGE = "no route answers this method on this path"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: What a mail client POSTs to a ``List-Unsubscribe`` link (RFC 8058), exactly.
+ONE_CLICK_MEDIA_TYPE, ONE_CLICK_BODY = "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click"
 _UTF8 = frozenset({"utf-8", "utf8"})
 # A JSON string, or what is left of an unterminated one: the optional closing quote keeps the
 # match from failing and being retried at every later quote (quadratic on a crafted body).
@@ -161,6 +163,8 @@ def _check_body(body: Any, is_base64: bool, headers: Mapping[str, Any]) -> None:
         raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES // 1024} KB")
     lowered = {name.lower(): value for name, value in headers.items()}
     media_type, charset = _media_type(str(lowered.get("content-type", "")))
+    if media_type == ONE_CLICK_MEDIA_TYPE and raw.strip() == ONE_CLICK_BODY:
+        return  # a mail client's one-click unsubscribe (RFC 8058): the one non-JSON body any route takes
     if media_type != "application/json":
         raise BadRequest("Content-Type must be application/json")
     if charset is not None and charset not in _UTF8:

@@ -35,6 +35,7 @@ _DESCRIPTIONS = {
     403: "Not allowed for this caller",
     404: "Not found (also: another tenant's id)",
     409: "Conflict with the current state",
+    412: "If-Match no longer matches the resource's ETag: reload and retry",
     413: "Body too large",
     415: "Body in a charset other than UTF-8",
     422: "Validation error",

@@ -12,13 +12,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from keel.events import Contract, contract
 
 Interval = Literal["monthly", "annual"]
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern="^[a-z]{3}$", examples=["usd"])]
 MinorUnits = Annotated[int, Field(ge=0, examples=[2900])]
+
+
+class PlanGrant(BaseModel):
+    """What one plan of the catalogue grants: a consumer names the plan that raises a limit, or grants
+    a feature, from these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: str = Field(min_length=1, examples=["pro"])
+    #: ``None`` means no limit.
+    project_limit: int | None = Field(ge=0)
+    #: ``None`` means no limit.
+    task_limit: int | None = Field(ge=0)
+    #: The features the plan grants.
+    features: list[str] = Field(default_factory=list)
 
 
 @contract
@@ -43,6 +58,14 @@ class EntitlementsChanged(Contract):
     #: Why they changed: the plan, an operator's override (set, removed or lapsed), or a payment
     #: overdue past its grace period (the tenant falls back to the free plan's entitlements).
     reason: Literal["plan", "override", "override_lapsed", "payment_overdue"] | None = None
+    #: With ``reason: override``: the operator who set or removed the override, and the reason they
+    #: gave for it (``None`` when the override was removed).
+    operator_id: str | None = None
+    operator_reason: str | None = Field(default=None, max_length=500)
+    #: Tasks one project may have; ``None`` means no limit (and is what events before it carried).
+    task_limit: int | None = Field(default=None, ge=0)
+    #: Every plan of the catalogue and what it grants, cheapest first.
+    plans: list[PlanGrant] = Field(default_factory=list)
 
 
 @contract

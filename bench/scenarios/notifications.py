@@ -1,0 +1,81 @@
+"""Notifications' routes, driven as a client would: an owner signs up (the welcome email tells that
+notifications knows the tenant), invites two people who accept (each a notice in the owner's inbox),
+then reads the inbox, marks one notice read and the rest, reads and changes preferences, registers and
+forgets a device, and reads the delivery log."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from bench.harness import Harness
+from bench.requests import Step
+
+OWNER = "bench-notifications@example.com"
+
+
+def _wait(check: Any, what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"bench: {what} did not happen within {timeout} s")
+        time.sleep(0.05)
+    return found
+
+
+def steps(h: Harness) -> list[Step]:
+    s: dict[str, Any] = {}
+
+    def owner() -> dict[str, str]:
+        return {"Authorization": f"Bearer {s['token']}", "X-Tenant-Id": s["tenant"]}
+
+    def emails_to(address: str) -> list[dict[str, Any]]:
+        return [m for m in h.runtime.emails() if address in m["destinations"]]
+
+    def sign_up() -> None:
+        s["token"] = h.token(OWNER)
+        signed_in = {"Authorization": f"Bearer {s['token']}"}
+        s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Notifications"}, signed_in)["id"]
+        _wait(lambda: emails_to(OWNER), "the welcome email")
+        for n in (1, 2):  # two newcomers: two notices in the owner's inbox
+            invitee = f"bench-notifications-{n}@example.com"
+            h.expect(201, "POST", "/v1/invitations", {"email": invitee, "role": "member"}, owner())
+            (mail,) = _wait(lambda invitee=invitee: emails_to(invitee), "the invitation email")
+            link = re.search(r"https?://\S+token=\S+", mail["body"])
+            assert link, mail["body"]
+            token = parse_qs(urlsplit(link.group(0)).query)["token"][0]
+            accepted = {"Authorization": f"Bearer {h.token(invitee)}"}
+            h.expect(201, "POST", "/v1/invitations/accept", {"token": token}, accepted)
+        _wait(lambda: len(inbox()["items"]) == 2, "the owner's notices")
+
+    def inbox() -> dict[str, Any]:
+        return dict(h.expect(200, "GET", "/v1/notifications", None, owner()))
+
+    def pick_one() -> None:
+        s["notice"] = inbox()["items"][0]["id"]
+
+    def read_one() -> None:
+        h.expect(200, "POST", f"/v1/notifications/{s['notice']}/read", None, owner())
+
+    def read_all() -> None:
+        assert h.expect(200, "POST", "/v1/notifications/read-all", None, owner()) == {"marked": 1}
+
+    def register() -> None:
+        s["device"] = h.expect(201, "POST", "/v1/devices", {"token": "bench-device", "platform": "ios"}, owner())["id"]
+
+    return [
+        Step("GET /v1/notifications", "read", inbox, prepare=sign_up),
+        Step("POST /v1/notifications/{notification_id}/read", "write", read_one, prepare=pick_one),
+        Step("POST /v1/notifications/read-all", "write", read_all),
+        Step("GET /v1/notification-preferences", "read",
+             lambda: h.expect(200, "GET", "/v1/notification-preferences", None, owner())),
+        Step("PUT /v1/notification-preferences", "write",
+             lambda: h.expect(200, "PUT", "/v1/notification-preferences", {"product": {"push": False}}, owner())),
+        Step("POST /v1/devices", "write", register),
+        Step("DELETE /v1/devices/{device_id}", "write",
+             lambda: h.expect(204, "DELETE", f"/v1/devices/{s['device']}", None, owner())),
+        Step("GET /v1/notifications/deliveries", "read",
+             lambda: h.expect(200, "GET", "/v1/notifications/deliveries", None, owner())),
+    ]  # fmt: skip

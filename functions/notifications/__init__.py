@@ -1,0 +1,1 @@
+"""Notifications: the notifications of a tenant. Written by ``keel new context``: make it yours."""

@@ -1,0 +1,148 @@
+"""What the notifications API reads and answers. Bodies forbid unknown fields, so a tenant id or a user
+id slipped into one is a 422."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not when the handler does
+    from functions.notifications.domain.messages import Notice
+    from functions.notifications.domain.ports import Delivery, DeliveryPage, Device, NoticePage
+    from functions.notifications.domain.preferences import Preferences
+
+CategoryName = Literal["product", "billing", "security"]
+
+
+class _Body(BaseModel):
+    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class NoticeView(_View):
+    id: str
+    title: str
+    body: str
+    category: CategoryName
+    link: str | None
+    created_at: str
+    read_at: str | None
+
+    @classmethod
+    def of(cls, notice: Notice) -> NoticeView:
+        return cls(
+            id=notice.id, title=notice.title, body=notice.body, category=notice.category.value,
+            link=notice.link, created_at=notice.created_at, read_at=notice.read_at,
+        )  # fmt: skip
+
+
+class NoticePageView(_View):
+    items: list[NoticeView]
+    #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
+    cursor: str | None
+
+    @classmethod
+    def of(cls, page: NoticePage) -> NoticePageView:
+        return cls(items=[NoticeView.of(n) for n in page.items], cursor=page.cursor)
+
+
+class ReadAllView(_View):
+    #: How many were marked read (at most 100 per call: call again while it is 100).
+    marked: int
+
+
+class ChannelChoices(_Body):
+    # Strict: ``0`` or ``"no"`` is not a choice, only ``true`` or ``false``.
+    email: StrictBool | None = None
+    in_app: StrictBool | None = None
+    push: StrictBool | None = None
+
+
+class LockedChoices(_Body):
+    """Security notifications cannot be switched off: ``true`` (or nothing) is the only choice."""
+
+    email: Literal[True] | None = None
+    in_app: Literal[True] | None = None
+    push: Literal[True] | None = None
+
+
+class PreferencesBody(_Body):
+    """Only the categories and channels to change; the rest stay as they are."""
+
+    product: ChannelChoices | None = None
+    billing: ChannelChoices | None = None
+    security: LockedChoices | None = None
+
+
+class ChannelsView(_View):
+    email: bool
+    in_app: bool
+    push: bool
+
+
+class PreferencesView(_View):
+    product: ChannelsView
+    billing: ChannelsView
+    security: ChannelsView
+
+    @classmethod
+    def of(cls, preferences: Preferences) -> PreferencesView:
+        stored = preferences.as_stored()
+        return cls(**{category: ChannelsView(**channels) for category, channels in stored.items()})
+
+
+class UnsubscribedView(_View):
+    category: CategoryName
+    email: Literal[False] = False
+
+
+class NewDevice(_Body):
+    token: str = Field(min_length=1, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
+    platform: Literal["ios", "android", "web"]
+
+
+class DeviceView(_View):
+    id: str
+    platform: str
+    created_at: str
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceView:
+        return cls(id=device.id, platform=device.platform, created_at=device.created_at)
+
+
+class DeliveryView(_View):
+    id: str
+    event_id: str
+    event_type: str
+    channel: str
+    template: str
+    category: CategoryName
+    user_id: str | None
+    status: Literal["sending", "sent", "failed"]
+    attempts: int
+    reason: str | None
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryView:
+        return cls(
+            id=delivery.id, event_id=delivery.event_id, event_type=delivery.event_type,
+            channel=delivery.channel.value, template=delivery.template, category=delivery.category.value,
+            user_id=delivery.user_id, status=delivery.status, attempts=delivery.attempts,
+            reason=delivery.reason, updated_at=delivery.updated_at,
+        )  # fmt: skip
+
+
+class DeliveryPageView(_View):
+    items: list[DeliveryView]
+    cursor: str | None
+
+    @classmethod
+    def of(cls, page: DeliveryPage) -> DeliveryPageView:
+        return cls(items=[DeliveryView.of(d) for d in page.items], cursor=page.cursor)

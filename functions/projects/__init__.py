@@ -1,0 +1,1 @@
+"""Projects: the projects of a tenant. Written by ``keel new context``: make it yours."""

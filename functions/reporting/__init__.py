@@ -1,0 +1,1 @@
+"""Reporting: the reports of a tenant. Written by ``keel new context``: make it yours."""
