@@ -13,6 +13,7 @@ This module imports no CDK and nothing from ``functions``: handlers are named by
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Mapping, Sequence
@@ -66,6 +67,11 @@ API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
 #: The setting (bare name) of the authorizer's context naming the SSM parameter that holds API Gateway's
 #: usage plans by rate tier (``{tier: id}``), where it keeps each tenant's key.
 USAGE_PLANS_PARAMETER = "USAGE_PLANS_PARAMETER"
+#: The settings (bare names) of the authorizer's context giving the usage plans' ids themselves (the
+#: local runtime's, on moto) and the stage's shared usage key (tenants without a key of their own).
+USAGE_PLANS, SHARED_USAGE_KEY = "USAGE_PLANS", "SHARED_USAGE_KEY"
+#: The authorizer context's job that gives tenants their usage keys: it may make keys, as sign-up may.
+USAGE_KEYS_JOB = "usage-keys"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
@@ -638,10 +644,25 @@ class Topology:
         """The web ACL in front of the stage."""
         return self.resource_name("edge")
 
-    def usage_plan_settings(self) -> dict[str, str]:
-        """Where the authorizer's context finds the usage plans it keeps tenants' keys in."""
+    def usage_plan_settings(self, *, plans: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Where the authorizer's context finds the usage plans it keeps tenants' keys in (the stage's
+        parameter, or ``plans`` themselves when given), and the stage's shared usage key."""
         ctx = self.authorizer_context
-        return {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter} if ctx else {}
+        if ctx is None:
+            return {}
+        where = (
+            {ctx.setting_name(USAGE_PLANS): json.dumps(dict(plans), sort_keys=True)}
+            if plans is not None
+            else {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter}
+        )
+        return where | {ctx.setting_name(SHARED_USAGE_KEY): self.shared_usage_key}
+
+    @property
+    def shared_usage_key(self) -> str:
+        """The value of the stage's shared API Gateway key: what a tenant without a key of its own counts
+        against. Unique per stage (API Gateway wants values unique in a region); not a secret (the API
+        takes keys from the authorizer only)."""
+        return "".join(c for c in self.resource_name("shared-api-usage-key") if c.isalnum())
 
     @property
     def abuse_prone_routes(self) -> list[Route]:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from functions.identity.domain.members import MemberService
     from functions.identity.domain.operators import OperatorService
     from functions.identity.domain.tenants import TenantService
+    from functions.identity.domain.usage import UsageKeysService
     from functions.identity.settings import IdentitySettings
     from keel.store import Transaction
 
@@ -108,7 +109,12 @@ def _access(cfg: IdentitySettings) -> AccessService:
     from functions.identity.adapters.access import AccessReads
     from functions.identity.domain.access import AccessService
 
-    return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table), operators_group=cfg.operators_group)
+    return AccessService(
+        verifier=_verifier(cfg),
+        store=AccessReads(cfg.table),
+        operators_group=cfg.operators_group,
+        shared_usage_key=cfg.shared_usage_key or None,
+    )
 
 
 @cache
@@ -192,3 +198,11 @@ def entitlements(tx: Transaction) -> EntitlementsService:
 
     cfg = config()
     return EntitlementsService(EntitlementsWriter(cfg.table, tx), _usage_plans(cfg))
+
+
+def usage_keys() -> UsageKeysService:
+    from functions.identity.adapters.usage_tiers import UsageTierRecords
+    from functions.identity.domain.usage import UsageKeysService
+
+    cfg = config()
+    return UsageKeysService(_tenants(cfg), UsageTierRecords(cfg.table), _usage_plans(cfg))

@@ -9,7 +9,10 @@ plan per rate tier behind the authorizer.
 - A usage plan per rate tier (``keel.rate_tiers``) on the stage: API Gateway counts a tenant's
   requests against the key the authorizer names for it (``usageIdentifierKey``), so a tenant over its
   rate is throttled and the others are not. Identity keeps each tenant's key in its tier's plan; it
-  finds the plans' ids in an SSM parameter written here (identity's stack is deployed first).
+  finds the plans' ids in an SSM parameter written here (identity's stack is deployed first). One more
+  plan, the shared tier's, holds the stage's shared key (``Topology.shared_usage_key``): the budget of
+  every tenant without a key of its own yet (those of a stage deployed before usage plans, until
+  identity's hourly ``usage-keys`` job has made theirs), with the limits the whole stage had before.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ if TYPE_CHECKING:
 
 from infra.cloud import permissions
 from infra.cloud.deployment import ApiSettings
-from infra.model import Route, Topology
+from infra.model import USAGE_KEYS_JOB, Route, Topology
 from keel.contracts.billing import EntitlementsChanged
 from keel.errors import TooManyRequests
-from keel.rate_tiers import RATE_TIERS, RateTier
+from keel.rate_tiers import RATE_TIERS, SHARED_TIER, RateTier
 
 #: The name of the web ACL's custom answer to a rate block (``CustomResponseBodies``). AWS's rule sets
 #: block with WAF's own 403: a managed group's override action cannot carry a custom response.
@@ -196,19 +199,32 @@ class TenantUsagePlans(Construct):
         tiers: Sequence[RateTier] = tuple(RATE_TIERS.values()),
     ) -> None:
         super().__init__(scope, id)
-        self.plans = {
-            tier.name: api.add_usage_plan(
+
+        def plan(tier: RateTier, description: str) -> apigateway.UsagePlan:
+            return api.add_usage_plan(
                 f"Tier-{tier.name}",
                 name=topology.usage_plan_name(tier.name),
-                description=f"Keel rate tier {tier.name}: each tenant on it has this much of its own",
+                description=description,
                 throttle=apigateway.ThrottleSettings(rate_limit=tier.rate_per_second, burst_limit=tier.burst),
                 quota=apigateway.QuotaSettings(limit=tier.requests_per_day, period=apigateway.Period.DAY)
                 if tier.requests_per_day
                 else None,
                 api_stages=[apigateway.UsagePlanPerApiStage(api=api, stage=stage)],
             )
+
+        self.plans = {
+            tier.name: plan(tier, f"Keel rate tier {tier.name}: each tenant on it has this much of its own")
             for tier in tiers
         }
+        self.shared = plan(SHARED_TIER, "Keel: one budget for every tenant without a key of its own yet")
+        self.shared.add_api_key(
+            api.add_api_key(
+                "SharedUsageKey",
+                api_key_name=topology.resource_name("shared-usage"),
+                value=topology.shared_usage_key,
+                description="The budget of tenants without a key of their own (Keel's usage-keys job makes theirs)",
+            )
+        )
         stack = cdk.Stack.of(self)
         parameter = ssm.StringParameter(
             self,
@@ -233,8 +249,8 @@ class TenantUsagePlans(Construct):
 
 
 def provisioners(topology: Topology, contexts: Sequence[ContextStack]) -> list[lambda_.IFunction]:
-    """The functions that make tenants' keys: the authorizer context's API function (sign-up) and its
-    consumers of ``billing.entitlements.changed.v1`` (a new plan)."""
+    """The functions that make tenants' keys: the authorizer context's API function (sign-up), its
+    consumers of ``billing.entitlements.changed.v1`` (a new plan) and its ``usage-keys`` job."""
     owner = next((c for c in contexts if c.authorizer_function), None)
     if owner is None:
         return []
@@ -243,4 +259,7 @@ def provisioners(topology: Topology, contexts: Sequence[ContextStack]) -> list[l
         if EntitlementsChanged.TYPE in sub.event_types:
             consumer = owner.node.find_child(f"Consume-{sub.name}")
             found.append(typing.cast("ContextFunction", consumer).function)
+    for job in owner.ctx.jobs:
+        if job.name == USAGE_KEYS_JOB:
+            found.append(typing.cast("ContextFunction", owner.node.find_child(f"Run-{job.name}")).function)
     return found

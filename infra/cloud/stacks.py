@@ -63,8 +63,9 @@ from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
 RELAY_TIMEOUT = 60  # seconds
-THROTTLE_RATE_PER_SECOND = 100
-THROTTLE_BURST = 200
+#: The whole stage's ceiling: above any one tier's budget (keel.rate_tiers), it shields what is behind it.
+THROTTLE_RATE_PER_SECOND = 1000
+THROTTLE_BURST = 2000
 #: The message of an ACCESS_DENIED: the one the authorizer's Deny put in its context (plain text, quoted here).
 DENIED_FROM_CONTEXT = f'"$context.authorizer.{DENIED_MESSAGE}"'
 #: API Gateway's own refusals, each in Keel's error shape with the code the kernel (and the local

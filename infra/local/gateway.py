@@ -40,7 +40,7 @@ from infra.local.lingering import linger
 from infra.local.mailbox import email_page, inbox_page
 from infra.local.push import SEND_PATH
 from infra.local.shapes import method_arn, proxy_event, traced_headers
-from infra.local.throttle import NO_KEY, TenantThrottle, Throttled
+from infra.local.throttle import TenantThrottle, Throttled
 from infra.local.traces import CAPACITY, RequestSeen, as_html
 from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
@@ -299,12 +299,10 @@ class LocalApi:
         if not isinstance(decision, Allowed):
             return decision.status, decision.code, decision.message
         if self.throttle is not None and not tenantless:
-            # Tenant routes require a key, as the cloud's methods do: the tenant's own budget is spent.
-            if decision.usage_key is None:
-                return NO_KEY
-            throttled = self.throttle.admit(decision.usage_key, str(decision.authorizer.get("plan", "")))
-            if throttled is not None:
-                return throttled
+            # Tenant routes require a key, as the cloud's methods do: the key's own budget is spent.
+            refused = self.throttle.admit(decision.usage_key)
+            if refused is not None:
+                return refused
         event["requestContext"]["authorizer"] = decision.authorizer
         return None
 

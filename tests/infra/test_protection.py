@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from infra.cloud import permissions
+from infra.model import USAGE_KEYS_JOB
 from keel.contracts.billing import EntitlementsChanged
-from keel.rate_tiers import RATE_TIERS
+from keel.rate_tiers import RATE_TIERS, SHARED_TIER
 from tests.infra.cfn import Stack, Synthesized, statements, target
 
 
@@ -96,8 +97,8 @@ def _usage_plans(sample: Synthesized) -> dict[str, dict[str, Any]]:
 def test_each_rate_tier_is_a_usage_plan_on_the_stage_with_its_limits(sample: Synthesized) -> None:
     plans = {props["UsagePlanName"]: props for props in _usage_plans(sample).values()}
     (stage,) = sample.api.of_type("AWS::ApiGateway::Stage")
-    assert len(plans) == len(RATE_TIERS)
-    for tier in RATE_TIERS.values():
+    assert len(plans) == len(RATE_TIERS) + 1
+    for tier in (*RATE_TIERS.values(), SHARED_TIER):
         # Then the tier's plan throttles each key at the tier's rate and burst, and counts its daily quota
         plan = plans[sample.topology.usage_plan_name(tier.name)]
         assert plan["Throttle"] == {"RateLimit": tier.rate_per_second, "BurstLimit": tier.burst}
@@ -106,6 +107,38 @@ def test_each_rate_tier_is_a_usage_plan_on_the_stage_with_its_limits(sample: Syn
         )
         (api_stage,) = plan["ApiStages"]
         assert target(api_stage["Stage"]) == stage
+
+
+def test_the_stage_ceiling_is_above_every_tiers_budget(sample: Synthesized) -> None:
+    # Given the stage's method settings for every path and method
+    (stage,) = sample.api.of_type("AWS::ApiGateway::Stage").values()
+    (defaults,) = (m for m in stage["Properties"]["MethodSettings"] if m["ResourcePath"] == "/*")
+    # Then one tenant on the largest tier can spend its whole budget: the stage never throttles it first
+    for tier in (*RATE_TIERS.values(), SHARED_TIER):
+        assert defaults["ThrottlingRateLimit"] >= tier.rate_per_second
+        assert defaults["ThrottlingBurstLimit"] >= tier.burst
+
+
+def test_the_shared_plan_holds_the_stages_shared_key_which_identity_names_for_tenants_without_one(
+    sample: Synthesized,
+) -> None:
+    # Given the stage's API keys made by the stack, and the usage plans they are put in
+    keys = sample.api.of_type("AWS::ApiGateway::ApiKey")
+    plan_keys = [k["Properties"] for k in sample.api.of_type("AWS::ApiGateway::UsagePlanKey").values()]
+    # Then there is one, the shared key, in the shared tier's plan only
+    ((key_id, key),) = keys.items()
+    assert key["Properties"]["Value"] == sample.topology.shared_usage_key
+    ((plan_key),) = plan_keys
+    assert target(plan_key["KeyId"]) == key_id
+    shared_plan = sample.api.props(target(plan_key["UsagePlanId"]))
+    assert shared_plan["UsagePlanName"] == sample.topology.usage_plan_name(SHARED_TIER.name)
+    # And identity's functions are told its value (the authorizer names it), no other context's
+    owner = sample.topology.authorizer_context
+    assert owner is not None
+    for stack, _, function in sample.every("AWS::Lambda::Function"):
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        told = variables.get(owner.setting_name("SHARED_USAGE_KEY"))
+        assert told == (sample.topology.shared_usage_key if stack.name == owner.stack_name else None), stack.name
 
 
 def test_the_api_takes_keys_from_the_authorizer_and_requires_one_on_tenant_routes_only(sample: Synthesized) -> None:
@@ -131,7 +164,8 @@ def test_identity_finds_the_usage_plans_ids_by_tier_in_the_parameter_it_is_told(
     (parameter,) = (p for p in sample.api.of_type("AWS::SSM::Parameter").values() if p["Properties"]["Name"] == name)
     value = json.dumps(parameter["Properties"]["Value"])
     assert all(f'\\"{tier}\\":' in value for tier in RATE_TIERS)
-    assert all(lid in value for lid in _usage_plans(sample))
+    tiers = {sample.topology.usage_plan_name(tier) for tier in RATE_TIERS}
+    assert all(lid in value for lid, plan in _usage_plans(sample).items() if plan["UsagePlanName"] in tiers)
     owner = sample.topology.authorizer_context
     assert owner is not None
     for stack, _, function in sample.every("AWS::Lambda::Function"):
@@ -170,19 +204,20 @@ def _key_grants(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_only_sign_up_and_the_plan_change_consumer_may_make_keys_and_only_as_the_code_does(
+def test_only_sign_up_the_plan_change_consumer_and_the_usage_keys_job_may_make_keys_as_the_code_does(
     sample: Synthesized,
 ) -> None:
     owner = sample.topology.authorizer_context
     assert owner is not None
     consumers = [s for s in owner.subscriptions if EntitlementsChanged.TYPE in s.event_types]
     assert consumers
+    assert [j.name for j in owner.jobs if j.name == USAGE_KEYS_JOB] == [USAGE_KEYS_JOB]
     # Given every grant of an API Gateway call outside a stage, in every stack
     grants = [(stack, lid, s) for stack in sample.stacks.values() for lid, s in _key_grants(stack)]
     # Then they are all in the API stack, on the identity API function's and consumers' roles
     roles = {json.dumps(sample.api.props(lid)["Roles"]) for stack, lid, _ in grants if stack is sample.api}
     assert {stack.name for stack, _, _ in grants} == {sample.topology.api_stack_name}
-    assert len(roles) == 1 + len(consumers)
+    assert len(roles) == 1 + len(consumers) + 1
     assert all(owner.stack_name in role for role in roles)
     # And each role may make exactly the calls the adapter makes: no delete, no update, no "*"
     allowed = {(a, path) for a, path in permissions.USAGE_PLAN_CALLS}

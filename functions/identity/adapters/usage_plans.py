@@ -3,9 +3,11 @@
 The API stack makes the plans after identity's stack (its methods point at identity's functions), so
 identity cannot be given their ids at deploy time without a cycle: the API stack writes them, as JSON
 ``{tier: usage plan id}``, to an SSM parameter whose name identity knows
-(``KEEL_IDENTITY_USAGE_PLANS_PARAMETER``), read on first use, once per container. Tests may give the
-JSON itself (``KEEL_IDENTITY_USAGE_PLANS``). With neither there are no usage plans (the local
-runtime's gateway limits each tenant by its plan itself): nothing is done.
+(``KEEL_IDENTITY_USAGE_PLANS_PARAMETER``), read on first use, once per container. The local runtime
+and tests give the JSON itself (``KEEL_IDENTITY_USAGE_PLANS``: the plans made on moto). With neither,
+or before the API stack has written the parameter (identity's first deploy with usage plans), there
+are no usage plans yet: nothing is made and ``provide`` says so (the tenant keeps counting against the
+key it has, or the stage's shared one).
 
 IAM allows exactly these calls: make a key, list keys (to find one by name), add a key to a plan.
 """
@@ -45,11 +47,11 @@ class ApiGatewayUsagePlans:
         self._ssm = ssm
         self._apigateway = apigateway
 
-    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> None:
+    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
         plans = self.plans()
         if plans is None:
-            observability.for_service("identity").logger.warning("no usage plans configured: no key made")
-            return
+            observability.for_service("identity").logger.warning("no usage plans (yet): no key made")
+            return False
         client = self._apigateway()
         name = usage_key_name(tenant_id, tier)
         key_id = None if new else self._key_id(client, name)
@@ -57,11 +59,17 @@ class ApiGatewayUsagePlans:
             key_id = client.create_api_key(name=name, value=usage_key(tenant_id, tier), enabled=True)["id"]
         with contextlib.suppress(client.exceptions.ConflictException):  # already in it: a redelivered event
             client.create_usage_plan_key(usagePlanId=plans[tier], keyId=key_id, keyType="API_KEY")
+        return True
 
     def plans(self) -> Mapping[str, str] | None:
-        """``{tier: usage plan id}``, read from SSM on first use; ``None`` when none are configured."""
+        """``{tier: usage plan id}``, read from SSM until found, then kept; ``None`` when there are none."""
         if self._plans is None and self._parameter:
-            self._plans = json.loads(self._ssm().get_parameter(Name=self._parameter)["Parameter"]["Value"])
+            ssm = self._ssm()
+            try:
+                value = ssm.get_parameter(Name=self._parameter)["Parameter"]["Value"]
+            except ssm.exceptions.ParameterNotFound:
+                return None  # the API stack has not written it yet: asked again next time
+            self._plans = json.loads(value)
         return self._plans
 
     @staticmethod

@@ -25,7 +25,6 @@ from functions.identity.domain.usage import usage_key
 from functions.identity.domain.user import user_id_for
 from keel import ids
 from keel.errors import Forbidden
-from keel.rate_tiers import tier_of
 from keel.tenancy import DEFAULT_OPERATORS_GROUP, OPERATOR_FLAG, VALID_UNTIL
 
 MAX_CREDENTIAL_LENGTH = 8192
@@ -37,8 +36,8 @@ class Allow:
     principal_id: str
     #: The authorizer context handlers read (API Gateway passes strings only).
     context: dict[str, str] = field(default_factory=dict)
-    #: The tenant's API Gateway key for its plan's tier (``usage.usage_key``): its requests count
-    #: against its own budget in that tier's usage plan.
+    #: The API Gateway key the request counts against (``usageIdentifierKey``): the tenant's own key of
+    #: its tier (``usage.usage_key``), or the stage's shared key while it has none; ``None`` outside a tenant.
     usage_key: str | None = None
 
 
@@ -81,11 +80,21 @@ class AccessService:
     """Decides one authorization request (the authorizer Lambda is a thin wrapper around it)."""
 
     def __init__(
-        self, *, verifier: TokenVerifier, store: AccessStore, operators_group: str = DEFAULT_OPERATORS_GROUP
+        self,
+        *,
+        verifier: TokenVerifier,
+        store: AccessStore,
+        operators_group: str = DEFAULT_OPERATORS_GROUP,
+        shared_usage_key: str | None = None,
     ) -> None:
         self._verifier = verifier
         self._store = store
         self._operators_group = operators_group
+        self._shared_usage_key = shared_usage_key
+
+    def _usage(self, tenant_id: str, usage_tier: str | None) -> str | None:
+        """The key a request in ``tenant_id`` counts against: its own, else the stage's shared one."""
+        return usage_key(tenant_id, usage_tier) if usage_tier is not None else self._shared_usage_key
 
     def decide(self, *, authorization: str | None, tenant_id: str | None) -> Decision:
         """Allow (with the context), Deny (403), or raise ``InvalidCredentials`` (401)."""
@@ -111,8 +120,8 @@ class AccessService:
             "role": grant.role.value,
             "plan": grant.plan,
         }
-        tier = tier_of(grant.plan).name
-        return Allow(principal_id=grant.api_key_id, context=context, usage_key=usage_key(grant.tenant_id, tier))
+        key = self._usage(grant.tenant_id, grant.usage_tier)
+        return Allow(principal_id=grant.api_key_id, context=context, usage_key=key)
 
     def _jwt(self, token: str, wanted: str | None) -> Decision:
         claims = self._verifier.verify(token)
@@ -135,4 +144,5 @@ class AccessService:
         if grant.suspended:
             return suspended(user_id)
         context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
-        return Allow(principal_id=user_id, context=context, usage_key=usage_key(wanted, tier_of(grant.plan).name))
+        key = self._usage(wanted, grant.usage_tier)
+        return Allow(principal_id=user_id, context=context, usage_key=key)

@@ -16,7 +16,6 @@ from keel import ids, metrics
 from keel.clock import Clock, SystemClock
 from keel.contracts.identity import MemberJoined, TenantCreated
 from keel.events import Envelope, envelope
-from keel.rate_tiers import tier_of
 from keel.tenancy import Role, TenantContext
 
 
@@ -63,7 +62,8 @@ class TenantService:
         # The key first, so the tenant is served from its first request. A key whose tenant then fails
         # to be written grants nothing: its value is derived from a tenant id that exists nowhere, so
         # the authorizer (which names keys only for tenants it has read) never names it.
-        self._usage.provide(tenant.id, tier_of(seats.plan).name, new=True)
+        if self._usage.provide(tenant.id, seats.rate_tier, new=True):
+            seats = replace(seats, usage_tier=seats.rate_tier)
         try:
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
         except SlugTaken:

@@ -1,13 +1,16 @@
 """Each tenant has its own rate: the local gateway throttles a tenant over its plan's tier (429 with
 ``Retry-After``) and no other, as API Gateway's usage plans do with the key the authorizer names.
 
-The tier is tiny (1 request a second, 2 at once) and the gateway's clock is fixed, so three requests
-show it, and moving the clock shows the refill."""
+The whole chain runs as in ``keel dev``: the stage's usage plans on moto's API Gateway, identity
+putting each new tenant's key in its tier's plan, the authorizer naming it, and the gateway sizing the
+key's bucket by the plan it finds the key in. The free tier is tiny (1 request a second, 2 at once)
+and the gateway's clock is fixed, so three requests show it, and moving the clock shows the refill."""
 
 from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 
 from infra.local.authorizer import AuthorizerGate
@@ -15,9 +18,10 @@ from infra.local.environment import REGION
 from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
 from infra.local.lambdas import LocalFunction
 from infra.local.runtime import api_functions
-from infra.local.throttle import TenantThrottle
+from infra.local.throttle import TenantThrottle, UsagePlanLimits, make_usage_plans
 from infra.topology import AUTHORIZER_CACHE_SECONDS
-from keel.rate_tiers import DEFAULT_TIER, RateTier
+from keel import settings
+from keel.rate_tiers import DEFAULT_TIER, RATE_TIERS, RateTier
 from tests.integration.identity.gateway import Gateway
 from tests.support.staged import STAGED
 
@@ -36,16 +40,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def local(gateway: Gateway, clock: Clock) -> LocalApi:
-    """The local API Gateway with the real authorizer and identity's API; every plan on a tiny tier."""
+def local(gateway: Gateway, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> LocalApi:
+    """The local API Gateway with the real authorizer and identity's API; the free tier's plan tiny."""
+    client = boto3.client("apigateway")
+    tiny = RateTier(DEFAULT_TIER, rate_per_second=1, burst=2)
+    plans = make_usage_plans(client, STAGED, tiers=[tiny, *(t for t in RATE_TIERS.values() if t.name != DEFAULT_TIER)])
+    for name, value in STAGED.usage_plan_settings(plans=plans).items():
+        monkeypatch.setenv(name, value)
+    settings.reset()
     authorizer = LocalFunction(STAGED.authorizer_name, str(STAGED.authorizer_handler), region=REGION)
-    tiny = {DEFAULT_TIER: RateTier(DEFAULT_TIER, rate_per_second=1, burst=2)}
     return LocalApi(
         STAGED,
         api_functions=api_functions(STAGED),
         authorizer=AuthorizerGate(authorizer, cache_seconds=AUTHORIZER_CACHE_SECONDS),
         region=REGION,
-        throttle=TenantThrottle(tiny, clock=clock),
+        throttle=TenantThrottle(UsagePlanLimits(lambda: client), clock=clock),
     )
 
 
@@ -93,3 +102,19 @@ def test_tenantless_routes_spend_no_tenants_budget(local: LocalApi, gateway: Gat
     replies = [local.handle(GatewayRequest("GET", "/v1/me", headers, None, "127.0.0.1", "localhost")) for _ in range(3)]
     # Then each is served: no tenant's budget is spent there, as no key is required there in the cloud
     assert [r.status for r in replies] == [200, 200, 200]
+
+
+def test_a_key_in_no_usage_plan_is_refused_403_as_api_gateway_refuses_it(
+    local: LocalApi, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a tenant made while identity knew no usage plans, and a shared key the stage never made
+    ctx = STAGED.context("identity")
+    monkeypatch.delenv(ctx.setting_name("USAGE_PLANS"))
+    monkeypatch.setenv(ctx.setting_name("SHARED_USAGE_KEY"), "keelakeythatnoplanholds")
+    settings.reset()
+    acme = gateway.sign_up("ada", "Acme")
+    # When its owner reads it, the authorizer naming that key
+    reply = _read_tenant(local, gateway, "ada", acme)
+    # Then the gateway refuses it 403 without calling the handler, as API Gateway does
+    assert reply.status == 403
+    assert json.loads(reply.body)["error"]["code"] == "forbidden"

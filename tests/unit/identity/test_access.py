@@ -49,13 +49,21 @@ class FakeStore:
 def store() -> FakeStore:
     ada = user_id_for(ISSUER, "ada")
     return FakeStore(
-        members={(TENANT, ada): MemberGrant(role=Role.ADMIN, plan="pro")},
-        keys={hash_secret(SECRET): ApiKeyGrant(api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro")},
+        members={(TENANT, ada): MemberGrant(role=Role.ADMIN, plan="pro", usage_tier="pro")},
+        keys={
+            hash_secret(SECRET): ApiKeyGrant(
+                api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro", usage_tier="pro"
+            )
+        },
     )
 
 
+SHARED_KEY = "keeltestsharedapiusagekey"
+
+
 def decide(store: FakeStore, authorization: str | None, tenant: str | None = None) -> Allow | Deny:
-    return AccessService(verifier=FakeVerifier(), store=store).decide(authorization=authorization, tenant_id=tenant)
+    service = AccessService(verifier=FakeVerifier(), store=store, shared_usage_key=SHARED_KEY)
+    return service.decide(authorization=authorization, tenant_id=tenant)
 
 
 @pytest.mark.parametrize(
@@ -134,14 +142,28 @@ def test_the_route_is_read_from_the_method_arn() -> None:
     assert route_of("garbage") == ""
 
 
-def test_a_member_and_a_key_of_one_tenant_name_its_usage_key_for_its_plans_tier(store: FakeStore) -> None:
-    # Given Ada, a member of a tenant on "pro", and an API key of that tenant
+def test_a_member_and_a_key_of_one_tenant_name_its_usage_key_of_the_tier_recorded(store: FakeStore) -> None:
+    # Given Ada, a member of a tenant whose own key is of the "pro" tier, and an API key of that tenant
     by_member = decide(store, "Bearer good.jwt.token", TENANT)
     by_key = decide(store, f"Bearer {SECRET}")
     # Then both are counted against the tenant's own key of the pro tier
     assert isinstance(by_member, Allow)
     assert isinstance(by_key, Allow)
     assert by_member.usage_key == by_key.usage_key == usage_key(TENANT, "pro")
+
+
+def test_a_tenant_without_a_key_of_its_own_counts_against_the_shared_key(store: FakeStore) -> None:
+    # Given a tenant identity has not (yet) given a key of its own: no usage tier on its grants
+    ada = user_id_for(ISSUER, "ada")
+    store.members[(TENANT, ada)] = MemberGrant(role=Role.ADMIN, plan="pro")
+    store.keys[hash_secret(SECRET)] = ApiKeyGrant(api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro")
+    # When its member and its API key are authorized
+    by_member = decide(store, "Bearer good.jwt.token", TENANT)
+    by_key = decide(store, f"Bearer {SECRET}")
+    # Then both count against the stage's shared key (in the shared plan), not a key that does not exist
+    assert isinstance(by_member, Allow)
+    assert isinstance(by_key, Allow)
+    assert by_member.usage_key == by_key.usage_key == SHARED_KEY
 
 
 def test_tenants_and_tiers_have_keys_of_their_own() -> None:

@@ -302,13 +302,40 @@ def test_entitlements_replace_the_copy_and_reach_active_keys_only(acme: TenantCo
     assert (change["plan"], change["seat_limit"], change["api_key_hashes"]) == ("pro", 10, [kept.secret_hash])
 
 
-def test_a_new_plan_gets_the_tenant_a_key_of_its_tier(acme: TenantContext, state: Identity) -> None:
+def test_a_new_plan_gets_the_tenant_a_key_of_the_rate_tier_billing_names(acme: TenantContext, state: Identity) -> None:
     # Given Acme on the free plan
+    usage, copy = FakeUsagePlans(), FakeEntitlementsCopy(state)
+    # When billing moves it to its "team" plan, whose rate tier is "business"
+    changed = EntitlementsChanged(
+        tenant_id=acme.tenant_id, plan="team", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="business"
+    )
+    EntitlementsService(copy, usage).apply(acme.tenant_id, changed)
+    # Then Acme has a key in the business tier's usage plan, recorded as its usage tier
+    assert usage.provided == [(acme.tenant_id, "business")]
+    [change] = copy.replaced
+    assert (change["rate_tier"], change["usage_tier"]) == ("business", "business")
+
+
+def test_a_rate_tier_unknown_here_is_the_default_tier(acme: TenantContext, state: Identity) -> None:
+    # Given entitlements naming a rate tier no usage plan has (a tier added to billing's catalog first)
     usage = FakeUsagePlans()
+    changed = EntitlementsChanged(
+        tenant_id=acme.tenant_id, plan="pro", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="galactic"
+    )
+    EntitlementsService(FakeEntitlementsCopy(state), usage).apply(acme.tenant_id, changed)
+    # Then the tenant's key is of the default tier, which has a plan
+    assert usage.provided == [(acme.tenant_id, "free")]
+
+
+def test_without_usage_plans_a_new_plan_keeps_the_key_the_tenant_has(acme: TenantContext, state: Identity) -> None:
+    # Given Acme's own key of the free tier, and no usage plans reachable (the API stack not yet deployed)
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], usage_tier="free")
+    copy = FakeEntitlementsCopy(state)
     # When billing moves it to "pro"
-    EntitlementsService(FakeEntitlementsCopy(state), usage).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
-    # Then Acme has a key in the pro tier's usage plan
-    assert usage.provided == [(acme.tenant_id, "pro")]
+    EntitlementsService(copy, FakeUsagePlans(configured=False)).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
+    # Then the plan and tier change, but the key it counts against stays the one that exists
+    [change] = copy.replaced
+    assert (change["plan"], change["rate_tier"], change["usage_tier"]) == ("pro", "pro", "free")
 
 
 def test_a_new_tenant_gets_a_key_of_the_free_tier(state: Identity) -> None:
@@ -316,9 +343,21 @@ def test_a_new_tenant_gets_a_key_of_the_free_tier(state: Identity) -> None:
     usage = FakeUsagePlans()
     tenants = TenantService(FakeTenants(state), FakeMembers(state), usage=usage, issuer=ISSUER)
     # When Ada signs up
-    tenant, _ = tenants.create(person("ada"), "Acme")
-    # Then her tenant has a key in the free tier's usage plan
+    tenant, seats = tenants.create(person("ada"), "Acme")
+    # Then her tenant has a key in the free tier's usage plan, recorded on its ledger
     assert usage.provided == [(tenant.id, "free")]
+    assert state.seats[tenant.id].usage_tier == seats.usage_tier == "free"
+
+
+def test_a_tenant_made_without_usage_plans_records_no_key_of_its_own(state: Identity) -> None:
+    # Given no usage plans reachable
+    tenants = TenantService(
+        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(configured=False), issuer=ISSUER
+    )
+    # When Ada signs up
+    tenant, _ = tenants.create(person("ada"), "Acme")
+    # Then its ledger says it has no key of its own (the authorizer names the shared one)
+    assert state.seats[tenant.id].usage_tier is None
 
 
 def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(

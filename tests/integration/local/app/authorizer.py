@@ -1,7 +1,8 @@
 """A REQUEST authorizer for tests, answering with Powertools' policy builder as identity's will:
 ``Bearer <role>:<tenant>`` is allowed, ``Bearer deny`` gets an explicit Deny (``Bearer deny:<code>``
 one whose context names that error code, as identity's do), ``Bearer keyless:<tenant>`` is allowed
-but names no usage key, anything else is "Unauthorized". It records its calls (to observe the cache)."""
+but names no usage key, anything else is "Unauthorized". It records its calls (to observe the cache).
+Allowed tenants count against the stage's shared usage key, which ``keel dev`` makes as the cloud does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 
+from infra.model import LOCAL_STAGE
 from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
+from tests.integration.local.app.topology import TOPOLOGY
+
+SHARED_USAGE_KEY = TOPOLOGY.for_stage(LOCAL_STAGE).shared_usage_key
 
 CALLS: list[dict[str, Any]] = []
 
@@ -36,8 +41,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event["methodArn"],
         principal_id=f"usr_{role}",
         context={"tenant_id": tenant, "user_id": f"usr_{role}", "role": role, "plan": "free", "seats": 3},
-        # Its own usage plan budget, as identity's names (none for ``keyless``).
-        usage_identifier_key=None if keyless else f"usage-key-of-{tenant}",
+        # A key in a usage plan, as identity's names (none for ``keyless``).
+        usage_identifier_key=None if keyless else SHARED_USAGE_KEY,
     )
     policy.allow_all_routes()
     return policy.asdict()
