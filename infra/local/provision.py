@@ -5,6 +5,7 @@ user pool (with its group of operators) that stands in for the OIDC identity pro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,19 @@ class AwsClients:
     ses: SESClient
     cognito: CognitoIdentityProviderClient
     apigateway: Any
+
+    @classmethod
+    def made_by(cls, client: Callable[[str], Any]) -> AwsClients:
+        """One client of each service the runtime uses, made by ``client(service name)``."""
+        return cls(
+            dynamodb=client("dynamodb"),
+            streams=client("dynamodbstreams"),
+            events=client("events"),
+            sqs=client("sqs"),
+            ses=client("ses"),
+            cognito=client("cognito-idp"),
+            apigateway=client("apigateway"),
+        )
 
 
 def create_context_table(dynamodb: DynamoDBClient, name: str) -> str:

@@ -147,14 +147,8 @@ def aws_clients(endpoint: str, region: str = REGION) -> AwsClients:
     )
     # One client per service, shared by every poller thread (boto3 clients are thread-safe).
     config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 3})
-    return AwsClients(
-        dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
-        streams=session.client("dynamodbstreams", endpoint_url=endpoint, config=config),
-        events=session.client("events", endpoint_url=endpoint, config=config),
-        sqs=session.client("sqs", endpoint_url=endpoint, config=config),
-        ses=session.client("ses", endpoint_url=endpoint, config=config),
-        cognito=session.client("cognito-idp", endpoint_url=endpoint, config=config),
-        apigateway=session.client("apigateway", endpoint_url=endpoint, config=config),
+    return AwsClients.made_by(
+        lambda service: session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
     )
 
 
