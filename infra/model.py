@@ -13,6 +13,7 @@ This module imports no CDK and nothing from ``functions``: handlers are named by
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Mapping, Sequence
@@ -44,7 +45,7 @@ STAGE_NAME = re.compile(r"[a-z][a-z0-9]{0,11}")
 LOCAL_STAGE = "local"
 #: The words the platform's own resources take after the stage: no context may be named one of them.
 PLATFORM_WORDS = frozenset(
-    {"bus", "archive", "idempotency", "alarms", "users", "app", "smoke", "api", "authorizer", "traces"}
+    {"bus", "archive", "idempotency", "alarms", "users", "app", "smoke", "api", "authorizer", "traces", "edge", "tier"}
 )
 #: A context's name is a Python package under ``functions`` and a word in names and settings.
 CONTEXT_NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -63,6 +64,14 @@ IDP_ISSUER, IDP_AUDIENCE, IDP_JWKS_URL = "OIDC_ISSUER", "OIDC_AUDIENCE", "JWKS_U
 #: answers it flushes: the SSM parameter holding the API's id (the cloud: the API stack writes it), or
 #: the id itself (the local runtime, whose gateway stands behind an API on moto).
 API_ID_PARAMETER, API_ID = "API_ID_PARAMETER", "API_ID"
+#: The setting (bare name) of the authorizer's context naming the SSM parameter that holds API Gateway's
+#: usage plans by rate tier (``{tier: id}``), where it keeps each tenant's key.
+USAGE_PLANS_PARAMETER = "USAGE_PLANS_PARAMETER"
+#: The settings (bare names) of the authorizer's context giving the usage plans' ids themselves (the
+#: local runtime's, on moto) and the stage's shared usage key (tenants without a key of their own).
+USAGE_PLANS, SHARED_USAGE_KEY = "USAGE_PLANS", "SHARED_USAGE_KEY"
+#: The authorizer context's job that gives tenants their usage keys: it may make keys, as sign-up may.
+USAGE_KEYS_JOB = "usage-keys"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
@@ -620,6 +629,47 @@ class Topology:
         if api_id is not None:
             return {ctx.setting_name(API_ID): api_id}
         return {ctx.setting_name(API_ID_PARAMETER): self.api_id_parameter(stage)}
+
+    @property
+    def usage_plans_parameter(self) -> str:
+        """The SSM parameter the API stack writes its usage plans' ids to, by rate tier."""
+        return self.parameter_name("usage-plans")
+
+    def usage_plan_name(self, tier: str) -> str:
+        """The usage plan of rate tier ``tier`` on the stage."""
+        return self.resource_name(f"tier-{tier}")
+
+    @property
+    def web_acl_name(self) -> str:
+        """The web ACL in front of the stage."""
+        return self.resource_name("edge")
+
+    def usage_plan_settings(self, *, plans: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Where the authorizer's context finds the usage plans it keeps tenants' keys in (the stage's
+        parameter, or ``plans`` themselves when given), and the stage's shared usage key."""
+        ctx = self.authorizer_context
+        if ctx is None:
+            return {}
+        where = (
+            {ctx.setting_name(USAGE_PLANS): json.dumps(dict(plans), sort_keys=True)}
+            if plans is not None
+            else {ctx.setting_name(USAGE_PLANS_PARAMETER): self.usage_plans_parameter}
+        )
+        return where | {ctx.setting_name(SHARED_USAGE_KEY): self.shared_usage_key}
+
+    @property
+    def shared_usage_key(self) -> str:
+        """The value of the stage's shared API Gateway key: what a tenant without a key of its own counts
+        against. Unique per stage (API Gateway wants values unique in a region); not a secret (the API
+        takes keys from the authorizer only)."""
+        return "".join(c for c in self.resource_name("shared-api-usage-key") if c.isalnum())
+
+    @property
+    def abuse_prone_routes(self) -> list[Route]:
+        """The writes anyone may send without a tenant: public and tenant-less routes that are not
+        reads (sign-up, accepting an invitation, webhooks). The edge holds them to a tighter rate."""
+        routes = [*self.public_routes, *self.tenantless_routes]
+        return sorted({r for r in routes if r.method != "GET"}, key=lambda r: (r.path, r.method))
 
     def operators_group(self, deployment_settings: Mapping[str, str]) -> str:
         """The operators' group: ``DEFAULT_OPERATORS_GROUP``, unless the deployment names another

@@ -48,6 +48,14 @@ class IdentitySettings(BaseSettings):
     #: Neither: nothing to flush (cached answers expire within the cache's TTL).
     api_id_parameter: str = ""
     api_id: str = ""
+    #: API Gateway's usage plans by rate tier, where each tenant's key is kept: the SSM parameter holding
+    #: ``{tier: usage plan id}`` in the cloud (the API stack writes it), or that JSON itself (tests).
+    #: Neither: no usage plans to keep keys in.
+    usage_plans_parameter: str = ""
+    usage_plans: str = ""
+    #: The stage's shared API Gateway key (in the shared tier's usage plan): what a tenant with no key of
+    #: its own yet counts against. Empty: the authorizer names none for it.
+    shared_usage_key: str = ""
 
     @property
     def audiences(self) -> list[str]:

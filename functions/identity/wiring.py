@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from functions.identity.adapters.jwt_verifier import JwtVerifier
     from functions.identity.adapters.members import MemberRepository
     from functions.identity.adapters.tenants import TenantRepository
+    from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
     from functions.identity.domain.access import AccessService
     from functions.identity.domain.api_keys import ApiKeyService
     from functions.identity.domain.entitlements import EntitlementsService
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from functions.identity.domain.members import MemberService
     from functions.identity.domain.operators import OperatorService
     from functions.identity.domain.tenants import TenantService
+    from functions.identity.domain.usage import UsageKeysService
     from functions.identity.settings import IdentitySettings
     from keel.store import Transaction
 
@@ -107,7 +109,20 @@ def _access(cfg: IdentitySettings) -> AccessService:
     from functions.identity.adapters.access import AccessReads
     from functions.identity.domain.access import AccessService
 
-    return AccessService(verifier=_verifier(cfg), store=AccessReads(cfg.table), operators_group=cfg.operators_group)
+    return AccessService(
+        verifier=_verifier(cfg),
+        store=AccessReads(cfg.table),
+        operators_group=cfg.operators_group,
+        shared_usage_key=cfg.shared_usage_key or None,
+    )
+
+
+@cache
+def _usage_plans(cfg: IdentitySettings) -> ApiGatewayUsagePlans:
+    # One per container: in the cloud the plans' ids are read from SSM on first use, then kept.
+    from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
+
+    return ApiGatewayUsagePlans(plans=cfg.usage_plans, parameter=cfg.usage_plans_parameter)
 
 
 def tenants() -> TenantService:
@@ -115,7 +130,11 @@ def tenants() -> TenantService:
 
     cfg = config()
     return TenantService(
-        _tenants(cfg), _members(cfg), issuer=cfg.oidc_issuer, tenants_per_user=cfg.max_tenants_per_user
+        _tenants(cfg),
+        _members(cfg),
+        usage=_usage_plans(cfg),
+        issuer=cfg.oidc_issuer,
+        tenants_per_user=cfg.max_tenants_per_user,
     )
 
 
@@ -177,4 +196,13 @@ def entitlements(tx: Transaction) -> EntitlementsService:
     from functions.identity.adapters.entitlements import EntitlementsWriter
     from functions.identity.domain.entitlements import EntitlementsService
 
-    return EntitlementsService(EntitlementsWriter(config().table, tx))
+    cfg = config()
+    return EntitlementsService(EntitlementsWriter(cfg.table, tx), _usage_plans(cfg))
+
+
+def usage_keys() -> UsageKeysService:
+    from functions.identity.adapters.usage_tiers import UsageTierRecords
+    from functions.identity.domain.usage import UsageKeysService
+
+    cfg = config()
+    return UsageKeysService(_tenants(cfg), UsageTierRecords(cfg.table), _usage_plans(cfg))

@@ -5,8 +5,9 @@
                    and its own ``settings`` / ``api`` / ``cognito`` over the shared ones below.
 ``keel:stage``     which of them this synth renders: one name, or ``*`` for all (``make synth``).
 ``keel:settings``  values of context settings (``KEEL_<CONTEXT>_<NAME>``), each for the context it names.
-``keel:api``       ``cors_origins`` (browser origins allowed to call the API) and
-                   ``access_log_retention_days`` (how long the stage's access log is kept).
+``keel:api``       ``cors_origins`` (browser origins allowed to call the API),
+                   ``access_log_retention_days`` (how long the stage's access log is kept) and the web
+                   ACL's per-IP rates (``waf_rate_limit``, ``waf_public_write_rate_limit``, ``waf_window_seconds``).
 ``keel:cognito``   the user pool's email sender (SES), OAuth callback and logout URLs, MFA policy.
 
 Every value is checked before anything is built: a typo stops the synth with the key it is about.
@@ -79,11 +80,18 @@ class _Strict(BaseModel):
 
 
 class ApiSettings(_Strict):
-    """``keel:api``: what browsers may do, and how long the access log is kept."""
+    """``keel:api``: what browsers may do, how long the access log is kept, and how many requests one
+    client address may send (the web ACL's rate rules)."""
 
     #: Origins (``https://app.example.com``) whose pages may call the API; none by default.
     cors_origins: tuple[str, ...] = ()
     access_log_retention_days: int = 30
+    #: Requests one IP address may send in ``waf_window_seconds`` before the web ACL answers 429.
+    waf_rate_limit: int = Field(default=3000, ge=10, le=2_000_000_000)
+    #: The same, for the writes anyone may send without a tenant (sign-up, accepting an invitation, webhooks).
+    waf_public_write_rate_limit: int = Field(default=100, ge=10, le=2_000_000_000)
+    #: The window WAF counts each address's requests over (60, 120, 300 or 600 seconds).
+    waf_window_seconds: Literal[60, 120, 300, 600] = 300
 
     @field_validator("cors_origins")
     @classmethod

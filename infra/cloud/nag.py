@@ -121,11 +121,6 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
                 "Gateway's.",
             ),
             _ack(
-                "APIG3",
-                "WAF is a per-deployment decision with its own cost and rule set; throttling and the "
-                "authorizer protect the API by default.",
-            ),
-            _ack(
                 "COG4",
                 "Methods use Keel's REQUEST Lambda authorizer: it accepts JWTs from Cognito or any "
                 "configured OIDC issuer and tenant API keys, and checks membership of the X-Tenant-Id "

@@ -47,3 +47,14 @@ MIGRATIONS = (*actions_for("get_item", "query", "scan", "transact_write_items"),
 IDEMPOTENCY_RECORDS = actions_for("get_item", "put_item", "update_item", "delete_item")
 #: The only actions that may name ``Resource: *``: they have no resource-level permissions.
 WITHOUT_RESOURCES = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"})
+
+
+#: What identity's functions call on API Gateway to give each tenant its key of its rate tier
+#: (``functions/identity/adapters/usage_plans.py``), as (action, resource path under
+#: ``arn:<partition>:apigateway:<region>::``): make a key, find one by name, add it to a tier's usage
+#: plan (``{plan}`` is each tier's usage plan). Nothing deletes, changes or reads a key's value.
+USAGE_PLAN_CALLS: tuple[tuple[str, str], ...] = (
+    ("apigateway:POST", "/apikeys"),
+    ("apigateway:GET", "/apikeys"),
+    ("apigateway:POST", "/usageplans/{plan}/keys"),
+)

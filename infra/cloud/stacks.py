@@ -36,7 +36,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
-from infra.cloud import bundling, migrations, permissions
+from infra.cloud import bundling, migrations, permissions, protection
 from infra.cloud.constructs import (
     ARCHITECTURE,
     RUNTIME,
@@ -63,8 +63,9 @@ from keel.tenancy import DENIED_CODE, DENIED_MESSAGE
 API_TIMEOUT = 10  # seconds, well inside API Gateway's 29 s integration limit
 API_MEMORY = 1024  # MB; more memory is more CPU: faster cold starts on the request path
 RELAY_TIMEOUT = 60  # seconds
-THROTTLE_RATE_PER_SECOND = 100
-THROTTLE_BURST = 200
+#: The whole stage's ceiling: above any one tier's budget (keel.rate_tiers), it shields what is behind it.
+THROTTLE_RATE_PER_SECOND = 1000
+THROTTLE_BURST = 2000
 #: The message of an ACCESS_DENIED: the one the authorizer's Deny put in its context (plain text, quoted here).
 DENIED_FROM_CONTEXT = f'"$context.authorizer.{DENIED_MESSAGE}"'
 #: API Gateway's own refusals, each in Keel's error shape with the code the kernel (and the local
@@ -77,9 +78,15 @@ GATEWAY_ERRORS: tuple[tuple[str, apigateway.ResponseType, str, str | None], ...]
     ("NoRoute", apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, Forbidden.code, NO_ROUTE_MESSAGE),
     ("RequestTooLarge", apigateway.ResponseType.REQUEST_TOO_LARGE, PayloadTooLarge.code, None),
     ("Throttled", apigateway.ResponseType.THROTTLED, TooManyRequests.code, None),
+    ("QuotaExceeded", apigateway.ResponseType.QUOTA_EXCEEDED, TooManyRequests.code, None),
     ("Default4xx", apigateway.ResponseType.DEFAULT_4_XX, "$context.error.responseType", None),
     ("Default5xx", apigateway.ResponseType.DEFAULT_5_XX, "$context.error.responseType", None),
 )
+
+#: How long a throttled caller is told to wait (``Retry-After``, seconds): a rate refills within a
+#: second; a day's quota not before the next UTC day, so an hour is the least useless hint.
+#: (Keyed by the GATEWAY_ERRORS id: each read of a ResponseType is a new object.)
+RETRY_AFTER_SECONDS = {"Throttled": 1, "QuotaExceeded": 3600}
 
 #: Answers larger than this are gzip-compressed for clients that accept it (the Swagger bundle is 1.5 MB).
 MIN_COMPRESSION_BYTES = 1024
@@ -326,6 +333,7 @@ class ContextStack(cdk.Stack):
             user_pool
             | context_environment(topology, ctx, deployment)
             | (topology.authorizer_cache_settings(deployment.stage) if own_authorizer else {})
+            | (topology.usage_plan_settings() if own_authorizer else {})
         )
         self.secrets = {name: self._secret(name) for name in ctx.secrets}
         self._environment |= {f"{ctx.secret_setting(n)}_ARN": s.secret_arn for n, s in self.secrets.items()}
@@ -572,6 +580,8 @@ class ApiStack(cdk.Stack):
             rest_api_name=topology.rest_api_name,
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=False,  # an account-wide setting: the account stack owns it
+            # Each tenant's requests count against the key the authorizer names for it (its usage plan).
+            api_key_source_type=apigateway.ApiKeySourceType.AUTHORIZER,
             min_compression_size=cdk.Size.bytes(MIN_COMPRESSION_BYTES),
             default_cors_preflight_options=apigateway.CorsOptions(
                 allow_origins=origins,
@@ -626,6 +636,22 @@ class ApiStack(cdk.Stack):
                 )
         if authorizers is not None:
             self._let_flush_authorizer_cache(topology, deployment.stage, contexts)
+        protection.EdgeProtection(
+            self,
+            "Edge",
+            topology=topology,
+            stage=self.api.deployment_stage,
+            settings=deployment.api,
+        )
+        if authorizers is not None:
+            protection.TenantUsagePlans(
+                self,
+                "UsagePlans",
+                topology=topology,
+                api=self.api,
+                stage=self.api.deployment_stage,
+                provisioners=protection.provisioners(topology, contexts),
+            )
 
     def _let_flush_authorizer_cache(self, topology: Topology, stage: str, contexts: Sequence[ContextStack]) -> None:
         """The authorizer's context suspends tenants and must flush this stage's cache of authorizer
@@ -728,10 +754,12 @@ class ApiStack(cdk.Stack):
                 )
             if authorizers is not None:
                 # Operators act in no tenant: their prefixes are authorized on the token alone.
-                authorizer = authorizers.user if prefix in ctx.operator_prefixes else authorizers.tenant
+                operators = prefix in ctx.operator_prefixes
+                authorizer = authorizers.user if operators else authorizers.tenant
                 resource = self.api.root.resource_for_path(prefix)
                 for catch_all in (resource, resource.add_resource("{proxy+}")):
-                    catch_all.add_method("ANY", integration, authorizer=authorizer)
+                    # A tenant's requests are counted against its own usage plan (the authorizer names its key).
+                    catch_all.add_method("ANY", integration, authorizer=authorizer, api_key_required=not operators)
                     served.append(catch_all.path)
         for route in (*ctx.public_routes, *ctx.tenantless_routes):
             if ctx.api_prefix_for(route.path) is None:
@@ -767,9 +795,10 @@ class ApiStack(cdk.Stack):
             text = "$context.error.messageString" if message is None else message
             text = text if message in (None, DENIED_FROM_CONTEXT) else json.dumps(message)
             body = f'{{"error": {{"code": "{code}", "message": {text}, "request_id": "$context.requestId"}}}}'
+            retry_after = RETRY_AFTER_SECONDS.get(id)
             self.api.add_gateway_response(
                 id,
                 type=response_type,
-                response_headers=headers,
+                response_headers=headers | ({"Retry-After": f"'{retry_after}'"} if retry_after else {}),
                 templates={"application/json": body},
             )

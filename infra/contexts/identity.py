@@ -3,7 +3,7 @@ and the authorizer every other route relies on."""
 
 from __future__ import annotations
 
-from infra.model import Context, Job, Route, Subscription
+from infra.model import USAGE_KEYS_JOB, Context, Job, Route, Subscription
 
 _TENANTLESS = (
     Route("POST", "/v1/tenants"),
@@ -33,7 +33,11 @@ CONTEXT = Context(
             event_types=("billing.entitlements.changed.v1",),
         ),
     ),
-    jobs=(Job(name="expire-invitations", handler="functions.identity.handlers.jobs", schedule="rate(1 hour)"),),
+    jobs=(
+        Job(name="expire-invitations", handler="functions.identity.handlers.jobs", schedule="rate(1 hour)"),
+        # Tenants without an API Gateway key of their plan's tier get one (keel.rate_tiers).
+        Job(name=USAGE_KEYS_JOB, handler="functions.identity.handlers.usage_keys", schedule="cron(30 * * * ? *)"),
+    ),
     # Signs invitation links (keel.contracts.identity): the mailer, when it exists, is granted it too.
     secrets=("invitation-key",),
     # The OIDC issuer, audience (app client id) and JWKS URL depend on the user pool: the renderers set

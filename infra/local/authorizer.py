@@ -28,9 +28,11 @@ USER_SOURCES = ("Authorization",)
 
 @dataclass(frozen=True)
 class Allowed:
-    """What goes into the proxy event's ``requestContext.authorizer``."""
+    """What goes into the proxy event's ``requestContext.authorizer``, and the key the authorizer named
+    for the caller's usage plan (``usageIdentifierKey``), if any."""
 
     authorizer: dict[str, Any]
+    usage_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class _Answer:
     statements: tuple[Mapping[str, Any], ...]
     context: dict[str, str]
     expires: float
+    usage_key: str | None = None
 
 
 class AuthorizerError(ValueError):
@@ -100,7 +103,10 @@ def _answer(result: Any, expires: float) -> _Answer:
     statements = [statements] if isinstance(statements, Mapping) else list(statements)
     given = result.get("context") or {}
     context = {name: _context_value(name, value) for name, value in given.items() if value is not None}
-    return _Answer(str(result["principalId"]), tuple(statements), context, expires)
+    usage_key = result.get("usageIdentifierKey")
+    if usage_key is not None and not isinstance(usage_key, str):
+        raise AuthorizerError("usageIdentifierKey must be a string")
+    return _Answer(str(result["principalId"]), tuple(statements), context, expires, usage_key)
 
 
 class AuthorizerGate:
@@ -153,4 +159,4 @@ class AuthorizerGate:
                 answer.context.get(DENIED_MESSAGE, FORBIDDEN.message),
             )
         extra = {"principalId": answer.principal_id, "integrationLatency": latency_ms}
-        return Allowed(answer.context | extra)
+        return Allowed(answer.context | extra, answer.usage_key)

@@ -40,6 +40,7 @@ from infra.local.lingering import linger
 from infra.local.mailbox import email_page, inbox_page
 from infra.local.push import SEND_PATH
 from infra.local.shapes import method_arn, proxy_event, traced_headers
+from infra.local.throttle import TenantThrottle, Throttled
 from infra.local.traces import CAPACITY, RequestSeen, as_html
 from infra.model import LOCAL_CORS_ORIGINS
 from infra.topology import Topology
@@ -188,6 +189,7 @@ class LocalApi:
         region: str,
         console: DevConsole | None = None,
         cors_origins: Collection[str] = LOCAL_CORS_ORIGINS,
+        throttle: TenantThrottle | None = None,
     ) -> None:
         self.topology = topology
         self.api_functions = dict(api_functions)
@@ -195,6 +197,8 @@ class LocalApi:
         self.region = region
         self.console = console
         self.cors_origins = frozenset(cors_origins)
+        #: Each tenant's own rate, as API Gateway's usage plans apply it (``None``: unlimited).
+        self.throttle = throttle
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -273,22 +277,32 @@ class LocalApi:
             epoch_ms=int(time.time() * 1000),
         )
         refused = self._authorize(event, request.method, path)
+        if isinstance(refused, Throttled):
+            response = _error(refused.status, refused.code, refused.message, request_id)
+            response.headers.append(("Retry-After", str(refused.retry_after)))
+            return response
         if refused is None:
             refused = precheck_body(event)  # the same 400/413 the kernel's resolver gives
         if refused is not None:
             return _error(*refused, request_id)
         return self._invoke(function, event, request_id)
 
-    def _authorize(self, event: dict[str, Any], method: str, path: str) -> tuple[int, str, str] | None:
+    def _authorize(self, event: dict[str, Any], method: str, path: str) -> tuple[int, str, str] | Throttled | None:
         """Fill ``requestContext.authorizer``, or say why API Gateway would refuse the request."""
         if self.topology.is_public(method, path):
             return None
         if self.authorizer is None:
             return 401, "unauthorized", "this route needs credentials and no authorizer is configured"
-        sources = USER_SOURCES if self.topology.is_tenantless(method, path) else TENANT_SOURCES
+        tenantless = self.topology.is_tenantless(method, path)
+        sources = USER_SOURCES if tenantless else TENANT_SOURCES
         decision = self.authorizer.check(event, method_arn(self.region, method, path), sources)
         if not isinstance(decision, Allowed):
             return decision.status, decision.code, decision.message
+        if self.throttle is not None and not tenantless:
+            # Tenant routes require a key, as the cloud's methods do: the key's own budget is spent.
+            refused = self.throttle.admit(decision.usage_key)
+            if refused is not None:
+                return refused
         event["requestContext"]["authorizer"] = decision.authorizer
         return None
 

@@ -5,9 +5,11 @@ user pool (with its group of operators) that stands in for the OIDC identity pro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from infra.local.throttle import make_usage_plans
 from infra.topology import DEFAULT_BUS, MAX_RECEIVE_COUNT, Context, Subscription, Topology
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ class Provisioned:
     streams: dict[str, str]
     queues: tuple[QueueResources, ...]
     identity_provider: IdentityProvider
+    #: The usage plans by rate tier identity keeps tenants' keys in (none without an authorizer context).
+    usage_plans: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,20 @@ class AwsClients:
     sqs: SQSClient
     ses: SESClient
     cognito: CognitoIdentityProviderClient
+    apigateway: Any
+
+    @classmethod
+    def made_by(cls, client: Callable[[str], Any]) -> AwsClients:
+        """One client of each service the runtime uses, made by ``client(service name)``."""
+        return cls(
+            dynamodb=client("dynamodb"),
+            streams=client("dynamodbstreams"),
+            events=client("events"),
+            sqs=client("sqs"),
+            ses=client("ses"),
+            cognito=client("cognito-idp"),
+            apigateway=client("apigateway"),
+        )
 
 
 def create_context_table(dynamodb: DynamoDBClient, name: str) -> str:
@@ -204,4 +222,5 @@ def provision(topology: Topology, clients: AwsClients, region: str) -> Provision
         streams=streams,
         queues=queues,
         identity_provider=_create_identity_provider(clients.cognito, region, topology.operators_group({})),
+        usage_plans=make_usage_plans(clients.apigateway, topology) if topology.authorizer_handler else None,
     )

@@ -37,6 +37,7 @@ from infra.local.push import FCM_PREFIX, PushEmulator
 from infra.local.schedule import ScheduledJob, Scheduler, parse_schedule, utc_now
 from infra.local.shapes import ACCOUNT_ID
 from infra.local.shapes import API_ID as LOCAL_API_ID
+from infra.local.throttle import TenantThrottle, UsagePlanLimits
 from infra.local.traces import RequestSeen, Traces, emails_seen, watching
 from infra.topology import AUTHORIZER_CACHE_SECONDS, LOCAL_STAGE, TOPOLOGY, Topology
 
@@ -146,13 +147,8 @@ def aws_clients(endpoint: str, region: str = REGION) -> AwsClients:
     )
     # One client per service, shared by every poller thread (boto3 clients are thread-safe).
     config = Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 3})
-    return AwsClients(
-        dynamodb=session.client("dynamodb", endpoint_url=endpoint, config=config),
-        streams=session.client("dynamodbstreams", endpoint_url=endpoint, config=config),
-        events=session.client("events", endpoint_url=endpoint, config=config),
-        sqs=session.client("sqs", endpoint_url=endpoint, config=config),
-        ses=session.client("ses", endpoint_url=endpoint, config=config),
-        cognito=session.client("cognito-idp", endpoint_url=endpoint, config=config),
+    return AwsClients.made_by(
+        lambda service: session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
     )
 
 
@@ -175,16 +171,21 @@ class DevServerInfo:
     stripe: dict[str, str] = field(default_factory=dict)
     #: The stage its names are rendered for.
     stage: str = LOCAL_STAGE
+    #: Where identity keeps tenants' usage keys (the usage plans made on moto) and the shared key.
+    usage_plans: dict[str, str] = field(default_factory=dict)
 
     def environment(self, topology: Topology) -> dict[str, str]:
         """The environment the dev server's handlers run with."""
-        return local_environment(
-            topology.for_stage(self.stage),
-            moto_endpoint=self.moto_endpoint,
-            region=self.region,
-            identity_provider=self.identity_provider,
-            authorizer_cache=self.authorizer_cache,
-            stripe=self.stripe,
+        return (
+            local_environment(
+                topology.for_stage(self.stage),
+                moto_endpoint=self.moto_endpoint,
+                region=self.region,
+                identity_provider=self.identity_provider,
+                authorizer_cache=self.authorizer_cache,
+                stripe=self.stripe,
+            )
+            | self.usage_plans
         )
 
     @classmethod
@@ -257,6 +258,7 @@ class LocalRuntime:
         self._environment: EnvironmentOverlay | None = None
         self._identity_provider: dict[str, str] = {}
         self._authorizer_cache: dict[str, str] = {}
+        self._usage_plans: dict[str, str] = {}
         self._consumer_functions: list[LocalFunction] = []
         self._stop_flushing: Callable[[], None] | None = None
         self.stripe: StripeEmulator | None = None
@@ -287,6 +289,11 @@ class LocalRuntime:
             self.stop()
             raise
 
+    def _apigateway(self) -> Any:
+        if self.clients is None:
+            raise RuntimeError("keel dev is not started")
+        return self.clients.apigateway
+
     def _step(self, started: float, line: str) -> float:
         now = time.perf_counter()
         self.say(f"  {line:<68} {now - started:5.2f} s")
@@ -305,6 +312,7 @@ class LocalRuntime:
             authorizer=authorizer,
             region=self.region,
             console=self,
+            throttle=TenantThrottle(UsagePlanLimits(self._apigateway)),
         )
         try:
             self.gateway = GatewayServer(api, self.host, self.port)  # bind first: a taken port fails fast
@@ -333,6 +341,8 @@ class LocalRuntime:
             issuer=idp.issuer, audience=idp.client_id, jwks_url=idp.jwks_url(self.moto_endpoint)
         )
         self._authorizer_cache = self.topology.authorizer_cache_settings(self.stage, api_id=LOCAL_API_ID)
+        plans = self.provisioned.usage_plans
+        self._usage_plans = self.topology.usage_plan_settings(plans=plans) if plans is not None else {}
         self._start_stripe()
         if self.stripe is not None:
             mark = self._step(mark, f"stripe        {self.stripe.url} (webhooks -> {self.gateway.url})")
@@ -346,6 +356,7 @@ class LocalRuntime:
                 stripe=self._stripe_settings,
             )
             | self.topology.local_messaging_settings(self.gateway.url, fcm_endpoint=f"{self.gateway.url}{FCM_PREFIX}")
+            | self._usage_plans
             | ({} if self.verbose else QUIET_HANDLERS)
         )
         self._watching.enter_context(watching(self.traces))
@@ -476,6 +487,7 @@ class LocalRuntime:
             identity_provider=self._identity_provider,
             stage=str(self.topology.stage),
             authorizer_cache=self._authorizer_cache,
+            usage_plans=self._usage_plans,
             stripe_url=self.stripe.url if self.stripe else None,
             stripe=self._stripe_settings,
         )

@@ -5,6 +5,7 @@ consumers with different timeouts, a job."""
 from __future__ import annotations
 
 from infra.contexts.platform import CONTEXT as PLATFORM
+from infra.model import USAGE_KEYS_JOB
 from infra.topology import Context, Job, Route, Subscription, Topology
 
 IDENTITY = Context(
@@ -22,6 +23,7 @@ IDENTITY = Context(
             timeout_seconds=20,
         ),
     ),
+    jobs=(Job(name=USAGE_KEYS_JOB, handler="functions.identity.handlers.usage_keys", schedule="cron(30 * * * ? *)"),),
     settings={"KEEL_IDENTITY_ISSUER": "https://issuer.example", "audience": "keel"},
 )
 

@@ -25,6 +25,7 @@ class AccessReads(IdentityTable):
             role=Role(member["role"]),
             plan=str(seats["plan"]),
             suspended=tenant.get("status") == TenantStatus.SUSPENDED.value,
+            usage_tier=seats.get(items.USAGE_TIER),
         )
 
     def api_key_grant(self, secret_hash: str) -> ApiKeyGrant | None:

@@ -11,23 +11,32 @@ from keel.events import Envelope
 from keel.store import entity_sk, tenant_pk
 
 
+def _still(plan: str, usage_tier: str | None) -> Condition:
+    """The ledger still says ``plan`` and ``usage_tier``."""
+    names = {"#plan": "plan", "#usage": items.USAGE_TIER}
+    if usage_tier is None:
+        return Condition("#plan = :plan AND attribute_not_exists(#usage)", names, {":plan": plan})
+    return Condition("#plan = :plan AND #usage = :usage", names, {":plan": plan, ":usage": usage_tier})
+
+
 class ApiKeyRepository(IdentityTable):
     """Implements ``ApiKeyStore``."""
 
-    def add(self, key: ApiKey, *, plan: str, event: Envelope) -> None:
+    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
         tx = self._tx()
-        # The plan copied onto the lookup must be the plan now: a concurrent entitlements change
-        # either fails this condition or, having read the version this bumps, retries and sees the key.
+        # The plan and usage tier copied onto the lookup must be the tenant's now: a concurrent
+        # entitlements change (or the usage-keys job) either fails this condition or, having read the
+        # version this bumps, retries and sees the key.
         self._move_seats(
             tx,
             key.tenant_id,
             api_keys=1,
             require=[ROOM_FOR_API_KEY],
-            also=Condition("#plan = :plan", {"#plan": "plan"}, {":plan": plan}),
+            also=_still(plan, usage_tier),
             put={items.api_key_attribute(key.id): key.secret_hash},
         )
         tx.put_versioned(items.api_key_item(key), expected_version=None)
-        tx.put_new(items.api_key_lookup_item(key, plan))
+        tx.put_new(items.api_key_lookup_item(key, plan, usage_tier))
         tx.publish(event)
         self._execute(tx)
 

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.identity.adapters import items
-from functions.identity.adapters.keys import API_KEY, api_key_lookup_key, seats_key
+from functions.identity.adapters.keys import api_key_lookup_key, seats_key
 from functions.identity.adapters.store import IdentityTable
 from functions.identity.domain.tenant import Seats
 from keel import aws
 from keel.clock import iso
-from keel.store import Transaction, entity_sk, tenant_pk
+from keel.store import Transaction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,42 +30,64 @@ class EntitlementsWriter(IdentityTable):
         item = self._get(seats_key(tenant_id))
         return items.to_seats(item) if item else None
 
-    def active_api_key_hashes(self, tenant_id: str) -> list[str]:
-        keys = (items.to_api_key(i) for i in self._all(tenant_pk(tenant_id), entity_sk(API_KEY)))
-        return [k.secret_hash for k in keys if not k.revoked]
-
     def replace(
         self,
         *,
         tenant_id: str,
         plan: str,
         seat_limit: int | None,
+        rate_tier: str,
+        usage_tier: str | None,
         effective_at: datetime,
         seats_version: int,
         api_key_hashes: Sequence[str],
     ) -> None:
         limit = "SET #seat_limit = :limit" if seat_limit is not None else "REMOVE #seat_limit SET"
-        values: dict[str, Any] = {":plan": plan, ":at": iso(effective_at), ":expected": seats_version, ":one": 1}
+        values: dict[str, Any] = {
+            ":plan": plan,
+            ":at": iso(effective_at),
+            ":expected": seats_version,
+            ":one": 1,
+            ":rate": rate_tier,
+        }
         if seat_limit is not None:
             values[":limit"] = seat_limit
+        names = {
+            "#seat_limit": "seat_limit",
+            "#plan": "plan",
+            "#at": "entitlements_effective_at",
+            "#version": "version",
+            "#rate": items.RATE_TIER,
+        }
+        usage = ""
+        if usage_tier is not None:
+            usage, names["#usage"], values[":usage"] = ", #usage = :usage", items.USAGE_TIER, usage_tier
         separator = "," if seat_limit is not None else ""
         self._into.update(
             seats_key(tenant_id),
-            f"{limit}{separator} #plan = :plan, #at = :at, #version = #version + :one",
+            f"{limit}{separator} #plan = :plan, #at = :at, #rate = :rate{usage}, #version = #version + :one",
             condition="#version = :expected",
-            names={
-                "#seat_limit": "seat_limit",
-                "#plan": "plan",
-                "#at": "entitlements_effective_at",
-                "#version": "version",
-            },
+            names=names,
             values=values,
         )
         for secret_hash in api_key_hashes:
-            self._into.update(
-                api_key_lookup_key(secret_hash),
-                "SET #plan = :plan",
-                condition="attribute_exists(pk)",
-                names={"#plan": "plan"},
-                values={":plan": plan},
-            )
+            copy_onto_lookup(self._into, secret_hash, plan=plan, usage_tier=usage_tier)
+
+
+def copy_onto_lookup(tx: Transaction, secret_hash: str, *, plan: str | None = None, usage_tier: str | None) -> None:
+    """The tenant's ``plan`` (when given) and ``usage_tier`` onto the lookup of an active API key, in ``tx``."""
+    sets, names, values = [], {}, {}
+    if plan is not None:
+        sets.append("#plan = :plan")
+        names["#plan"], values[":plan"] = "plan", plan
+    if usage_tier is not None:
+        sets.append("#usage = :usage")
+        names["#usage"], values[":usage"] = items.USAGE_TIER, usage_tier
+    if sets:
+        tx.update(
+            api_key_lookup_key(secret_hash),
+            "SET " + ", ".join(sets),
+            condition="attribute_exists(pk)",
+            names=names,
+            values=values,
+        )

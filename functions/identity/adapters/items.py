@@ -23,6 +23,7 @@ from functions.identity.domain.membership import Membership, SentInvitation
 from functions.identity.domain.tenant import Seats, Suspension, Tenant, TenantStatus, TenantSummary
 from functions.identity.domain.user import UserProfile
 from keel.clock import iso
+from keel.rate_tiers import DEFAULT_TIER
 from keel.store import Item
 from keel.tenancy import Role
 
@@ -102,6 +103,9 @@ def to_summary(item: Mapping[str, Any]) -> TenantSummary:
 #: hash): flat, so that adding or removing one never depends on a parent map existing.
 OWNER_PREFIX = "owner_"
 API_KEY_PREFIX = "apikey_"
+#: The ledger's rate tier of the plan, and (there and on API keys' lookups) the tier of the tenant's own
+#: API Gateway key; no ``usage_tier``: none yet.
+RATE_TIER, USAGE_TIER = "rate_tier", "usage_tier"
 
 
 def owner_attribute(user_id: str) -> str:
@@ -128,6 +132,8 @@ def to_seats(item: Mapping[str, Any]) -> Seats:
         version=int(item["version"]),
         owner_emails=tuple(sorted(_values_under(item, OWNER_PREFIX))),
         api_key_hashes=_values_under(item, API_KEY_PREFIX),
+        rate_tier=str(item.get(RATE_TIER) or DEFAULT_TIER),
+        usage_tier=item.get(USAGE_TIER),
     )
 
 
@@ -143,6 +149,8 @@ def seats_item(tenant_id: str, seats: Seats, *, owner: Membership) -> Item:
         "taken": seats.taken,
         "owners": seats.owners,
         "api_keys": seats.api_keys,
+        RATE_TIER: seats.rate_tier,
+        **({USAGE_TIER: seats.usage_tier} if seats.usage_tier else {}),
     }
 
 
@@ -271,13 +279,15 @@ def api_key_item(key: ApiKey) -> Item:
     }
 
 
-def api_key_lookup_item(key: ApiKey, plan: str) -> Item:
-    """What the authorizer reads by a key's secret hash: tenant, role and the tenant's plan."""
+def api_key_lookup_item(key: ApiKey, plan: str, usage_tier: str | None) -> Item:
+    """What the authorizer reads by a key's secret hash: tenant, role, the tenant's plan and the tier
+    of its own API Gateway key."""
     return api_key_lookup_key(key.secret_hash) | {
         "tenant_id": key.tenant_id,
         "api_key_id": key.id,
         "role": key.role.value,
         "plan": plan,
+        **({USAGE_TIER: usage_tier} if usage_tier else {}),
     }
 
 
@@ -292,6 +302,7 @@ def to_api_key_grant(item: Mapping[str, Any]) -> ApiKeyGrant:
         role=Role(item["role"]),
         plan=item["plan"],
         suspended=item.get(LOOKUP_STATUS) == TenantStatus.SUSPENDED.value,
+        usage_tier=item.get(USAGE_TIER),
     )
 
 

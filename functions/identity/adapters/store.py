@@ -18,14 +18,15 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from functions.identity.adapters.keys import Key, api_key_key, member_key, seats_key, tenant_key
+from functions.identity.adapters import items
+from functions.identity.adapters.keys import API_KEY, Key, api_key_key, member_key, seats_key, tenant_key
 from functions.identity.domain.errors import AccessChanged, TenantSuspended
 from functions.identity.domain.limits import Above, Below, Limit
 from functions.identity.domain.ports import Page
 from functions.identity.domain.tenant import TenantStatus
 from keel import aws, ids
 from keel.errors import KeelError
-from keel.store import Item, Transaction, batch_get, get_item, query_all, query_page
+from keel.store import Item, Transaction, batch_get, entity_sk, get_item, query_all, query_page, tenant_pk
 from keel.tenancy import Role, TenantContext
 
 if TYPE_CHECKING:
@@ -288,6 +289,11 @@ class IdentityTable:
             client=self._client(),
         )
         return Page(items=[decode(item) for item in page.items], cursor=page.cursor)
+
+    def active_api_key_hashes(self, tenant_id: str) -> list[str]:
+        """The secret hashes of the tenant's API keys not revoked (their lookups carry its copies)."""
+        keys = (items.to_api_key(i) for i in self._all(tenant_pk(tenant_id), entity_sk(API_KEY)))
+        return [k.secret_hash for k in keys if not k.revoked]
 
     def _all(self, pk: str, sk_prefix: str) -> Iterator[Item]:
         """Every item of a partition under ``sk_prefix``, a Query per 100 (jobs and consumers only)."""

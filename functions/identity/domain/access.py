@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functions.identity.domain.api_key import hash_secret, looks_like_api_key
 from functions.identity.domain.errors import InvalidCredentials, TenantSuspended
 from functions.identity.domain.ports import AccessStore, TokenVerifier
+from functions.identity.domain.usage import usage_key
 from functions.identity.domain.user import user_id_for
 from keel import ids
 from keel.errors import Forbidden
@@ -35,6 +36,9 @@ class Allow:
     principal_id: str
     #: The authorizer context handlers read (API Gateway passes strings only).
     context: dict[str, str] = field(default_factory=dict)
+    #: The API Gateway key the request counts against (``usageIdentifierKey``): the tenant's own key of
+    #: its tier (``usage.usage_key``), or the stage's shared key while it has none; ``None`` outside a tenant.
+    usage_key: str | None = None
 
 
 #: What a denied caller is told, unless the tenant is suspended: nothing about why.
@@ -76,11 +80,21 @@ class AccessService:
     """Decides one authorization request (the authorizer Lambda is a thin wrapper around it)."""
 
     def __init__(
-        self, *, verifier: TokenVerifier, store: AccessStore, operators_group: str = DEFAULT_OPERATORS_GROUP
+        self,
+        *,
+        verifier: TokenVerifier,
+        store: AccessStore,
+        operators_group: str = DEFAULT_OPERATORS_GROUP,
+        shared_usage_key: str | None = None,
     ) -> None:
         self._verifier = verifier
         self._store = store
         self._operators_group = operators_group
+        self._shared_usage_key = shared_usage_key
+
+    def _usage(self, tenant_id: str, usage_tier: str | None) -> str | None:
+        """The key a request in ``tenant_id`` counts against: its own, else the stage's shared one."""
+        return usage_key(tenant_id, usage_tier) if usage_tier is not None else self._shared_usage_key
 
     def decide(self, *, authorization: str | None, tenant_id: str | None) -> Decision:
         """Allow (with the context), Deny (403), or raise ``InvalidCredentials`` (401)."""
@@ -106,7 +120,8 @@ class AccessService:
             "role": grant.role.value,
             "plan": grant.plan,
         }
-        return Allow(principal_id=grant.api_key_id, context=context)
+        key = self._usage(grant.tenant_id, grant.usage_tier)
+        return Allow(principal_id=grant.api_key_id, context=context, usage_key=key)
 
     def _jwt(self, token: str, wanted: str | None) -> Decision:
         claims = self._verifier.verify(token)
@@ -129,4 +144,5 @@ class AccessService:
         if grant.suspended:
             return suspended(user_id)
         context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
-        return Allow(principal_id=user_id, context=context)
+        key = self._usage(wanted, grant.usage_tier)
+        return Allow(principal_id=user_id, context=context, usage_key=key)

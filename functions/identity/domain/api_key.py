@@ -86,3 +86,5 @@ class ApiKeyGrant:
     role: Role
     plan: str
     suspended: bool = False
+    #: The tier of the tenant's own API Gateway key (``Seats.usage_tier``); ``None``: none yet.
+    usage_tier: str | None = None

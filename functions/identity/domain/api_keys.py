@@ -45,6 +45,7 @@ class ApiKeyService:
         self._keys.acting_as(ctx).add(
             key,
             plan=seats.plan,
+            usage_tier=seats.usage_tier,
             event=envelope(created, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock),
         )
         metrics.business("ApiKeyCreated", tenant_id=ctx.tenant_id, role=role.value)

@@ -44,6 +44,8 @@ class MemberGrant:
     role: Role
     plan: str
     suspended: bool = False
+    #: The tier of the tenant's own API Gateway key (``Seats.usage_tier``); ``None``: none yet.
+    usage_tier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,31 @@ class AuthorizerCache(Protocol):
         ...
 
 
+class UsagePlans(Protocol):
+    """API Gateway's usage plans, one per rate tier: where each tenant's key is counted."""
+
+    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
+        """Make sure ``tenant_id``'s key for ``tier`` (``usage.usage_key``) exists in ``tier``'s usage
+        plan; ``new``: the tenant has no keys yet (sign-up), so none is looked for. ``False``: there are
+        no usage plans (yet) to keep keys in, so nothing was made."""
+        ...
+
+
+class UsageTiers(Protocol):
+    """Where identity records which tier's key a tenant has (``Seats.usage_tier``)."""
+
+    def seats(self, tenant_ids: Sequence[str]) -> dict[str, Seats]:
+        """The seat ledgers of ``tenant_ids`` (those that exist), in as few reads as the store allows."""
+        ...
+
+    def active_api_key_hashes(self, tenant_id: str) -> list[str]: ...
+
+    def record(self, tenant_id: str, tier: str, *, seats_version: int, api_key_hashes: Sequence[str]) -> bool:
+        """``tier`` as the tenant's ``usage_tier``, on its ledger and the lookups of ``api_key_hashes``,
+        if the ledger is still at ``seats_version``; ``False`` when it was not."""
+        ...
+
+
 class TenantReader(Protocol):
     def get(self, tenant_id: str) -> Tenant | None: ...
 
@@ -210,8 +237,9 @@ class ExpiryIndex(Protocol):
 class ApiKeyStore(Protocol):
     def acting_as(self, actor: TenantContext) -> Self: ...
 
-    def add(self, key: ApiKey, *, plan: str, event: Envelope) -> None:
-        """The key, and its lookup by secret hash carrying ``plan`` (which must still be the tenant's)."""
+    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
+        """The key, and its lookup by secret hash carrying ``plan`` and ``usage_tier`` (which must still
+        be the tenant's)."""
         ...
 
     def get(self, tenant_id: str, api_key_id: str) -> ApiKey | None: ...
@@ -235,10 +263,12 @@ class EntitlementsCopy(Protocol):
         tenant_id: str,
         plan: str,
         seat_limit: int | None,
+        rate_tier: str,
+        usage_tier: str | None,
         effective_at: datetime,
         seats_version: int,
         api_key_hashes: Sequence[str],
     ) -> None:
-        """The new plan and seat limit, if the ledger is still at ``seats_version``; the plan also
-        onto the lookups of ``api_key_hashes``."""
+        """The new plan, seat limit, rate tier and usage tier, if the ledger is still at
+        ``seats_version``; the plan and usage tier also onto the lookups of ``api_key_hashes``."""
         ...

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from functions.identity.domain.limits import Above, Below, Counters
+from keel.rate_tiers import DEFAULT_TIER
 
 
 class TenantStatus(StrEnum):
@@ -113,6 +114,11 @@ class Seats:
     owner_emails: tuple[str, ...] = ()
     #: The secret hashes of the active API keys (their lookups carry the tenant's status and plan).
     api_key_hashes: tuple[str, ...] = ()
+    #: The plan's rate tier (``keel.rate_tiers``), as billing's entitlements name it.
+    rate_tier: str = DEFAULT_TIER
+    #: The rate tier whose usage plan holds the tenant's own API Gateway key (``usage``), copied onto
+    #: the API keys' lookups like the plan; ``None``: no key of its own yet (the shared budget counts).
+    usage_tier: str | None = None
 
     @property
     def taken(self) -> int:

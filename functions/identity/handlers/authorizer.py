@@ -2,7 +2,9 @@
 
 An Allow covers every method and path of the stage (``.../<stage>/*/*``) because API Gateway caches
 the answer per identity source (``Authorization`` + ``X-Tenant-Id``) and reuses it for other
-routes; what a route needs beyond that is checked by the route against the context's role. A
+routes; what a route needs beyond that is checked by the route against the context's role. An
+Allow in a tenant names the tenant's API Gateway key (``usageIdentifierKey``): the tenant's requests
+count against its own usage plan, never another tenant's. A
 Deny (403) is cached the same way; its context carries the error code and message of the 403
 (``DENIED_CODE``, ``DENIED_MESSAGE``), which API Gateway's ACCESS_DENIED response renders.
 ``raise Exception("Unauthorized")`` is API Gateway's contract for a 401. The credential itself is
@@ -57,6 +59,8 @@ def policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     }
     if isinstance(decision, Allow):
         response["context"] = dict(decision.context)
+        if decision.usage_key is not None:  # the tenant's own usage plan counts this request
+            response["usageIdentifierKey"] = decision.usage_key
     else:
         response["context"] = {DENIED_CODE: decision.code, DENIED_MESSAGE: decision.message}
     return response

@@ -7,6 +7,7 @@ import pytest
 
 from functions.identity.adapters.members import MemberRepository
 from functions.identity.adapters.tenants import TenantRepository
+from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
 from functions.identity.domain.errors import TenantLimitReached
 from functions.identity.domain.slugs import RESERVED_SLUGS
 from functions.identity.domain.tenants import TenantService
@@ -69,6 +70,7 @@ def test_two_sign_ups_racing_for_the_last_one_allowed_create_one_tenant(gateway:
     racing = TenantService(
         TenantRepository(IDENTITY.table_name, client=lambda: client),  # type: ignore[arg-type,return-value]
         MemberRepository(IDENTITY.table_name),
+        usage=ApiGatewayUsagePlans(),  # none configured: no key is made
         issuer=ISSUER,
         tenants_per_user=cap_of_two,
     )

@@ -170,6 +170,18 @@ def test_an_explicit_deny_is_403(running: Running) -> None:
     assert_error_shape(body, 403, "forbidden")
 
 
+def test_a_tenant_route_whose_allow_names_no_usage_key_is_403_as_api_gateway_answers(running: Running) -> None:
+    # Given an authorizer that allows the caller but names no usage key (a tenant with no key of its own)
+    authorizer.CALLS.clear()
+    headers = {"Authorization": f"Bearer keyless:{TENANT}", "X-Tenant-Id": TENANT}
+    # When it calls a tenant route, which requires a key as the cloud's methods do
+    status, _, body = running.request("GET", "/v1/probe/private", headers=headers)
+    # Then the gateway refuses it without calling the handler, as API Gateway does
+    assert status == 403
+    assert_error_shape(body, 403, "forbidden")
+    assert len(authorizer.CALLS) == 1
+
+
 def test_a_deny_naming_an_error_code_is_a_403_with_that_code_and_message(running: Running) -> None:
     # Given an authorizer that denies with an error code in its context (identity's tenant_suspended)
     headers = {"Authorization": "Bearer deny:tenant_suspended", "X-Tenant-Id": TENANT}

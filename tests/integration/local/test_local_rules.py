@@ -16,8 +16,7 @@ REGION = "us-east-1"
 
 def _delivered(aws: None, *, source: str, detail_type: str) -> int:
     """How many events the identity consumer's queue gets after one ``PutEvents`` of that source and type."""
-    services = ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")
-    clients = AwsClients(*(boto3.client(name, region_name=REGION) for name in services))  # type: ignore[arg-type]
+    clients = AwsClients.made_by(lambda service: boto3.client(service, region_name=REGION))
     local = TOPOLOGY.for_stage(LOCAL_STAGE)
     provisioned = provision(local, clients, REGION)
     (queue,) = [q for q in provisioned.queues if q.context == "identity"]
@@ -39,8 +38,7 @@ def test_an_event_typed_as_another_contexts_never_reaches_the_consumer(aws: None
 
 def _ses_bounces_received(*, bus: str | None) -> int:
     """How many SES bounces notifications' email-events queue gets after one on ``bus`` (the default bus when None)."""
-    services = ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")
-    clients = AwsClients(*(boto3.client(name, region_name=REGION) for name in services))  # type: ignore[arg-type]
+    clients = AwsClients.made_by(lambda service: boto3.client(service, region_name=REGION))
     provisioned = provision(TOPOLOGY.for_stage(LOCAL_STAGE), clients, REGION)
     (queue,) = [q for q in provisioned.queues if (q.context, q.subscription) == ("notifications", "email-events")]
     entry = {"Source": "aws.ses", "DetailType": "Email Bounced", "Detail": json.dumps({"eventType": "Bounce"})}

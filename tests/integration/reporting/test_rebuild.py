@@ -31,15 +31,9 @@ def bus(aws: None, monkeypatch: pytest.MonkeyPatch) -> Clients:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(CONTEXT.setting_name("VERSION_CACHE_SECONDS"), "0")
     settings.reset()
-    made = {name: boto3.client(name) for name in ("dynamodb", "dynamodbstreams", "events", "sqs", "ses", "cognito-idp")}
-    provision(
-        STAGED,
-        AwsClients(
-            made["dynamodb"], made["dynamodbstreams"], made["events"], made["sqs"], made["ses"], made["cognito-idp"]
-        ),
-        "us-east-1",
-    )
-    return Clients(made["dynamodb"], made["events"], made["sqs"])
+    made = AwsClients.made_by(boto3.client)
+    provision(STAGED, made, "us-east-1")
+    return Clients(made.dynamodb, made.events, made.sqs)
 
 
 def _drain(clients: Clients, queue: str, consumer: Any) -> None:

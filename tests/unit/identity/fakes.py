@@ -159,6 +159,20 @@ class FakeTenants(_Acting):
 
 
 @dataclass
+class FakeUsagePlans:
+    """``(tenant id, tier)`` of every key provided, in order."""
+
+    provided: list[tuple[str, str]] = field(default_factory=list)
+    #: ``False``: there are no usage plans yet (the API stack has not made them).
+    configured: bool = True
+
+    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
+        if self.configured:
+            self.provided.append((tenant_id, tier))
+        return self.configured
+
+
+@dataclass
 class FakeAuthorizerCache:
     flushes: int = 0
 
@@ -285,9 +299,9 @@ class FakeExpiry:
 
 
 class FakeApiKeys(_Acting):
-    def add(self, key: ApiKey, *, plan: str, event: Envelope) -> None:
+    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
         seats = self.state.seats[key.tenant_id]
-        if seats.plan != plan or not ROOM_FOR_API_KEY.holds(seats.counters):
+        if (seats.plan, seats.usage_tier) != (plan, usage_tier) or not ROOM_FOR_API_KEY.holds(seats.counters):
             raise SeatLimitReached("no room")
         self.state.keys[(key.tenant_id, key.id)] = key
         self.state.move(key.tenant_id, api_keys=1)

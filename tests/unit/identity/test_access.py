@@ -11,6 +11,7 @@ from functions.identity.domain.access import AccessService, Allow, Deny, bearer_
 from functions.identity.domain.api_key import ApiKeyGrant, hash_secret
 from functions.identity.domain.errors import InvalidCredentials
 from functions.identity.domain.ports import Claims, MemberGrant
+from functions.identity.domain.usage import usage_key
 from functions.identity.domain.user import user_id_for
 from keel.tenancy import Role
 
@@ -48,13 +49,21 @@ class FakeStore:
 def store() -> FakeStore:
     ada = user_id_for(ISSUER, "ada")
     return FakeStore(
-        members={(TENANT, ada): MemberGrant(role=Role.ADMIN, plan="pro")},
-        keys={hash_secret(SECRET): ApiKeyGrant(api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro")},
+        members={(TENANT, ada): MemberGrant(role=Role.ADMIN, plan="pro", usage_tier="pro")},
+        keys={
+            hash_secret(SECRET): ApiKeyGrant(
+                api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro", usage_tier="pro"
+            )
+        },
     )
 
 
+SHARED_KEY = "keeltestsharedapiusagekey"
+
+
 def decide(store: FakeStore, authorization: str | None, tenant: str | None = None) -> Allow | Deny:
-    return AccessService(verifier=FakeVerifier(), store=store).decide(authorization=authorization, tenant_id=tenant)
+    service = AccessService(verifier=FakeVerifier(), store=store, shared_usage_key=SHARED_KEY)
+    return service.decide(authorization=authorization, tenant_id=tenant)
 
 
 @pytest.mark.parametrize(
@@ -131,3 +140,41 @@ def test_the_route_is_read_from_the_method_arn() -> None:
     assert route_of(arn) == "POST /v1/invitations/accept"
     assert route_of("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/") == "GET /"
     assert route_of("garbage") == ""
+
+
+def test_a_member_and_a_key_of_one_tenant_name_its_usage_key_of_the_tier_recorded(store: FakeStore) -> None:
+    # Given Ada, a member of a tenant whose own key is of the "pro" tier, and an API key of that tenant
+    by_member = decide(store, "Bearer good.jwt.token", TENANT)
+    by_key = decide(store, f"Bearer {SECRET}")
+    # Then both are counted against the tenant's own key of the pro tier
+    assert isinstance(by_member, Allow)
+    assert isinstance(by_key, Allow)
+    assert by_member.usage_key == by_key.usage_key == usage_key(TENANT, "pro")
+
+
+def test_a_tenant_without_a_key_of_its_own_counts_against_the_shared_key(store: FakeStore) -> None:
+    # Given a tenant identity has not (yet) given a key of its own: no usage tier on its grants
+    ada = user_id_for(ISSUER, "ada")
+    store.members[(TENANT, ada)] = MemberGrant(role=Role.ADMIN, plan="pro")
+    store.keys[hash_secret(SECRET)] = ApiKeyGrant(api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro")
+    # When its member and its API key are authorized
+    by_member = decide(store, "Bearer good.jwt.token", TENANT)
+    by_key = decide(store, f"Bearer {SECRET}")
+    # Then both count against the stage's shared key (in the shared plan), not a key that does not exist
+    assert isinstance(by_member, Allow)
+    assert isinstance(by_key, Allow)
+    assert by_member.usage_key == by_key.usage_key == SHARED_KEY
+
+
+def test_tenants_and_tiers_have_keys_of_their_own() -> None:
+    # Given two tenants and two tiers, then no two of their keys are the same, and each is long enough
+    keys = {usage_key(t, tier) for t in (TENANT, OTHER) for tier in ("free", "pro")}
+    assert len(keys) == 4
+    assert all(len(k) >= 20 and k.isalnum() for k in keys)
+
+
+def test_a_caller_in_no_tenant_names_no_usage_key(store: FakeStore) -> None:
+    # Given a signed-in caller on a tenant-less route, then no tenant's budget is spent
+    decision = decide(store, "Bearer good.jwt.token")
+    assert isinstance(decision, Allow)
+    assert decision.usage_key is None

@@ -45,6 +45,7 @@ from tests.unit.identity.fakes import (
     FakeInvitations,
     FakeMembers,
     FakeTenants,
+    FakeUsagePlans,
     Identity,
 )
 
@@ -70,7 +71,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def tenants(state: Identity, clock: FixedClock) -> TenantService:
-    return TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER, clock=clock)
+    return TenantService(FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER, clock=clock)
 
 
 @pytest.fixture
@@ -296,9 +297,67 @@ def test_entitlements_replace_the_copy_and_reach_active_keys_only(acme: TenantCo
     gone, _ = keys.create(acme, "gone", Role.MEMBER)
     keys.revoke(acme, gone.id)
     copy = FakeEntitlementsCopy(state)
-    assert EntitlementsService(copy).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is True
+    assert EntitlementsService(copy, FakeUsagePlans()).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is True
     [change] = copy.replaced
     assert (change["plan"], change["seat_limit"], change["api_key_hashes"]) == ("pro", 10, [kept.secret_hash])
+
+
+def test_a_new_plan_gets_the_tenant_a_key_of_the_rate_tier_billing_names(acme: TenantContext, state: Identity) -> None:
+    # Given Acme on the free plan
+    usage, copy = FakeUsagePlans(), FakeEntitlementsCopy(state)
+    # When billing moves it to its "team" plan, whose rate tier is "business"
+    changed = EntitlementsChanged(
+        tenant_id=acme.tenant_id, plan="team", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="business"
+    )
+    EntitlementsService(copy, usage).apply(acme.tenant_id, changed)
+    # Then Acme has a key in the business tier's usage plan, recorded as its usage tier
+    assert usage.provided == [(acme.tenant_id, "business")]
+    [change] = copy.replaced
+    assert (change["rate_tier"], change["usage_tier"]) == ("business", "business")
+
+
+def test_a_rate_tier_unknown_here_is_the_default_tier(acme: TenantContext, state: Identity) -> None:
+    # Given entitlements naming a rate tier no usage plan has (a tier added to billing's catalog first)
+    usage = FakeUsagePlans()
+    changed = EntitlementsChanged(
+        tenant_id=acme.tenant_id, plan="pro", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="galactic"
+    )
+    EntitlementsService(FakeEntitlementsCopy(state), usage).apply(acme.tenant_id, changed)
+    # Then the tenant's key is of the default tier, which has a plan
+    assert usage.provided == [(acme.tenant_id, "free")]
+
+
+def test_without_usage_plans_a_new_plan_keeps_the_key_the_tenant_has(acme: TenantContext, state: Identity) -> None:
+    # Given Acme's own key of the free tier, and no usage plans reachable (the API stack not yet deployed)
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], usage_tier="free")
+    copy = FakeEntitlementsCopy(state)
+    # When billing moves it to "pro"
+    EntitlementsService(copy, FakeUsagePlans(configured=False)).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
+    # Then the plan and tier change, but the key it counts against stays the one that exists
+    [change] = copy.replaced
+    assert (change["plan"], change["rate_tier"], change["usage_tier"]) == ("pro", "pro", "free")
+
+
+def test_a_new_tenant_gets_a_key_of_the_free_tier(state: Identity) -> None:
+    # Given the tenant service
+    usage = FakeUsagePlans()
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), usage=usage, issuer=ISSUER)
+    # When Ada signs up
+    tenant, seats = tenants.create(person("ada"), "Acme")
+    # Then her tenant has a key in the free tier's usage plan, recorded on its ledger
+    assert usage.provided == [(tenant.id, "free")]
+    assert state.seats[tenant.id].usage_tier == seats.usage_tier == "free"
+
+
+def test_a_tenant_made_without_usage_plans_records_no_key_of_its_own(state: Identity) -> None:
+    # Given no usage plans reachable
+    tenants = TenantService(
+        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(configured=False), issuer=ISSUER
+    )
+    # When Ada signs up
+    tenant, _ = tenants.create(person("ada"), "Acme")
+    # Then its ledger says it has no key of its own (the authorizer names the shared one)
+    assert state.seats[tenant.id].usage_tier is None
 
 
 def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(
@@ -308,10 +367,12 @@ def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(
         plan="team", seat_limit=5, members=1, pending=0, owners=1, entitlements_effective_at=NOW
     )
     copy = FakeEntitlementsCopy(state)
-    service = EntitlementsService(copy)
+    usage = FakeUsagePlans()
+    service = EntitlementsService(copy, usage)
     assert service.apply("ten_01JD0000000000000000000000", entitlements("ten_01JD0000000000000000000000", NOW)) is False
     assert service.apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is False
     assert copy.replaced == []
+    assert usage.provided == []
 
 
 # -- offboarding ----------------------------------------------------------------------------------
@@ -380,7 +441,9 @@ def test_an_inviter_whose_role_dropped_since_the_cached_answer_cannot_invite(
 
 
 def test_a_person_creates_at_most_so_many_tenants_unless_an_operator_lifts_it(state: Identity) -> None:
-    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER, tenants_per_user=2)
+    tenants = TenantService(
+        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER, tenants_per_user=2
+    )
     tenants.create(person("ada"), "One")
     tenants.create(person("ada"), "Two")
     with pytest.raises(TenantLimitReached):
@@ -398,7 +461,7 @@ def test_a_name_whose_slug_is_reserved_gets_a_suffix(tenants: TenantService) -> 
 
 
 def test_a_reserved_slug_is_refused(acme: TenantContext, state: Identity) -> None:
-    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER)
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER)
     with pytest.raises(SlugReserved):
         tenants.update(acme, name=None, slug="billing")
     assert state.tenants[acme.tenant_id].slug == "acme"
