@@ -21,9 +21,10 @@ from keel.migrations import (
     Query,
     Runner,
     Scan,
+    _apply,
     discover,
 )
-from keel.store import Item, get_item, to_attributes
+from keel.store import Item, Transaction, TransactionFailed, get_item, to_attributes
 from tests.support.moto import all_items, create_context_table
 from tests.support.staged import THINGS
 
@@ -286,3 +287,29 @@ def test_a_context_without_migrations_has_none() -> None:
 def test_a_change_sets_or_removes_something_and_never_the_key(change: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="change"):
         Change(set=change)
+
+
+def test_a_change_deletes_the_item_or_changes_it_never_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        Change(set={"marked": True}, delete=True)
+    assert Change(delete=True).delete
+
+
+def test_a_deleting_change_deletes_only_items_still_as_read(aws: None) -> None:
+    # Given a versioned item, read by a migration page and then changed by a write
+    table = "deletions"
+    create_context_table(table)
+    client = boto3.client("dynamodb")
+    read = {"pk": "P", "sk": "copy", "version": 1}
+    client.put_item(TableName=table, Item=to_attributes(read | {"version": 2}))
+    # When the migration deletes it as read
+    stale = Transaction(table)
+    _apply(stale, read, Change(delete=True))
+    # Then the delete is refused, and the item is still there; as read again, it is deleted
+    with pytest.raises(TransactionFailed):
+        stale.execute(client)
+    assert get_item(table, "P", "copy") is not None
+    fresh = Transaction(table)
+    _apply(fresh, read | {"version": 2}, Change(delete=True))
+    fresh.execute(client)
+    assert get_item(table, "P", "copy") is None

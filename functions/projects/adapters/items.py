@@ -7,10 +7,13 @@ from typing import Any
 
 from functions.projects.domain.members import Membership
 from functions.projects.domain.plan import LimitName, Offer, Plan
-from functions.projects.domain.project import Project, ProjectStatus
+from functions.projects.domain.project import Project, ProjectStatus, name_key
 from functions.projects.domain.task import Task, TaskStatus
 from keel.clock import iso
 from keel.store import Item
+
+#: The project's case-folded name, on its item and every copy: what ``q`` (a name prefix) is matched against.
+NAME_KEY = "name_key"
 
 
 def _time(value: Any) -> datetime | None:
@@ -26,6 +29,7 @@ def project_item(project: Project) -> Item:
     return {
         "id": project.id,
         "name": project.name,
+        NAME_KEY: name_key(project.name),
         "description": project.description,
         "status": project.status.value,
         "created_by": project.created_by,

@@ -11,8 +11,12 @@ Tenant partition ``TENANT#<tenant>``:
 Project index ``TENANT#<tenant>#PROJECTS`` (copies of each project, so every list is one Query):
 
     STATUS#<status>#<project id>         by status, newest first
-    NAME#<folded name>                   by name: the uniqueness claim, and ``q`` (a name prefix)
-    STATUS_NAME#<status>#<folded name>   by status and name prefix
+    NAME#<folded name>                   the name's uniqueness claim
+
+Every project item and copy carries its case-folded name (``name_key``): ``q`` (a name prefix) keeps
+the matching projects among the page of the newest-first list it reads, so it reads one page, never
+more. (Migration 0001 gave the items written before it their ``name_key`` and deleted the
+``STATUS_NAME#`` copies that listed them by name.)
 
 A project's partition ``TENANT#<tenant>#<project id>`` (its tasks, copies included):
 
@@ -65,23 +69,15 @@ def name_claim(tenant_id: str, name: str) -> Key:
 
 def project_copies(project: Project) -> list[Key]:
     """Where copies of ``project`` live, for the lists; the name claim among them."""
-    pk, status, folded = project_index_pk(project.tenant_id), project.status.value, name_key(project.name)
-    return [
-        {"pk": pk, "sk": _sk("STATUS", status, project.id)},
-        name_claim(project.tenant_id, project.name),
-        {"pk": pk, "sk": _sk("STATUS_NAME", status, folded)},
-    ]
+    pk, status = project_index_pk(project.tenant_id), project.status.value
+    return [{"pk": pk, "sk": _sk("STATUS", status, project.id)}, name_claim(project.tenant_id, project.name)]
 
 
-def project_list(tenant_id: str, *, status: ProjectStatus | None, prefix: str | None) -> tuple[str, str, bool]:
-    """The partition, the sort-key prefix and whether newest first, of one list of projects."""
-    if prefix is None and status is None:
-        return tenant_pk(tenant_id), entity_sk(PROJECT), True
-    if prefix is None:
-        return project_index_pk(tenant_id), _sk("STATUS", str(status), ""), True
+def project_list(tenant_id: str, *, status: ProjectStatus | None) -> tuple[str, str]:
+    """The partition and the sort-key prefix of one list of projects, newest first."""
     if status is None:
-        return project_index_pk(tenant_id), NAME + prefix, False
-    return project_index_pk(tenant_id), _sk("STATUS_NAME", status.value, prefix), False
+        return tenant_pk(tenant_id), entity_sk(PROJECT)
+    return project_index_pk(tenant_id), _sk("STATUS", status.value, "")
 
 
 def tasks_pk(tenant_id: str, project_id: str) -> str:

@@ -152,8 +152,17 @@ class ProjectTable(_Table):
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None
     ) -> Page[Project]:
-        pk, sk_prefix, newest_first = project_list(tenant_id, status=status, prefix=prefix)
-        page = self._page(pk, sk_prefix, limit=limit, cursor=cursor, newest_first=newest_first)
+        pk, sk_prefix = project_list(tenant_id, status=status)
+        page = query_page(
+            self._table,
+            pk,
+            sk_prefix=sk_prefix,
+            limit=limit,
+            cursor=cursor,
+            newest_first=True,
+            starting_with=(items.NAME_KEY, prefix) if prefix else None,
+            client=self._client(),
+        )
         return Page(items=[items.to_project(tenant_id, i) for i in page.items], cursor=page.cursor)
 
     def add(self, project: Project) -> None:

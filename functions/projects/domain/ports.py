@@ -39,7 +39,8 @@ class ProjectRepository(Protocol):
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None
     ) -> Page[Project]:
-        """One page: newest first; with a name ``prefix`` (case-folded), in name order."""
+        """One page, newest first: ``limit`` projects read (one Query), those whose case-folded name starts
+        with ``prefix`` kept."""
         ...
 
     def add(self, project: Project) -> None:

@@ -52,8 +52,8 @@ class ProjectService:
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, q: str | None, limit: int, cursor: str | None
     ) -> Page[Project]:
-        """One page of the tenant's projects: newest first, or in name order when ``q`` (a
-        case-insensitive name prefix) is given."""
+        """One page of the tenant's projects, newest first; ``q`` keeps those whose name starts with it
+        (case-insensitive) among the page read, so a page may hold fewer than ``limit`` (its cursor goes on)."""
         prefix = name_key(q) if q else None
         return self._projects.list(tenant_id, status=status, prefix=prefix, limit=limit, cursor=cursor)
 

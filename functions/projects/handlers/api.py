@@ -83,7 +83,11 @@ def create_project(body: NewProject) -> ProjectView:
     "/v1/projects",
     access=Access.MEMBER,
     tags=TAGS,
-    summary="The tenant's projects: newest first, or by name with q (a case-insensitive name prefix)",
+    summary="The tenant's projects, newest first; q keeps those whose name starts with it",
+    description=(
+        "One page of `limit` projects is read; `q` (a case-insensitive name prefix) keeps the matching ones "
+        "among them, so a page may hold fewer, or none, while `cursor` goes on. Follow it until it is null."
+    ),
 )
 def list_projects(
     status: ProjectStatusFilter = None, q: NamePrefix = None, limit: Limit = 50, cursor: Cursor = None

@@ -72,14 +72,40 @@ def test_the_list_is_newest_first_and_filters_by_status(pro: str) -> None:
     assert [p["id"] for p in active["items"]] == [third["id"], first["id"]]
 
 
-def test_q_finds_projects_by_a_case_insensitive_name_prefix(pro: str) -> None:
-    create("Website relaunch"), create("web shop"), create("Mobile app")
+def test_q_finds_projects_by_a_case_insensitive_name_prefix_newest_first(pro: str) -> None:
+    create("web shop"), create("Mobile app"), create("Website relaunch")
     # When a member searches for "WEB"
     found = call("GET", "/v1/projects", query={"q": "WEB"}, role="member").body
-    # Then both web projects come back, in name order, and nothing else
-    assert [p["name"] for p in found["items"]] == ["web shop", "Website relaunch"]
+    # Then both web projects come back, newest first, and nothing else
+    assert [p["name"] for p in found["items"]] == ["Website relaunch", "web shop"]
     archived = call("GET", "/v1/projects", query={"q": "web", "status": "archived"}, role="member").body
     assert archived["items"] == []
+
+
+def test_q_with_a_status_searches_that_status_newest_first(pro: str) -> None:
+    old, _, new = create("Web one"), create("Web two"), create("Web three")
+    for project in (old, new):
+        call("POST", f"/v1/projects/{project['id']}/archive")
+    # When a member searches the archived projects for "web"
+    found = call("GET", "/v1/projects", query={"q": "web", "status": "archived"}, role="member").body
+    # Then the two archived ones come back, newest first
+    assert [p["id"] for p in found["items"]] == [new["id"], old["id"]]
+
+
+def test_q_reads_one_page_and_its_cursor_goes_on_from_the_last_project_read(pro: str) -> None:
+    # Given, oldest first, a web project, another, and a web project
+    first, _, last = create("Web one"), create("Mobile"), create("Web two")
+    # When a member searches for "web" one project at a time, following the cursors
+    pages, cursor = [], None
+    while True:
+        query = {"q": "web", "limit": "1"} | ({"cursor": cursor} if cursor else {})
+        page = call("GET", "/v1/projects", query=query, role="member").body
+        pages.append([p["id"] for p in page["items"]])
+        if not (cursor := page["cursor"]):
+            break
+    # Then each page read one project and kept it only if it matched: the one between is an empty page
+    assert pages[:3] == [[last["id"]], [], [first["id"]]]
+    assert all(page == [] for page in pages[3:])
 
 
 def test_a_patch_with_the_etag_read_applies_and_answers_the_new_one(pro: str) -> None:

@@ -69,15 +69,21 @@ class Query:
 
 @dataclass(frozen=True)
 class Change:
-    """What a migration does to one item: attributes to set (to these values) and attributes to remove."""
+    """What a migration does to one item: attributes to set (to these values) and attributes to remove,
+    or ``delete`` the item (one no version of the code reads any more, such as an obsolete copy)."""
 
     set: Mapping[str, Any] = field(default_factory=dict)
     remove: tuple[str, ...] = ()
+    delete: bool = False
 
     def __post_init__(self) -> None:
         touched = {*self.set, *self.remove}
+        if self.delete:
+            if touched:
+                raise ValueError("a change deletes the item or changes its attributes, not both")
+            return
         if not touched:
-            raise ValueError("a change sets or removes at least one attribute (return None for no change)")
+            raise ValueError("a change sets, removes or deletes (return None for no change)")
         if touched & {"pk", "sk"}:
             raise ValueError("a migration cannot change an item's key: write a new item instead")
 
@@ -413,6 +419,8 @@ def _apply(transaction: Transaction, item: Mapping[str, Any], change: Change) ->
         condition += " AND #version = :version"
         names["#version"] = "version"
         values[":version"] = item["version"]
-    transaction.update(
-        {"pk": item["pk"], "sk": item["sk"]}, " ".join(parts), condition=condition, names=names, values=values
-    )
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    if change.delete:
+        transaction.delete(key, condition=condition, names=names or None, values=values or None)
+        return
+    transaction.update(key, " ".join(parts), condition=condition, names=names, values=values)

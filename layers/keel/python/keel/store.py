@@ -313,19 +313,30 @@ def query_page(
     limit: int = 50,
     cursor: str | None = None,
     newest_first: bool = False,
+    starting_with: tuple[str, str] | None = None,
     client: DynamoDBClient | None = None,
 ) -> Page:
-    """One page of the items in partition ``pk`` whose sort key starts with ``sk_prefix`` (one Query)."""
+    """One page of the items in partition ``pk`` whose sort key starts with ``sk_prefix`` (one Query).
+
+    ``starting_with`` (an attribute and a prefix) keeps only the items whose attribute starts with the
+    prefix. DynamoDB still reads ``limit`` items and no more, so the filter never reads more than a page:
+    a page then holds those of the ``limit`` read that match (possibly none), and its cursor goes on
+    from the last item read."""
     if not 1 <= limit <= 100:
         raise BadRequest("limit must be between 1 and 100")
     ddb = client or aws.dynamodb()
+    values: dict[str, Any] = {":pk": pk, ":prefix": sk_prefix}
     kwargs: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": to_attributes({":pk": pk, ":prefix": sk_prefix}),
         "Limit": limit,
         "ScanIndexForward": not newest_first,
     }
+    if starting_with is not None:
+        kwargs["FilterExpression"] = "begins_with(#filtered, :starts)"
+        kwargs["ExpressionAttributeNames"] = {"#filtered": starting_with[0]}
+        values[":starts"] = starting_with[1]
+    kwargs["ExpressionAttributeValues"] = to_attributes(values)
     if cursor:
         kwargs["ExclusiveStartKey"] = decode_cursor(cursor, pk=pk, sk_prefix=sk_prefix)
     response = ddb.query(**kwargs)
