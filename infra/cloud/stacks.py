@@ -37,6 +37,7 @@ from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from infra.cloud import bundling, migrations, permissions
+from infra.cloud.isolation import TenantAccess, isolation_environment
 from infra.cloud.constructs import (
     ARCHITECTURE,
     RUNTIME,
@@ -368,9 +369,13 @@ class ContextStack(cdk.Stack):
                 environment=migrations.environment(ctx),
             )
 
+        # What acts for a tenant (its API, its consumers) is told which role to assume for one.
+        acting = isolation_environment(self, topology, ctx) if ctx.acts_for_tenants else {}
         self.api_function: ContextFunction | None = None
         if ctx.api_handler:
-            self.api_function = self._function("Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY)
+            self.api_function = self._function(
+                "Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY, environment=acting
+            )
             if ctx.uses_idempotency:
                 self._grant_idempotency(self.api_function, foundation.idempotency_table)
         self.authorizer_function: ContextFunction | None = None
@@ -390,17 +395,20 @@ class ContextStack(cdk.Stack):
             for e in ctx.endpoints
         }
         work_queues: dict[str, Consumer] = {}
+        consumers: list[ContextFunction] = []
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
         for sub in ctx.subscriptions:
+            consuming = self._function(
+                f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds, environment=acting
+            )
+            consumers.append(consuming)
             consumer = Consumer(
                 self,
                 f"Consumer-{sub.name}",
                 name=ctx.queue_name(sub),
                 bus=default_bus if sub.on_default_bus else foundation.bus,
                 subscription=sub,
-                function=self._function(
-                    f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
-                ),
+                function=consuming,
             )
             if sub.is_work_queue:  # the context's endpoints feed it, and the jobs that say they do
                 work_queues[sub.name] = consumer
@@ -411,6 +419,10 @@ class ContextStack(cdk.Stack):
             Job(self, f"Job-{job.name}", name=ctx.rule_name(job), job=job, function=runner)
             for fed in job.feeds:
                 work_queues[fed].queue.grant_send_messages(runner.function)
+        self.tenant_access: TenantAccess | None = None
+        if self.table is not None and acting:
+            acts = [f.function for f in (self.api_function, *consumers) if f is not None]
+            self.tenant_access = TenantAccess(self, "TenantAccess", ctx=ctx, table=self.table, functions=acts)
         api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
         if api_metrics is not None and self.api_function is not None:
             slo = ApiSlo(self, "Slo", metrics=api_metrics)

@@ -37,7 +37,7 @@ from functions.billing.domain.plans import PLANS, Entitlements, Interval
 from functions.billing.domain.ports import ReceivedEvent
 from functions.billing.domain.snapshots import InvoiceLine
 from keel.clock import iso
-from keel.store import Item, tenant_pk
+from keel.store import Item, tenant_partitions, tenant_pk
 
 ACCOUNT = "ACCOUNT"
 HISTORY = "HISTORY#"
@@ -48,6 +48,8 @@ PAST_DUE = "INDEX#PAST_DUE"
 OVERRIDE_UNTIL = "INDEX#OVERRIDE_UNTIL"
 UNPROCESSED = "INDEX#STRIPE_EVENTS_UNPROCESSED"
 SWEEP = {"pk": "JOB#reconcile", "sk": "CURSOR"}
+#: What a tenant's credentials may touch (``keel.isolation``): its own partitions.
+LEADING_KEYS = tenant_partitions()
 #: How long a processed Stripe event is kept (Stripe retries a delivery for three days).
 EVENT_TTL_SECONDS = 30 * 24 * 3600
 
