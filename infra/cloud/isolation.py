@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.cloud import permissions
@@ -34,7 +35,11 @@ def tenant_role_arn(stack: cdk.Stack, ctx: Context) -> str:
     """The ARN of ``ctx``'s tenant-access role, known before the role is made (its functions' settings
     name it, and its trust policy names their roles)."""
     return stack.format_arn(
-        service="iam", region="", resource="role", resource_name=ctx.tenant_role_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+        service="iam",
+        region="",
+        resource="role",
+        resource_name=ctx.tenant_role_name,
+        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
     )
 
 
@@ -44,7 +49,7 @@ def isolation_environment(stack: cdk.Stack, topology: Topology, ctx: Context) ->
 
 
 class TenantAccess(Construct):
-    """``ctx``'s tenant-access role, assumable only by ``functions`` (its API and its consumers) with
+    """``ctx``'s tenant-access role, assumable only by ``functions`` (the roles of its API and its consumers) with
     the tenant's session tag, granted ``table`` only under the tenant's leading keys."""
 
     def __init__(
@@ -54,11 +59,11 @@ class TenantAccess(Construct):
         *,
         ctx: Context,
         table: dynamodb.ITable,
-        functions: Sequence[iam.IGrantable],
+        functions: Sequence[lambda_.IFunction],
     ) -> None:
         super().__init__(scope, id)
-        roles = [f.grant_principal for f in functions]
-        if not roles:
+        roles = [f.role for f in functions if f.role is not None]
+        if not roles or len(roles) != len(functions):
             raise ValueError(f"{ctx.name}: a tenant-access role needs the functions that assume it")
         self.role = iam.Role(
             self,
@@ -77,5 +82,5 @@ class TenantAccess(Construct):
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(ctx.tenant_leading_keys())}},
             )
         )
-        for function in functions:
-            self.role.grant(function, "sts:AssumeRole", "sts:TagSession")
+        for role in roles:
+            self.role.grant(role, "sts:AssumeRole", "sts:TagSession")

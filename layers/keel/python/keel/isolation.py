@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -93,32 +94,50 @@ def _queried_partition(params: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _transact(params: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    return [
+        (str(body.get("TableName", "")), _partition(body.get("Key") or body.get("Item")))
+        for entry in params.get("TransactItems", [])
+        for body in entry.values()
+    ]
+
+
+def _batch_get(params: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    return [(t, _partition(k)) for t, request in params.get("RequestItems", {}).items() for k in request["Keys"]]
+
+
+def _batch_write(params: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    return [
+        (t, _partition(w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key")))
+        for t, writes in params.get("RequestItems", {}).items()
+        for w in writes
+    ]
+
+
+def _one(partition: Callable[[Mapping[str, Any]], str | None]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    return lambda params: [(str(params.get("TableName", "")), partition(params))]
+
+
+#: How to find the partitions each operation touches, as IAM's ``dynamodb:LeadingKeys`` sees them.
+_TOUCHES: dict[str, Callable[[Mapping[str, Any]], list[tuple[str, str | None]]]] = {
+    "GetItem": _one(lambda p: _partition(p.get("Key"))),
+    "UpdateItem": _one(lambda p: _partition(p.get("Key"))),
+    "DeleteItem": _one(lambda p: _partition(p.get("Key"))),
+    "PutItem": _one(lambda p: _partition(p.get("Item"))),
+    "Query": _one(_queried_partition),
+    "BatchGetItem": _batch_get,
+    "BatchWriteItem": _batch_write,
+    "TransactWriteItems": _transact,
+    "TransactGetItems": _transact,
+}
+
+
 def leading_keys(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str | None]] | None:
     """Every ``(table, partition key)`` a DynamoDB request touches, as IAM's ``dynamodb:LeadingKeys``
     sees them (``None`` for a key it cannot read); ``None`` for an operation that names no partition
     (a Scan, a DescribeTable), which the tenant's credentials are never granted."""
-    table = str(params.get("TableName", ""))
-    if operation in ("GetItem", "UpdateItem", "DeleteItem"):
-        return [(table, _partition(params.get("Key")))]
-    if operation == "PutItem":
-        return [(table, _partition(params.get("Item")))]
-    if operation == "Query":
-        return [(table, _queried_partition(params))]
-    if operation == "BatchGetItem":
-        return [(t, _partition(k)) for t, request in params.get("RequestItems", {}).items() for k in request["Keys"]]
-    if operation == "BatchWriteItem":
-        return [
-            (t, _partition(w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key")))
-            for t, writes in params.get("RequestItems", {}).items()
-            for w in writes
-        ]
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        touched = []
-        for entry in params.get("TransactItems", []):
-            for body in entry.values():
-                touched.append((str(body.get("TableName", "")), _partition(body.get("Key") or body.get("Item"))))
-        return touched
-    return None
+    touches = _TOUCHES.get(operation)
+    return None if touches is None else touches(params)
 
 
 def refusal(operation: str, params: Mapping[str, Any], keys: Mapping[str, Sequence[str]], tenant_id: str) -> str | None:
@@ -150,8 +169,12 @@ def enforce(client: Any, keys: Mapping[str, Sequence[str]], tenant_id: str, role
         reason = refusal(model.name, params, keys, tenant_id)
         if reason is not None:
             message = f"User: {role_arn} (tenant {tenant_id}) is not authorized to perform {reason}"
-            error = {"Code": "AccessDeniedException", "Message": message}
-            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+            # As DynamoDB answers a request IAM refuses: HTTP 400, AccessDeniedException.
+            response: Any = {
+                "Error": {"Code": "AccessDeniedException", "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(response, model.name)
 
     client.meta.events.register("before-parameter-build.dynamodb", check)
 
@@ -189,10 +212,16 @@ class TenantClients:
         self._clock: Clock = clock or SystemClock()
         self._size = size
         self._scoped: OrderedDict[str, _Scoped] = OrderedDict()
+        # Lambda calls one request at a time; the local runtime serves from several threads.
+        self._lock = threading.Lock()
 
     def for_tenant(self, tenant_id: str) -> Any:
         """The DynamoDB client acting for ``tenant_id``: one ``AssumeRole`` on the tenant's first request
         in this container, and again only once its credentials near their expiry."""
+        with self._lock:
+            return self._held_or_assumed(tenant_id)
+
+    def _held_or_assumed(self, tenant_id: str) -> Any:
         held = self._scoped.get(tenant_id)
         if held is not None and self._clock.now() < held.expires_at - REFRESH_BEFORE:
             self._scoped.move_to_end(tenant_id)

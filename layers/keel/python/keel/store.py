@@ -21,9 +21,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from keel import aws
-from keel.isolation import TENANT_VARIABLE
 from keel.errors import BadRequest, Conflict, KeelError
 from keel.events import Envelope
+from keel.isolation import TENANT_VARIABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
