@@ -151,11 +151,13 @@ def scoped(sts: Counted, clock: FixedClock, size: int = 8) -> isolation.TenantCl
     )
 
 
-NOW = datetime.now(UTC)
+def now() -> datetime:
+    # Read when a test starts: moto dates the credentials it hands out from the real clock.
+    return datetime.now(UTC)
 
 
 def test_a_tenants_credentials_are_assumed_once_per_container_with_the_tenant_as_session_tag(sts: Counted) -> None:
-    clients = scoped(sts, FixedClock(NOW))
+    clients = scoped(sts, FixedClock(now()))
     first = clients.for_tenant(ME)
     assert clients.for_tenant(ME) is first
     assert clients.for_tenant(OTHER) is not first
@@ -164,7 +166,7 @@ def test_a_tenants_credentials_are_assumed_once_per_container_with_the_tenant_as
 
 
 def test_credentials_are_assumed_again_shortly_before_they_expire(sts: Counted) -> None:
-    clock = FixedClock(NOW)
+    clock = FixedClock(now())
     clients = scoped(sts, clock)
     first = clients.for_tenant(ME)
     # Still well inside the hour: the same credentials
@@ -177,7 +179,7 @@ def test_credentials_are_assumed_again_shortly_before_they_expire(sts: Counted) 
 
 
 def test_a_container_keeps_the_credentials_of_a_bounded_number_of_tenants(sts: Counted) -> None:
-    clients = scoped(sts, FixedClock(NOW), size=2)
+    clients = scoped(sts, FixedClock(now()), size=2)
     for tenant in (ME, OTHER, "ten_3", ME):
         clients.for_tenant(tenant)
     assert len(clients) == 2
