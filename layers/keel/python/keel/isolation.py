@@ -37,7 +37,7 @@ from keel.clock import Clock, SystemClock
 #: The session tag that carries the tenant, and the IAM policy variable that reads it back.
 TENANT_TAG = "tenant_id"
 TENANT_VARIABLE = "${aws:PrincipalTag/" + TENANT_TAG + "}"
-#: Every context table's partition key attribute.
+#: Every context table's partition key attribute (the one ``dynamodb:LeadingKeys`` reads).
 PARTITION_KEY = "pk"
 #: How many tenants' credentials one container keeps (least recently used go first).
 CACHE_SIZE = 256
@@ -149,7 +149,10 @@ def refusal(operation: str, params: Mapping[str, Any], keys: Mapping[str, Sequen
         if table not in keys:
             return f"dynamodb:{operation} on {table} is not granted to a tenant's credentials"
         if partition is None or not allows(keys[table], tenant_id, partition):
-            return f"dynamodb:{operation} on {table}: no policy allows this leading key for the tenant"
+            return (
+                f"dynamodb:{operation} on {table}: no policy allows this leading key for the tenant"
+                " (a global partition the context needs goes in its LEADING_KEYS)"
+            )
     return None
 
 
