@@ -4,9 +4,12 @@ evaluates the leading-key condition the cloud's tenant-access role is built from
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
+from keel import aws
 from keel.events import envelope
 from keel.store import get_item, tenant_pk
 from tests.support import things
@@ -33,6 +36,24 @@ def test_a_route_reaches_its_own_tenants_items_with_the_tenants_credentials(thin
     event = api_event("GET", f"/v1/leaky/{TENANT_A}/things/{thing_of_a}", authorizer=ADMIN_A)
     response = things.handler(event, None)  # type: ignore[arg-type]
     assert (response["statusCode"], response_json(response)["name"]) == (200, "lamp")
+
+
+def test_a_container_assumes_each_tenants_role_once_for_all_of_its_requests(thing_of_a: str) -> None:
+    # Given a container that has served tenant A once (its thing's creation)
+    assumed: list[str] = []
+
+    def seen(params: dict[str, Any], **_: Any) -> None:
+        assumed.append(params["Tags"][0]["Value"])
+
+    aws.client("sts").meta.events.register("before-parameter-build.sts.AssumeRole", seen)
+    # When A reads three times and B, new to the container, lists its things
+    for _ in range(3):
+        read = things.handler(api_event("GET", f"/v1/things/{thing_of_a}", authorizer=ADMIN_A), None)  # type: ignore[arg-type]
+        assert read["statusCode"] == 200
+    listed = things.handler(api_event("GET", "/v1/things", authorizer=MEMBER_B), None)  # type: ignore[arg-type]
+    # Then only B's role was assumed, with B as the session tag
+    assert listed["statusCode"] == 200
+    assert assumed == [TENANT_B]
 
 
 def test_a_route_that_builds_another_tenants_key_is_refused_and_shows_nothing(thing_of_a: str) -> None:
