@@ -147,7 +147,7 @@ def sts(aws: None) -> Counted:
 
 def scoped(sts: Counted, clock: FixedClock, size: int = 8) -> isolation.TenantClients:
     return isolation.TenantClients(
-        role_arn=ROLE, keys=KEYS, sts=lambda: sts.client, client=aws._credentialed, clock=clock, size=size
+        role_arn=ROLE, keys=KEYS, sts=lambda: sts.client, client=aws.dynamodb_with, clock=clock, size=size
     )
 
 

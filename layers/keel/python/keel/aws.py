@@ -49,7 +49,8 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-def _credentialed(credentials: Mapping[str, Any]) -> Any:
+def dynamodb_with(credentials: Mapping[str, Any]) -> Any:
+    """A DynamoDB client acting with ``credentials`` (an STS answer's ``Credentials``)."""
     return _session().client(
         "dynamodb",
         config=_CONFIG,
@@ -68,7 +69,7 @@ def _tenant_clients() -> isolation.TenantClients | None:
         role_arn=platform.tenant_role_arn,
         keys=isolation.parse_keys(platform.tenant_keys),
         sts=lambda: client("sts"),
-        client=_credentialed,
+        client=dynamodb_with,
     )
 
 
