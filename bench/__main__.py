@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from bench import coldstart, first_response, scenarios, signups
+from bench import coldstart, first_response, scenarios, signups, tenant_credentials
 from bench.harness import Harness, counting, local_runtime
 from bench.requests import Measured
 from infra.local.runtime import LocalRuntime
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         breaches += print_requests(harness)
         breaches += print_gateway_overhead(runtime)
         breaches += first_response.report(harness, first_response.ROUNDS)
+        breaches += tenant_credentials.report(harness)
     breaches += signups.report(signups.run(max(11, args.signups)))
     print(f"\n{breaches} budget breach(es); measured in {time.perf_counter() - started:.1f} s")
     return 0

@@ -13,6 +13,7 @@ This module imports no CDK and nothing from ``functions``: handlers are named by
 
 from __future__ import annotations
 
+import importlib
 import json
 import keyword
 import re
@@ -74,6 +75,8 @@ USAGE_PLANS, SHARED_USAGE_KEY = "USAGE_PLANS", "SHARED_USAGE_KEY"
 USAGE_KEYS_JOB = "usage-keys"
 #: The setting (bare name) of the authorizer's context naming the identity provider group of operators.
 OPERATORS_GROUP = "OPERATORS_GROUP"
+#: The kernel's settings of tenant isolation (``PlatformSettings.tenant_role_arn``, ``.tenant_keys``).
+TENANT_ROLE_SETTING, TENANT_KEYS_SETTING = "KEEL_TENANT_ROLE_ARN", "KEEL_TENANT_KEYS"
 #: The settings (bare names) that tell a context using Stripe where Stripe is, its key and its webhook secret.
 STRIPE_API_BASE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET = "STRIPE_API_BASE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"
 #: The settings (bare names) of a context that sends messages: the API's public URL, and where FCM is.
@@ -262,6 +265,10 @@ class Context:
     #: Whether it sends email through SES: the renderers give it a configuration set
     #: (``KEEL_<CONTEXT>_CONFIGURATION_SET``) and, in the cloud, the sender's identity.
     sends_email: bool = False
+    #: The module of its Lambda code whose ``LEADING_KEYS`` lists every partition a tenant's credentials
+    #: may touch in its table (``dynamodb:LeadingKeys`` patterns, ``keel.isolation``): the tenant's own
+    #: and the global lookups its tenant-scoped transactions need. ``None``: the tenant's own only.
+    keys_module: str | None = None
     #: The stage its names belong to; set by ``Topology.for_stage`` (or ``for_stage``), never by hand.
     stage: str | None = None
 
@@ -296,6 +303,25 @@ class Context:
 
     # -- code ---------------------------------------------------------------------------------------
 
+    def tenant_leading_keys(self) -> tuple[str, ...]:
+        """The partitions (``dynamodb:LeadingKeys`` patterns, the tenant as IAM's session-tag variable)
+        that its API and consumers may touch while they act for a tenant: read from ``keys_module``
+        when it names one (its Lambda code is imported then, not when the topology is read)."""
+        if self.keys_module is None:
+            from keel.store import tenant_partitions  # noqa: PLC0415 - only the renderers ask
+
+            return tenant_partitions()
+        keys = importlib.import_module(self.keys_module).LEADING_KEYS
+        if not isinstance(keys, tuple) or not all(isinstance(k, str) for k in keys):
+            raise TypeError(f"{self.keys_module}.LEADING_KEYS must be a tuple of strings")
+        return keys
+
+    @property
+    def acts_for_tenants(self) -> bool:
+        """Whether some of its functions act for a tenant on its table (its API, its consumers): only
+        then does it get a tenant-access role."""
+        return self.table and bool(self.api_handler or self.subscriptions)
+
     @property
     def package(self) -> str:
         """The Python package of its Lambda code."""
@@ -323,6 +349,11 @@ class Context:
     @property
     def stack_name(self) -> str:
         return f"{_title(NAME_PREFIX)}-{_title(self._stage)}-{_title(self.name)}"
+
+    @property
+    def tenant_role_name(self) -> str:
+        """The role its API and consumers assume, with the tenant as a session tag (``keel.isolation``)."""
+        return self.resource_name("tenant")
 
     @property
     def api_function_name(self) -> str:
@@ -548,6 +579,14 @@ class Topology:
             "KEEL_IDEMPOTENCY_TABLE": self.idempotency_table,
             "POWERTOOLS_METRICS_NAMESPACE": _title(NAME_PREFIX),
         } | ({"KEEL_CORS_ORIGINS": ",".join(cors_origins)} if cors_origins else {})
+
+    def tenant_isolation_environment(self, role_arn: str, contexts: Sequence[Context] | None = None) -> dict[str, str]:
+        """What makes ``keel.aws.dynamodb()`` act with a tenant's credentials while a request or event acts
+        for one: the role to assume (``role_arn``) and, per table of ``contexts`` (all by default), the
+        partitions those credentials may touch, as the role's policy grants them."""
+        chosen = self.contexts if contexts is None else contexts
+        keys = {ctx.table_name: list(ctx.tenant_leading_keys()) for ctx in chosen if ctx.table}
+        return {TENANT_ROLE_SETTING: role_arn, TENANT_KEYS_SETTING: json.dumps(keys, sort_keys=True)}
 
     # -- what the contexts hold ---------------------------------------------------------------------
 

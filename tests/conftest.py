@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.environment import local_tenant_role_arn
 from infra.model import Context
 from tests.support.staged import STAGED, TEST_STAGE
 
@@ -35,6 +36,8 @@ os.environ.update(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     | STAGED.platform_environment()
+    # Tenants act with their own credentials in every test, as in the cloud (keel.isolation).
+    | STAGED.tenant_isolation_environment(local_tenant_role_arn(STAGED), [*STAGED.contexts, THINGS])
     | THINGS.environment
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

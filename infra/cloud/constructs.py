@@ -30,6 +30,7 @@ from constructs import Construct
 
 from infra import topology
 from infra.model import DEFAULT_BUS, REPLAY_FIELD, Context, dead_letter_queue_name
+from keel.isolation import PARTITION_KEY
 from keel.store import OUTBOX_PREFIX
 
 ALARM_PERIOD = cdk.Duration.minutes(5)
@@ -246,7 +247,7 @@ class ContextTable(dynamodb.Table):
             id,
             **TABLE_DEFAULTS,
             table_name=table_name,
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
             stream=dynamodb.StreamViewType.NEW_IMAGE if publishes else None,

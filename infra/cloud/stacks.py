@@ -51,6 +51,7 @@ from infra.cloud.constructs import (
     set_retention,
 )
 from infra.cloud.deployment import Deployment
+from infra.cloud.isolation import TenantAccess, isolation_environment
 from infra.cloud.monitoring import ApiMetricFilters, ApiMetrics, ApiSlo, ContextDashboard, NotifyOnAlarm
 from infra.model import DEFAULT_BUS, is_under
 from infra.topology import Context, Topology
@@ -376,9 +377,13 @@ class ContextStack(cdk.Stack):
                 environment=migrations.environment(ctx),
             )
 
+        # What acts for a tenant (its API, its consumers) is told which role to assume for one.
+        acting = isolation_environment(self, topology, ctx) if ctx.acts_for_tenants else {}
         self.api_function: ContextFunction | None = None
         if ctx.api_handler:
-            self.api_function = self._function("Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY)
+            self.api_function = self._function(
+                "Api", ctx.api_function_name, ctx.api_handler, API_TIMEOUT, API_MEMORY, environment=acting
+            )
             if ctx.uses_idempotency:
                 self._grant_idempotency(self.api_function, foundation.idempotency_table)
         self.authorizer_function: ContextFunction | None = None
@@ -397,28 +402,23 @@ class ContextStack(cdk.Stack):
             )
             for e in ctx.endpoints
         }
-        work_queues: dict[str, Consumer] = {}
-        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
-        for sub in ctx.subscriptions:
-            consumer = Consumer(
-                self,
-                f"Consumer-{sub.name}",
-                name=ctx.queue_name(sub),
-                bus=default_bus if sub.on_default_bus else foundation.bus,
-                subscription=sub,
-                function=self._function(
-                    f"Consume-{sub.name}", ctx.function_name(sub), sub.handler, sub.timeout_seconds
-                ),
-            )
-            if sub.is_work_queue:  # the context's endpoints feed it, and the jobs that say they do
-                work_queues[sub.name] = consumer
-                for endpoint in self.endpoint_functions.values():
-                    consumer.queue.grant_send_messages(endpoint.function)
+        work_queues, consumers = self._consumers(foundation, acting)
         for job in ctx.jobs:
             runner = self._function(f"Run-{job.name}", ctx.function_name(job), job.handler, job.timeout_seconds)
             Job(self, f"Job-{job.name}", name=ctx.rule_name(job), job=job, function=runner)
             for fed in job.feeds:
                 work_queues[fed].queue.grant_send_messages(runner.function)
+        self.tenant_access = (
+            TenantAccess(
+                self,
+                "TenantAccess",
+                ctx=ctx,
+                table=self.table,
+                functions=[f.function for f in (self.api_function, *consumers) if f is not None],
+            )
+            if self.table is not None and acting
+            else None
+        )
         api_metrics = ApiMetrics(ctx, deployment.stage) if ctx.api_handler else None
         if api_metrics is not None and self.api_function is not None:
             slo = ApiSlo(self, "Slo", metrics=api_metrics)
@@ -430,6 +430,33 @@ class ContextStack(cdk.Stack):
         if self.table is not None and self.migrations is not None:
             released = [c for c in self.node.find_all() if isinstance(c, ContextFunction) and c.alias is not None]
             migrations.MigrateBeforeTraffic(self, "Migrate", ctx=ctx, function=self.migrations, released=released)
+
+    def _consumers(
+        self, foundation: FoundationStack, acting: Mapping[str, str]
+    ) -> tuple[dict[str, Consumer], list[ContextFunction]]:
+        """Its subscriptions: each a queue, its rule and its function (``acting``: the settings of tenant
+        isolation). Returns the work queues by name, and the consumers' functions."""
+        work_queues: dict[str, Consumer] = {}
+        consumers: list[ContextFunction] = []
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", DEFAULT_BUS)
+        for sub in self.ctx.subscriptions:
+            consuming = self._function(
+                f"Consume-{sub.name}", self.ctx.function_name(sub), sub.handler, sub.timeout_seconds, environment=acting
+            )
+            consumers.append(consuming)
+            consumer = Consumer(
+                self,
+                f"Consumer-{sub.name}",
+                name=self.ctx.queue_name(sub),
+                bus=default_bus if sub.on_default_bus else foundation.bus,
+                subscription=sub,
+                function=consuming,
+            )
+            if sub.is_work_queue:  # the context's endpoints feed it, and the jobs that say they do
+                work_queues[sub.name] = consumer
+                for endpoint in self.endpoint_functions.values():
+                    consumer.queue.grant_send_messages(endpoint.function)
+        return work_queues, consumers
 
     def _layer(
         self, id: str, bundler: bundling.SourceCopy | bundling.DependencyLayer, description: str

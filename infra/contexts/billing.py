@@ -11,6 +11,7 @@ CONTEXT = Context(
     api_handler="functions.billing.handlers.api",
     api_prefixes=("/v1/billing", "/v1/admin/entitlements"),
     public_routes=(Route("GET", "/v1/billing/plans"),),
+    keys_module="functions.billing.adapters.items",
     uses_stripe=True,
     uses_idempotency=True,  # checkout, plan changes, cancellations and refunds honour Idempotency-Key
     # Stripe's deliveries get a function of their own: an API handler's cold start (it never loads

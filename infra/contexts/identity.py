@@ -25,6 +25,7 @@ CONTEXT = Context(
     ),
     public_routes=(),
     tenantless_routes=_TENANTLESS,
+    keys_module="functions.identity.adapters.keys",
     uses_idempotency=True,  # sign-up, invitations and API keys honour Idempotency-Key
     subscriptions=(
         Subscription(

@@ -13,6 +13,7 @@ SES_BOUNCED, SES_COMPLAINED = "Email Bounced", "Email Complaint Received"
 CONTEXT = Context(
     name="notifications",
     api_handler=f"{_H}.api",
+    keys_module="functions.notifications.adapters.store",
     api_prefixes=("/v1/notifications", "/v1/notification-preferences", "/v1/devices"),
     # An email's one-click unsubscribe link: its signed token is the credential (RFC 8058).
     public_routes=(Route("POST", _UNSUBSCRIBE),),

@@ -10,6 +10,7 @@ CONTEXT = Context(
     name="reporting",
     api_handler="functions.reporting.handlers.api",
     api_prefixes=("/v1/reports", "/v1/admin/reports"),
+    keys_module="functions.reporting.adapters.keys",
     subscriptions=(
         # Every Keel event, whatever its producer: the rule matches every keel.* source, so an event
         # type added later is consumed with no change here.

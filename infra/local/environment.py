@@ -16,6 +16,14 @@ from infra.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+#: moto's account: locally, the tenant-access role lives there (moto's STS assumes any role and evaluates
+#: no policy: ``keel.isolation`` checks each request against the same leading keys the cloud role grants).
+MOTO_ACCOUNT = "123456789012"
+
+
+def local_tenant_role_arn(topology: Topology) -> str:
+    """The tenant-access role the local runtime assumes for a tenant, one for all contexts (one process)."""
+    return f"arn:aws:iam::{MOTO_ACCOUNT}:role/{topology.resource_name('tenant')}"
 
 
 class SettingConflict(ValueError):
@@ -46,6 +54,7 @@ def local_environment(
     ``stripe``: the local Stripe emulator, as ``Topology.stripe_settings`` names it."""
     values: dict[str, str] = {
         **topology.platform_environment(cors_origins=LOCAL_CORS_ORIGINS),
+        **topology.tenant_isolation_environment(local_tenant_role_arn(topology)),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -45,3 +48,34 @@ def create_api(stage: str) -> str:
     apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
     apigateway.create_deployment(restApiId=api_id, stageName=stage)
     return api_id
+
+
+def dynamodb_clients(*tenants: str) -> list[Any]:
+    """The DynamoDB clients the kernel hands out to the code under test: the function's own, and each of
+    ``tenants``' (a tenant's route or event acts with its own credentials, ``keel.isolation``). Hooks
+    registered on them see every request those make."""
+    from keel import aws, isolation
+
+    clients = [aws.client("dynamodb")]
+    for tenant in tenants:
+        with isolation.acting_for(tenant):
+            clients.append(aws.dynamodb())
+    return clients
+
+
+@contextmanager
+def dynamodb_requests(*tenants: str) -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation while active, made by the function's own client or ``tenants``'."""
+    count: Counter[str] = Counter()
+
+    def before_call(model: Any, **_: Any) -> None:
+        count[model.name] += 1
+
+    clients = dynamodb_clients(*tenants)
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb.*", before_call, unique_id="test-request-count")
+    try:
+        yield count
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call.dynamodb.*", unique_id="test-request-count")

@@ -207,3 +207,23 @@ witness = Consumer(service="things-witness", table=table, effects=[Effect(ThingF
 @instrumented(witness.service, "consumer")
 def witness_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return witness(event, context)
+
+
+# -- bugs on purpose: code that takes a tenant from where it must not (tests/integration/test_tenant_isolation.py) --
+
+
+@app.get("/v1/leaky/<tenant_id>/things/<thing_id>", access=Access.MEMBER)
+def leaky_get_thing(tenant_id: str, thing_id: str) -> Thing:
+    """A repository bug: the thing is looked up under a tenant from the path, not the caller's."""
+    item = get_item(table(), tenant_pk(tenant_id), entity_sk("THING", thing_id))
+    if item is None:
+        raise NotFound("no such thing")
+    return _thing(item)
+
+
+def count_in_named_tenant(event: Event[ThingCreated], tx: Transaction) -> None:
+    """A consumer bug: it counts under the tenant the thing's name says, not the event's."""
+    tx.update({"pk": tenant_pk(event.payload.name), "sk": "STATS#things"}, "ADD created :one", values={":one": 1})
+
+
+leaky = Consumer(service="things-leaky", table=table, effects=[Effect(ThingCreated, count_in_named_tenant)])

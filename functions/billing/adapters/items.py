@@ -37,7 +37,7 @@ from functions.billing.domain.plans import PLANS, Entitlements, Interval
 from functions.billing.domain.ports import ReceivedEvent
 from functions.billing.domain.snapshots import InvoiceLine
 from keel.clock import iso
-from keel.store import Item, tenant_pk
+from keel.store import Item, tenant_partitions, tenant_pk
 
 ACCOUNT = "ACCOUNT"
 HISTORY = "HISTORY#"
@@ -48,6 +48,13 @@ PAST_DUE = "INDEX#PAST_DUE"
 OVERRIDE_UNTIL = "INDEX#OVERRIDE_UNTIL"
 UNPROCESSED = "INDEX#STRIPE_EVENTS_UNPROCESSED"
 SWEEP = {"pk": "JOB#reconcile", "sk": "CURSOR"}
+#: The global partition prefix of the Stripe customer links.
+STRIPE_CUSTOMER = "STRIPE_CUSTOMER#"
+#: What a tenant's credentials may touch (``keel.isolation``): its own partitions, and what an account's
+#: write moves in the same transaction: its Stripe customer's link (``STRIPE_CUSTOMER#``, and its row in
+#: the linked tenants' index) and its entries in the past-due and lapsing-override indexes. Never the
+#: Stripe event inbox nor the reconciliation's cursor: no tenant's request or event writes those.
+LEADING_KEYS = (*tenant_partitions(), f"{STRIPE_CUSTOMER}*", LINKED, PAST_DUE, OVERRIDE_UNTIL)
 #: How long a processed Stripe event is kept (Stripe retries a delivery for three days).
 EVENT_TTL_SECONDS = 30 * 24 * 3600
 
@@ -85,7 +92,7 @@ def dispute_key(tenant_id: str, dispute_id: str) -> dict[str, str]:
 
 
 def customer_key(customer_id: str) -> dict[str, str]:
-    return key(f"STRIPE_CUSTOMER#{customer_id}", "STRIPE_CUSTOMER")
+    return key(f"{STRIPE_CUSTOMER}{customer_id}", "STRIPE_CUSTOMER")
 
 
 def event_key(event_id: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from keel.store import entity_sk, tenant_pk
+from keel.store import entity_sk, tenant_partitions, tenant_pk
 
 Key = dict[str, str]
 
@@ -57,6 +57,15 @@ EXPIRING_PREFIX = "INVITATION#"
 DIRECTORY_PREFIX = "TENANT#"
 #: The directory partition listing every tenant, whatever its status.
 DIRECTORY_ALL = "ALL"
+#: The global partitions' prefixes.
+SLUG, USER, API_KEY_LOOKUP, EXPIRES, DIRECTORY, JOB = "SLUG#", "USER#", "APIKEY#", "EXPIRES#", "TENANTS#", "JOB#"
+
+#: What a tenant's credentials may touch (``keel.isolation``): its own partitions, and the global lookups
+#: that its routes and its entitlements consumer write in the same transaction as the tenant's items:
+#: a renamed slug (``SLUG#``), a removed member's membership index (``USER#``), an API key's lookup
+#: (``APIKEY#``, its plan kept current by the consumer), an invitation's expiry hour (``EXPIRES#``) and
+#: the operators' directory row of a renamed tenant (``TENANTS#``). Never the expiry sweep's ``JOB#``.
+LEADING_KEYS = (*tenant_partitions(), *(f"{prefix}*" for prefix in (SLUG, USER, API_KEY_LOOKUP, EXPIRES, DIRECTORY)))
 
 
 def key(pk: str, sk: str) -> Key:
@@ -88,11 +97,11 @@ def api_key_key(tenant_id: str, api_key_id: str) -> Key:
 
 
 def slug_key(slug: str) -> Key:
-    return key(f"SLUG#{slug}", "SLUG")
+    return key(f"{SLUG}{slug}", "SLUG")
 
 
 def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
+    return f"{USER}{user_id}"
 
 
 def profile_key(user_id: str) -> Key:
@@ -108,11 +117,11 @@ def tenant_allowance_key(user_id: str) -> Key:
 
 
 def api_key_lookup_key(secret_hash: str) -> Key:
-    return key(f"APIKEY#{secret_hash}", "APIKEY")
+    return key(f"{API_KEY_LOOKUP}{secret_hash}", "APIKEY")
 
 
 def expiry_pk(hour: datetime) -> str:
-    return f"EXPIRES#{hour.strftime('%Y-%m-%dT%H')}"
+    return f"{EXPIRES}{hour.strftime('%Y-%m-%dT%H')}"
 
 
 def expiry_key(tenant_id: str, invitation_id: str, expires_at: datetime) -> Key:
@@ -121,7 +130,7 @@ def expiry_key(tenant_id: str, invitation_id: str, expires_at: datetime) -> Key:
 
 def directory_pk(status: str | None) -> str:
     """The directory partition of the tenants in ``status`` (``None``: every tenant)."""
-    return f"TENANTS#{status or DIRECTORY_ALL}"
+    return f"{DIRECTORY}{status or DIRECTORY_ALL}"
 
 
 def directory_key(status: str | None, tenant_id: str) -> Key:
@@ -129,4 +138,4 @@ def directory_key(status: str | None, tenant_id: str) -> Key:
 
 
 def sweep_key() -> Key:
-    return key("JOB#expire-invitations", "CURSOR")
+    return key(f"{JOB}expire-invitations", "CURSOR")

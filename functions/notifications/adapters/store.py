@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.notifications.adapters.pacer import PACE_PREFIX
 from functions.notifications.domain.errors import MemberNotKnown
 from functions.notifications.domain.messages import Category, Channel, Notice, Recipient
 from functions.notifications.domain.ports import ClaimOutcome, Delivery, DeliveryPage, Device, NoticePage
@@ -45,6 +46,7 @@ from keel.store import (
     get_item,
     query_all,
     query_page,
+    tenant_partitions,
     tenant_pk,
     to_attributes,
 )
@@ -55,6 +57,10 @@ if TYPE_CHECKING:
 TENANT_SK = "TENANT"
 MEMBER, DELIVERY, NOTICE, DEVICE, SUPPRESSED = "MEMBER#", "DELIVERY#", "NOTICE#", "DEVICE#", "SUPPRESSED#"
 SUMMARY_PK = "SUMMARY"
+#: What a tenant's credentials may touch (``keel.isolation``): its own partitions, the weekly summary's
+#: list of recipients (a member's preferences are written with their row in ``SUMMARY``) and the shared
+#: send counters its consumers take a send from (``PACE#``, ``pacer.py``).
+LEADING_KEYS = (*tenant_partitions(), SUMMARY_PK, f"{PACE_PREFIX}*")
 
 
 def member_key(tenant_id: str, user_id: str) -> dict[str, str]:

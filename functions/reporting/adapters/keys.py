@@ -22,13 +22,24 @@ And ``MODEL`` / ``POINTER``: the version reads use, and the one a rebuild is wri
 
 from __future__ import annotations
 
-from keel.store import tenant_pk
+from keel.store import tenant_partitions, tenant_pk
 
 SUMMARY, LEVEL, TRIALS = "SUMMARY", "LEVEL", "TRIALS"
-POINTER = {"pk": "MODEL", "sk": "POINTER"}
+MODEL = "MODEL"
+POINTER = {"pk": MODEL, "sk": "POINTER"}
+#: Any model version's prefix, as a ``dynamodb:LeadingKeys`` pattern.
+ANY_VERSION = "V*#"
+PLATFORM, TENANTS = "PLATFORM#", "TENANTS#"
 RANKINGS = {"mrr": "BY_MRR", "activity": "BY_ACTIVITY"}
 #: The sort-key prefix of a ranked row (a page of a ranking is a Query on it, highest first).
 RANK = "R#"
+
+
+#: What a tenant's credentials may touch (``keel.isolation``): the tenant's read models in every version
+#: (a rebuild writes the next beside the current), the pointer to the version reads use, and the platform
+#: models each tenant's events move: revenue and subscriptions (``PLATFORM#``) and the tenant rankings
+#: (``TENANTS#``), which hold a row per tenant.
+LEADING_KEYS = (*tenant_partitions(ANY_VERSION), MODEL, f"{ANY_VERSION}{PLATFORM}*", f"{ANY_VERSION}{TENANTS}*")
 
 
 def version_prefix(version: int) -> str:
@@ -68,7 +79,7 @@ def level(version: int, tenant_id: str) -> dict[str, str]:
 
 
 def revenue_pk(version: int) -> str:
-    return f"{version_prefix(version)}PLATFORM#REVENUE"
+    return f"{version_prefix(version)}{PLATFORM}REVENUE"
 
 
 def month(version: int, month_: str, currency: str) -> dict[str, str]:
@@ -76,7 +87,7 @@ def month(version: int, month_: str, currency: str) -> dict[str, str]:
 
 
 def subscriptions_pk(version: int) -> str:
-    return f"{version_prefix(version)}PLATFORM#SUBSCRIPTIONS"
+    return f"{version_prefix(version)}{PLATFORM}SUBSCRIPTIONS"
 
 
 def plan(version: int, key: str) -> dict[str, str]:
@@ -88,7 +99,7 @@ def trials(version: int) -> dict[str, str]:
 
 
 def ranking_pk(version: int, sort: str) -> str:
-    return f"{version_prefix(version)}TENANTS#{RANKINGS[sort]}"
+    return f"{version_prefix(version)}{TENANTS}{RANKINGS[sort]}"
 
 
 def ranked(version: int, sort: str, score: int, tenant_id: str) -> dict[str, str]:

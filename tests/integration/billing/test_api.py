@@ -12,11 +12,12 @@ from functions.billing import wiring
 from functions.billing.domain.invoices import Invoice
 from functions.billing.domain.ports import Changes
 from functions.billing.handlers.api import app, handler
-from keel import aws, settings
+from keel import settings
 from keel.tenancy import Access
 from tests.integration.billing.support import Billing, new_tenant, published, types_published
 from tests.integration.stripe.support import advance
 from tests.support.events import api_event, response_json
+from tests.support.moto import dynamodb_clients
 from tests.support.pipeline import FakeLambdaContext
 
 
@@ -328,7 +329,8 @@ def test_a_refund_whose_local_write_failed_is_retried_without_a_second_stripe_re
             failures.append(params)
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "TransactWriteItems")
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", fail_once)
+    for client in dynamodb_clients(tenant):
+        client.meta.events.register("before-call.dynamodb.TransactWriteItems", fail_once)
     body = {"invoice_id": invoice_id, "amount": 700, "reason": "duplicate"}
     # When the owner asks, the write fails, and the owner retries with the same key
     failed = refund(billing, tenant, body)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keel import aws
 from tests.integration.billing.support import Billing, items_of, published, types_published
+from tests.support.moto import dynamodb_clients
 
 
-def before_the_next_account_write(work: Callable[[], None]) -> list[bool]:
-    """Run ``work`` (another writer) just before the API's next transaction on an account reaches DynamoDB."""
+def before_the_next_account_write(tenant: str, work: Callable[[], None]) -> list[bool]:
+    """Run ``work`` (another writer) just before the API's next transaction on ``tenant``'s account reaches
+    DynamoDB."""
     done: list[bool] = []
 
     def interleave(params: dict[str, Any], **_: Any) -> None:
@@ -20,14 +21,15 @@ def before_the_next_account_write(work: Callable[[], None]) -> list[bool]:
             done.append(True)
             work()
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb.TransactWriteItems", interleave)
+    for client in dynamodb_clients(tenant):
+        client.meta.events.register("before-call.dynamodb.TransactWriteItems", interleave)
     return done
 
 
 def test_a_checkout_racing_the_sign_ups_provisioning_links_the_customer_to_the_one_account(billing: Billing) -> None:
     # Given a tenant whose sign-up event has not been processed yet
     tenant = "ten_01JDRACE000000000000000000"
-    raced = before_the_next_account_write(lambda: billing.sign_up(tenant))
+    raced = before_the_next_account_write(tenant, lambda: billing.sign_up(tenant))
     # When its admin checks out while the provisioning writes the free plan at the same moment
     reply = billing.call("POST", "/v1/billing/checkout", {"plan": "pro"}, tenant=tenant)
     # Then the checkout succeeded on the provisioned account: one free plan start, the customer linked
@@ -44,7 +46,7 @@ def test_a_cancellation_racing_stripes_own_word_on_it_refunds_and_announces_once
     billing.checkout(tenant)
     # When the admin cancels now with a refund, and Stripe's webhooks about it are processed just
     # before the API writes its own record of it
-    raced = before_the_next_account_write(billing.sync)
+    raced = before_the_next_account_write(tenant, billing.sync)
     reply = billing.call(
         "POST", "/v1/billing/subscription/cancel", {"when": "now", "refund": "prorated"}, tenant=tenant
     )

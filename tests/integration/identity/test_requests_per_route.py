@@ -5,32 +5,16 @@ costs at most one."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from keel import aws
 from tests.integration.identity.gateway import Gateway, authorize, invitation_token, user_id
 from tests.integration.identity.test_entitlements import T0, deliver, entitlements
+from tests.support.moto import dynamodb_requests
 
 READS = {"GetItem", "Query", "BatchGetItem"}
-
-
-@contextmanager
-def counted() -> Iterator[Counter[str]]:
-    count: Counter[str] = Counter()
-
-    def before_call(model: Any, **_: Any) -> None:
-        count[model.name] += 1
-
-    events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb.*", before_call, unique_id="identity-request-count")
-    try:
-        yield count
-    finally:
-        events.unregister("before-call.dynamodb.*", unique_id="identity-request-count")
 
 
 def api_only(gateway: Gateway) -> Callable[..., Any]:
@@ -46,7 +30,7 @@ def api_only(gateway: Gateway) -> Callable[..., Any]:
         answer = real(headers, method, path)
         gateway_module.authorize = lambda *_: answer  # type: ignore[assignment]
         try:
-            with counted() as count:
+            with dynamodb_requests(*filter(None, [kwargs.get("tenant")])) as count:
                 reply = gateway.call(method, path, **kwargs)
         finally:
             gateway_module.authorize = real
@@ -127,7 +111,7 @@ def test_each_route_costs_one_read_or_one_transaction(gateway: Gateway) -> None:
 def test_the_authorizer_costs_at_most_one_request_for_a_jwt(gateway: Gateway, with_tenant: bool) -> None:
     tenant = gateway.sign_up("ada")
     headers = {"Authorization": f"Bearer {gateway.token('ada')}"} | ({"X-Tenant-Id": tenant} if with_tenant else {})
-    with counted() as count:
+    with dynamodb_requests() as count:
         answer = authorize(headers)
     assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert count == (Counter({"BatchGetItem": 1}) if with_tenant else Counter())
@@ -136,14 +120,14 @@ def test_the_authorizer_costs_at_most_one_request_for_a_jwt(gateway: Gateway, wi
 def test_the_authorizer_costs_one_get_item_for_an_api_key(gateway: Gateway) -> None:
     tenant = gateway.sign_up("ada")
     key = gateway.call("POST", "/v1/api-keys", as_="ada", tenant=tenant, body={"name": "ci"}).body
-    with counted() as count:
+    with dynamodb_requests() as count:
         authorize({"Authorization": f"Bearer {key['secret']}"})
     assert count == Counter({"GetItem": 1})
 
 
 def test_the_entitlements_consumer_writes_one_transaction(gateway: Gateway) -> None:
     tenant = gateway.sign_up("ada")
-    with counted() as count:
+    with dynamodb_requests(tenant) as count:
         assert deliver(entitlements(tenant, "pro", 10, T0)) == {"batchItemFailures": []}
     assert count["TransactWriteItems"] == 1
     assert count["Scan"] == 0

@@ -4,30 +4,15 @@ one read and one transaction per event, and no Scan anywhere."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 
-from keel import aws
 from tests.integration.reporting.support import CONTEXT, deliver, get
+from tests.support.moto import dynamodb_requests
 from tests.unit.reporting import history as h
 
-
-@contextmanager
-def counted() -> Iterator[Counter[str]]:
-    count: Counter[str] = Counter()
-
-    def before_call(model: Any, **_: Any) -> None:
-        count[model.name] += 1
-
-    events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb.*", before_call, unique_id="reporting-request-count")
-    try:
-        yield count
-    finally:
-        events.unregister("before-call.dynamodb.*", unique_id="reporting-request-count")
+#: The tenant the history below happens to (``history``'s default).
+TENANT = "ten_a"
 
 
 @pytest.fixture
@@ -52,7 +37,7 @@ def test_each_report_page_is_one_query() -> None:
         ("/v1/admin/reports/tenants", {"sort": "activity"}, True),
     ]:
         # When the report is read
-        with counted() as count:
+        with dynamodb_requests(TENANT) as count:
             assert get(path, query=query, operator=operator).status == 200
         # Then it cost one Query and nothing else
         assert count == Counter({"Query": 1}), path
@@ -64,7 +49,7 @@ def test_an_event_costs_reads_and_one_transaction_never_a_scan() -> None:
     deliver(h.tenant_created("Acme"))
     # When an event that opens a thing and one that changes revenue arrive
     for event in (h.joined("usr_1", days=1, invitation="inv_1"), h.started("pro", 2900, days=2)):
-        with counted() as count:
+        with dynamodb_requests(TENANT) as count:
             deliver(event)
         # Then each is the version pointer, one BatchGetItem and one TransactWriteItems
         assert count == Counter({"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}), event.type

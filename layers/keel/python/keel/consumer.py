@@ -7,6 +7,9 @@ transaction, so an event delivered twice has its effect once (for each consumer:
 table that take the same event each apply it). Failures are reported per message
 (``batchItemFailures``) so one bad message never holds back, or replays, the others.
 
+Each event acts for its envelope's tenant (``keel.isolation``): the tables are reached with credentials
+that can touch only that tenant's partitions and the global ones its context names.
+
 Each event is handled in its envelope's correlation id and trace (bound for its logs, a Tracer
 subsegment and the envelopes its effect writes) and logs one ``event consumed`` line: event type,
 event id, attempt (SQS's receive count), outcome (``ok``, ``duplicate``, ``ignored`` or ``failed``)
@@ -25,7 +28,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keel import observability, trace_context
+from keel import isolation, observability, trace_context
 from keel.errors import Conflict
 from keel.events import Contract, ContractT, Envelope, Event
 from keel.store import INBOX_TTL_SECONDS, Transaction, tenant_pk
@@ -70,7 +73,12 @@ class Consumer:
 
     def handle(self, envelope: Envelope) -> bool:
         """Apply one envelope; ``False`` when it was a duplicate (already applied) or has no effect here."""
-        return self._apply(envelope) == "ok"
+        return self._for_tenant(envelope) == "ok"
+
+    def _for_tenant(self, envelope: Envelope) -> Outcome:
+        # An event acts for its tenant: the tables are reached with that tenant's credentials only.
+        with isolation.acting_for(envelope.tenant_id):
+            return self._apply(envelope)
 
     def _apply(self, envelope: Envelope) -> Outcome:
         effect = self._effects.get(envelope.type)
@@ -118,7 +126,7 @@ class Consumer:
                 correlation_id=envelope.correlation_id,
                 trace_id=trace.trace_id if trace else None,
             ):
-                outcome = self._apply(envelope)
+                outcome = self._for_tenant(envelope)
         except Exception:
             self._consumed(fields | {"outcome": "failed"}, started, level=logging.WARNING, exc_info=True)
             raise

@@ -3,7 +3,8 @@
 It is Powertools' ``APIGatewayRestResolver`` with validation on, plus what Keel promises on every
 route: one error shape (``{"error": {"code", "message", "details"?, "request_id"}}``), no stack
 traces, a bounded UTF-8 JSON body, an access level that each route must name (deny by default),
-credentials refused once they expire, and the security headers on every response.
+credentials refused once they expire, the security headers on every response, and a tenant's
+routes acting with that tenant's credentials only (``keel.isolation``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from keel import cors, observability, settings
+from keel import cors, isolation, observability, settings
 from keel.clock import Clock, SystemClock
 from keel.errors import (
     BadRequest,
@@ -228,7 +229,9 @@ class KeelResolver(APIGatewayRestResolver):
             caller = self.caller_for(access)
             if caller is not None:
                 app.context["keel_caller"] = caller
-            return validation(app, next_middleware)
+            # A tenant's route reaches the tables with that tenant's credentials only (``keel.isolation``).
+            with isolation.acting_for(caller.tenant.tenant_id if caller and caller.tenant else None):
+                return validation(app, next_middleware)
 
         self._request_validation_middleware = authorize_then_validate  # type: ignore[assignment]
         self.exception_handler(KeelError)(self._keel_error)

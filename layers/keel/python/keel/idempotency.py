@@ -63,7 +63,10 @@ def _config() -> IdempotencyConfig:
 def _replayable(service: str) -> Callable[..., dict[str, Any]]:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
-    store = DynamoDBPersistenceLayer(table_name=settings.platform().idempotency_table, boto3_client=aws.dynamodb())
+    # The function's own client, never a tenant's: the records live in the shared idempotency table.
+    store = DynamoDBPersistenceLayer(
+        table_name=settings.platform().idempotency_table, boto3_client=aws.client("dynamodb")
+    )
 
     def run_once(*, request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return run()

@@ -19,4 +19,9 @@ class PlatformSettings(BaseSettings):
     idempotency_table: str
     #: Browser origins allowed to call the API, comma-separated (``keel.cors``); none by default.
     cors_origins: str = ""
+    #: The context's tenant-access role (``keel.isolation``): assumed, with the tenant as a session tag,
+    #: by requests and events that act for a tenant. Empty: every call acts with the function's own role.
+    tenant_role_arn: str = ""
+    #: What the tenant-access role may touch: a JSON object, table -> ``dynamodb:LeadingKeys`` patterns.
+    tenant_keys: str = ""
     region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))

@@ -23,11 +23,14 @@ from botocore.exceptions import ClientError
 from keel import aws
 from keel.errors import BadRequest, Conflict, KeelError
 from keel.events import Envelope
+from keel.isolation import TENANT_VARIABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = dict[str, Any]
+#: Every tenant's partitions start with this, then the tenant id: ``TENANT#<id>`` or ``TENANT#<id>#<COLLECTION>``.
+TENANT_PREFIX = "TENANT#"
 MAX_TRANSACTION_ITEMS = 100
 #: Sort-key prefix of outbox items: the stream relay publishes exactly these (CDK filters the stream on it).
 OUTBOX_PREFIX = "OUTBOX#"
@@ -49,8 +52,15 @@ def tenant_pk(tenant_id: str, collection: str | None = None) -> str:
     if collection is not None:
         if not collection or "#" in collection:
             raise ValueError("invalid collection name")
-        return f"TENANT#{tenant_id}#{collection}"
-    return f"TENANT#{tenant_id}"
+        return f"{TENANT_PREFIX}{tenant_id}#{collection}"
+    return f"{TENANT_PREFIX}{tenant_id}"
+
+
+def tenant_partitions(prefix: str = "", tenant_id: str = TENANT_VARIABLE) -> tuple[str, str]:
+    """The ``dynamodb:LeadingKeys`` patterns of one tenant's partitions (``tenant_pk``'s, after a table's
+    own ``prefix``): the tenant's partition and its collections, never another tenant whose id merely
+    starts with this one's. By default the tenant is IAM's session-tag variable (``keel.isolation``)."""
+    return f"{prefix}{TENANT_PREFIX}{tenant_id}", f"{prefix}{TENANT_PREFIX}{tenant_id}#*"
 
 
 def entity_sk(entity: str, entity_id: str = "") -> str:
