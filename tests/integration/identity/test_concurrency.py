@@ -8,9 +8,7 @@ counter (``members < seat_limit``) can stop the second.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from typing import Any
 
 from functions.identity.adapters.expiry import ExpiryRepository
 from functions.identity.adapters.invitation_links import SignedInvitationLinks
@@ -20,31 +18,14 @@ from functions.identity.domain.errors import InvitationNotPending, SeatLimitReac
 from functions.identity.domain.invitations import InvitationService
 from functions.identity.domain.user import Person
 from functions.identity.handlers import on_entitlements_changed
-from keel import aws
 from keel.contracts.billing import EntitlementsChanged
 from keel.events import envelope
 from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, user_id
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message
+from tests.support.racing import RacingClient, race
 from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
-
-
-class RacingClient:
-    """A DynamoDB client that holds every TransactWriteItems at a barrier until all racers are about
-    to write, then runs them in turn; every other request goes straight through."""
-
-    def __init__(self, racers: int) -> None:
-        self.barrier = threading.Barrier(racers, timeout=10)
-        self.turn = threading.Lock()
-
-    def transact_write_items(self, **request: Any) -> Any:
-        self.barrier.wait()
-        with self.turn:
-            return aws.dynamodb().transact_write_items(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(aws.dynamodb(), name)
 
 
 def racing_invitations(racers: int) -> InvitationService:
@@ -59,23 +40,6 @@ def racing_invitations(racers: int) -> InvitationService:
         issuer=ISSUER,
         accept_url_template="{token}",
     )
-
-
-def race(*calls: Any) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-    return results
 
 
 def lower_seat_limit(tenant: str, seats: int) -> None:

@@ -8,41 +8,18 @@ another's write, and only the conditions in the transaction can stop them.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from typing import Any
 
 from functions.projects.adapters.keys import plan_key
 from functions.projects.adapters.store import ACTIVE_PROJECTS, PlanTable, ProjectTable, TaskTable
 from functions.projects.domain.errors import LimitReached, StaleVersion
 from functions.projects.domain.projects import ProjectService
 from functions.projects.domain.tasks import TaskService
-from keel import aws
 from keel.store import get_item
 from tests.integration.projects.support import T0, TENANT, add_task, apply_plan, call, create
+from tests.support.racing import RacingClient, race
 
 RACERS = 20
-
-
-class RacingClient:
-    """A DynamoDB client that holds each racer's first TransactWriteItems at a barrier until all
-    racers are about to write, then runs them in turn; a racer's retries, and every other request,
-    go straight through."""
-
-    def __init__(self, racers: int) -> None:
-        self.barrier = threading.Barrier(racers, timeout=20)
-        self.turn = threading.Lock()
-        self.raced = threading.local()
-
-    def transact_write_items(self, **request: Any) -> Any:
-        if not getattr(self.raced, "done", False):
-            self.raced.done = True
-            self.barrier.wait()
-        with self.turn:
-            return aws.dynamodb().transact_write_items(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(aws.dynamodb(), name)
 
 
 def racing_projects(table: str, racers: int) -> ProjectService:
@@ -57,23 +34,6 @@ def racing_projects(table: str, racers: int) -> ProjectService:
 def racing_tasks(table: str, racers: int) -> TaskService:
     client = RacingClient(racers)
     return TaskService(TaskTable(table, lambda: client), PlanTable(table))  # type: ignore[arg-type,return-value]
-
-
-def race(*calls: Any) -> list[Any]:
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def active_counter(table: str) -> int:
