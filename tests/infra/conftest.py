@@ -1,14 +1,22 @@
-"""One synthesis per topology per session, shared by every infra test.
+"""One synthesis per topology per test run, shared by every infra test of every xdist worker.
 
 ``keel`` is the real topology, synthesized as a release is: two stages (staging, then prod) side by
 side in one assembly; ``sample`` (``sample_topology.py``) uses what the real one does not yet: tables,
 an authorizer, private routes, consumers and a job, in one stage. Bundling is skipped, so no test needs
 the network or pip; the bundlers themselves are tested in ``test_bundling.py``.
+
+A synth takes a core for 10-20 s, so the workers of a run share one per topology (``_synthesized``):
+the first to want one builds it under a file lock in the run's shared temp dir, the others read it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +76,75 @@ DEPLOYMENT: dict[str, object] = {
 }
 
 
-def _synth(topology: Topology, outdir: Path, stage: str) -> Synthesized:
-    checks.synth(outdir, topology, SKIP_BUNDLING | DEPLOYMENT | {"keel:stage": stage})
+#: What each shared synth renders: its topology and the ``keel:stage`` it is given.
+SYNTHS: dict[str, tuple[Topology, str]] = {"keel": (TOPOLOGY, "*"), "sample": (SAMPLE, "staging")}
+_DONE = "synthesized"
+
+
+@contextmanager
+def _locked(lock: Path, *, wait: bool) -> Iterator[bool]:
+    """Holds ``lock`` (exclusive, across processes) for the block; with ``wait=False``, yields False
+    at once if another process holds it."""
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(root: Path, name: str, *, wait: bool) -> bool:
+    """Synthesizes ``name`` into ``root`` unless it is already there; False if another process is on
+    it (and ``wait`` is False)."""
+    outdir = root / f"{name}-cdk.out"
+    with _locked(root / f"{name}.lock", wait=wait) as held:
+        if held and not (outdir / _DONE).exists():
+            shutil.rmtree(outdir, ignore_errors=True)  # what a failed attempt left
+            topology, stage = SYNTHS[name]
+            checks.synth(outdir, topology, SKIP_BUNDLING | DEPLOYMENT | {"keel:stage": stage})
+            (outdir / _DONE).touch()
+        return held
+
+
+def _prefetched(root: Path, name: str) -> bool:
+    """``_build`` without waiting, for a synth this worker does not need yet: if it fails, the test
+    that needs it builds it again and reports why."""
+    try:
+        return _build(root, name, wait=False)
+    except Exception:  # reported by the test that needs it, when it builds it again
+        return False
+
+
+def _synthesized(tmp_path_factory: pytest.TempPathFactory, name: str) -> Synthesized:
+    """The run's one synth of ``name``. While another worker builds it, this one builds a synth nobody
+    has started (the session will want it too), rather than wait idle."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's basetemp, above each worker's own
+    outdir = root / f"{name}-cdk.out"
+    while not (outdir / _DONE).exists():
+        if _build(root, name, wait=False):
+            continue
+        others = [other for other in SYNTHS if other != name and not (root / f"{other}-cdk.out" / _DONE).exists()]
+        if not any(_prefetched(root, other) for other in others):
+            _build(root, name, wait=True)
+    topology, _ = SYNTHS[name]
     return Synthesized.read(topology, outdir)
 
 
 @pytest.fixture(scope="session")
 def keel(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Every stage of ``STAGES`` from one synth: what ``make synth`` promotes."""
-    return _synth(TOPOLOGY, tmp_path_factory.mktemp("keel-cdk.out"), "*")
+    return _synthesized(tmp_path_factory, "keel")
 
 
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _synth(SAMPLE, tmp_path_factory.mktemp("sample-cdk.out"), "staging")
+    return _synthesized(tmp_path_factory, "sample")
 
 
 @pytest.fixture(params=["keel", "sample"])
