@@ -132,7 +132,6 @@ def tenants() -> TenantService:
     return TenantService(
         _tenants(cfg),
         _members(cfg),
-        usage=_usage_plans(cfg),
         issuer=cfg.oidc_issuer,
         tenants_per_user=cfg.max_tenants_per_user,
     )

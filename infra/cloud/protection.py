@@ -249,12 +249,13 @@ class TenantUsagePlans(Construct):
 
 
 def provisioners(topology: Topology, contexts: Sequence[ContextStack]) -> list[lambda_.IFunction]:
-    """The functions that make tenants' keys: the authorizer context's API function (sign-up), its
-    consumers of ``billing.entitlements.changed.v1`` (a new plan) and its ``usage-keys`` job."""
+    """The functions that make tenants' keys: the authorizer context's consumers of
+    ``billing.entitlements.changed.v1`` (a new plan, a new tenant's first) and its ``usage-keys`` job.
+    Sign-up never calls API Gateway's control plane."""
     owner = next((c for c in contexts if c.authorizer_function), None)
     if owner is None:
         return []
-    found: list[lambda_.IFunction] = [owner.api_function.function] if owner.api_function else []
+    found: list[lambda_.IFunction] = []
     for sub in owner.ctx.subscriptions:
         if EntitlementsChanged.TYPE in sub.event_types:
             consumer = owner.node.find_child(f"Consume-{sub.name}")

@@ -204,7 +204,7 @@ def _key_grants(stack: Stack) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_only_sign_up_the_plan_change_consumer_and_the_usage_keys_job_may_make_keys_as_the_code_does(
+def test_only_the_plan_change_consumer_and_the_usage_keys_job_may_make_keys_as_the_code_does(
     sample: Synthesized,
 ) -> None:
     owner = sample.topology.authorizer_context
@@ -214,10 +214,11 @@ def test_only_sign_up_the_plan_change_consumer_and_the_usage_keys_job_may_make_k
     assert [j.name for j in owner.jobs if j.name == USAGE_KEYS_JOB] == [USAGE_KEYS_JOB]
     # Given every grant of an API Gateway call outside a stage, in every stack
     grants = [(stack, lid, s) for stack in sample.stacks.values() for lid, s in _key_grants(stack)]
-    # Then they are all in the API stack, on the identity API function's and consumers' roles
+    # Then they are all in the API stack, on identity's plan-change consumers' and usage-keys job's roles
     roles = {json.dumps(sample.api.props(lid)["Roles"]) for stack, lid, _ in grants if stack is sample.api}
     assert {stack.name for stack, _, _ in grants} == {sample.topology.api_stack_name}
-    assert len(roles) == 1 + len(consumers) + 1
+    # (sign-up is not among them: it never calls API Gateway's control plane)
+    assert len(roles) == len(consumers) + 1
     assert all(owner.stack_name in role for role in roles)
     # And each role may make exactly the calls the adapter makes: no delete, no update, no "*"
     allowed = {(a, path) for a, path in permissions.USAGE_PLAN_CALLS}

@@ -47,14 +47,14 @@ class ApiGatewayUsagePlans:
         self._ssm = ssm
         self._apigateway = apigateway
 
-    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
+    def provide(self, tenant_id: str, tier: str) -> bool:
         plans = self.plans()
         if plans is None:
             observability.for_service("identity").logger.warning("no usage plans (yet): no key made")
             return False
         client = self._apigateway()
         name = usage_key_name(tenant_id, tier)
-        key_id = None if new else self._key_id(client, name)
+        key_id = self._key_id(client, name)  # made by an earlier attempt whose write then failed
         if key_id is None:
             key_id = client.create_api_key(name=name, value=usage_key(tenant_id, tier), enabled=True)["id"]
         with contextlib.suppress(client.exceptions.ConflictException):  # already in it: a redelivered event

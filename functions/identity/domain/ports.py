@@ -135,10 +135,9 @@ class AuthorizerCache(Protocol):
 class UsagePlans(Protocol):
     """API Gateway's usage plans, one per rate tier: where each tenant's key is counted."""
 
-    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
+    def provide(self, tenant_id: str, tier: str) -> bool:
         """Make sure ``tenant_id``'s key for ``tier`` (``usage.usage_key``) exists in ``tier``'s usage
-        plan; ``new``: the tenant has no keys yet (sign-up), so none is looked for. ``False``: there are
-        no usage plans (yet) to keep keys in, so nothing was made."""
+        plan. ``False``: there are no usage plans (yet) to keep keys in, so nothing was made."""
         ...
 
 

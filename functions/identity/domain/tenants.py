@@ -7,7 +7,7 @@ from dataclasses import replace
 from functions.identity.domain import instants
 from functions.identity.domain.errors import SlugReserved, SlugTaken, TenantNotFound, TenantSuspended
 from functions.identity.domain.membership import Membership
-from functions.identity.domain.ports import MembershipIndex, Page, TenantStore, UsagePlans
+from functions.identity.domain.ports import MembershipIndex, Page, TenantStore
 from functions.identity.domain.slugs import is_reserved, slugify, with_suffix
 from functions.identity.domain.tenant import DEFAULT_TENANTS_PER_USER, Seats, Tenant, TenantStatus
 from functions.identity.domain.tenant import tenants_per_user as allowance_of
@@ -25,14 +25,12 @@ class TenantService:
         tenants: TenantStore,
         memberships: MembershipIndex,
         *,
-        usage: UsagePlans,
         issuer: str,
         tenants_per_user: int = DEFAULT_TENANTS_PER_USER,
         clock: Clock | None = None,
     ) -> None:
         self._tenants = tenants
         self._memberships = memberships
-        self._usage = usage
         self._issuer = issuer
         self._allowance = allowance_of(tenants_per_user)
         self._clock = clock or SystemClock()
@@ -59,11 +57,6 @@ class TenantService:
         profile = UserProfile(
             user_id=person.user_id, email=email, issuer=self._issuer, subject=person.subject, updated_at=now
         )
-        # The key first, so the tenant is served from its first request. A key whose tenant then fails
-        # to be written grants nothing: its value is derived from a tenant id that exists nowhere, so
-        # the authorizer (which names keys only for tenants it has read) never names it.
-        if self._usage.provide(tenant.id, seats.rate_tier, new=True):
-            seats = replace(seats, usage_tier=seats.rate_tier)
         try:
             self._tenants.add(tenant, seats, owner, profile, self._created(tenant, owner), allowance=self._allowance)
         except SlugTaken:

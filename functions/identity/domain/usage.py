@@ -7,8 +7,9 @@ moved between plans and no request meets a key that is not in a plan. The key's 
 the tenant and the tier, so the authorizer names it (``usageIdentifierKey``) without reading anything
 more; callers never send it (the API takes keys from the authorizer only), so knowing it grants nothing.
 
-A tenant with no key of its own recorded (signed up before the stage had usage plans, or while they
-could not be reached) counts against the stage's shared key, in the shared tier's plan: served as the
+A tenant with no key of its own recorded (for the seconds between its sign-up and billing's
+announcement of its free plan, which makes its key; or signed up before the stage had usage plans, or
+while they could not be reached) counts against the stage's shared key, in the shared tier's plan: served as the
 whole stage was before usage plans. ``UsageKeysService.reconcile`` (identity's hourly ``usage-keys``
 job) gives each such tenant its key, and moves a tenant whose key lags its plan's tier.
 """

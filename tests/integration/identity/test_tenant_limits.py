@@ -9,10 +9,12 @@ and the gateway's clock is fixed, so three requests show it, and moving the cloc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 
+from functions.identity import wiring
 from infra.local.authorizer import AuthorizerGate
 from infra.local.environment import REGION
 from infra.local.gateway import GatewayRequest, GatewayResponse, LocalApi
@@ -21,7 +23,9 @@ from infra.local.runtime import api_functions
 from infra.local.throttle import TenantThrottle, UsagePlanLimits, make_usage_plans
 from infra.topology import AUTHORIZER_CACHE_SECONDS
 from keel import settings
+from keel.contracts.billing import EntitlementsChanged
 from keel.rate_tiers import DEFAULT_TIER, RATE_TIERS, RateTier
+from keel.store import Transaction
 from tests.integration.identity.gateway import Gateway
 from tests.support.staged import STAGED
 
@@ -58,6 +62,18 @@ def local(gateway: Gateway, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Lo
     )
 
 
+def _signed_up(gateway: Gateway, owner: str, name: str) -> str:
+    """A tenant as billing's saga leaves it seconds after sign-up: its free plan announced, its key made."""
+    tenant = gateway.sign_up(owner, name)
+    free = EntitlementsChanged(
+        tenant_id=tenant, plan="free", seat_limit=3, project_limit=1, effective_at=datetime.now(UTC), rate_tier="free"
+    )
+    tx = Transaction(wiring.table_name())
+    assert wiring.entitlements(tx).apply(tenant, free)
+    tx.execute()
+    return tenant
+
+
 def _read_tenant(local: LocalApi, gateway: Gateway, person: str, tenant: str) -> GatewayResponse:
     headers = [("Authorization", f"Bearer {gateway.token(person)}"), ("X-Tenant-Id", tenant)]
     return local.handle(GatewayRequest("GET", "/v1/tenant", headers, None, "127.0.0.1", "localhost"))
@@ -67,7 +83,7 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_another_tenant_doe
     local: LocalApi, gateway: Gateway
 ) -> None:
     # Given two tenants on the same plan, whose tier allows 2 requests at once and 1 a second
-    acme, globex = gateway.sign_up("ada", "Acme"), gateway.sign_up("bob", "Globex")
+    acme, globex = _signed_up(gateway, "ada", "Acme"), _signed_up(gateway, "bob", "Globex")
     # When Acme sends 3 requests at once, and then Globex sends one
     acme_replies = [_read_tenant(local, gateway, "ada", acme) for _ in range(3)]
     globex_reply = _read_tenant(local, gateway, "bob", globex)
@@ -83,7 +99,7 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_another_tenant_doe
 
 def test_a_throttled_tenant_that_waits_as_told_is_served_again(local: LocalApi, gateway: Gateway, clock: Clock) -> None:
     # Given a tenant that was just throttled
-    acme = gateway.sign_up("ada", "Acme")
+    acme = _signed_up(gateway, "ada", "Acme")
     replies = [_read_tenant(local, gateway, "ada", acme) for _ in range(3)]
     assert replies[-1].status == 429
     # When it waits the Retry-After it was given
@@ -94,7 +110,7 @@ def test_a_throttled_tenant_that_waits_as_told_is_served_again(local: LocalApi, 
 
 def test_tenantless_routes_spend_no_tenants_budget(local: LocalApi, gateway: Gateway) -> None:
     # Given a tenant that spent its whole burst
-    acme = gateway.sign_up("ada", "Acme")
+    acme = _signed_up(gateway, "ada", "Acme")
     for _ in range(2):
         assert _read_tenant(local, gateway, "ada", acme).status == 200
     # When its owner asks "who am I" (no tenant) three times

@@ -66,12 +66,17 @@ def _named_key(gateway: Gateway, tenant: str) -> Any:
     )
 
 
-def test_a_new_tenant_is_counted_against_its_own_key_in_the_free_plan(
+def test_a_new_tenant_counts_against_the_shared_key_until_its_free_plan_gives_it_its_own(
     gateway: Gateway, usage_plans: dict[str, str]
 ) -> None:
     # When Ada signs up
     tenant = gateway.sign_up("ada")
-    # Then the key the authorizer names for her tenant is in the free tier's usage plan, and only there
+    # Then her tenant counts against the shared key: sign-up made no key (no control-plane call)
+    assert _named_key(gateway, tenant) == STAGED.shared_usage_key
+    assert all(_keys_in(plan) == {} for plan in usage_plans.values())
+    # When billing announces its free plan
+    _change_plan(tenant, "free")
+    # Then the key the authorizer names for her tenant is its own, in the free tier's usage plan only
     named = _named_key(gateway, tenant)
     assert named == usage_key(tenant, "free")
     assert list(_keys_in(usage_plans["free"]).values()) == [named]
@@ -135,6 +140,7 @@ def test_the_job_moves_a_tenant_whose_key_lags_its_plans_tier(
 ) -> None:
     # Given Ada's tenant moved to "pro" while the plans could not be reached: still counted on its free key
     tenant = gateway.sign_up("ada")
+    _change_plan(tenant, "free")
     secret = _key_api(gateway, tenant)
     monkeypatch.delenv(STAGED.context("identity").setting_name("USAGE_PLANS"))
     settings.reset()

@@ -166,7 +166,7 @@ class FakeUsagePlans:
     #: ``False``: there are no usage plans yet (the API stack has not made them).
     configured: bool = True
 
-    def provide(self, tenant_id: str, tier: str, *, new: bool = False) -> bool:
+    def provide(self, tenant_id: str, tier: str) -> bool:
         if self.configured:
             self.provided.append((tenant_id, tier))
         return self.configured

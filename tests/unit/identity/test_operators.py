@@ -15,7 +15,7 @@ from functions.identity.domain.user import Person
 from keel.clock import FixedClock
 from keel.errors import Forbidden
 from keel.tenancy import Caller
-from tests.unit.identity.fakes import FakeAuthorizerCache, FakeMembers, FakeTenants, FakeUsagePlans, Identity
+from tests.unit.identity.fakes import FakeAuthorizerCache, FakeMembers, FakeTenants, Identity
 
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 OPERATOR = Caller(user_id="usr_01JD00000000000000000000OP", email="ops@example.com", operator=True)
@@ -38,9 +38,7 @@ def operators(state: Identity, cache: FakeAuthorizerCache) -> OperatorService:
 
 @pytest.fixture
 def acme(state: Identity) -> str:
-    tenants = TenantService(
-        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer="https://idp.example"
-    )
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer="https://idp.example")
     ada = Person(user_id="usr_01JD0000000000000000000ADA", email="ada@example.com", subject="ada")
     return tenants.create(ada, "Acme")[0].id
 

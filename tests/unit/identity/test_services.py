@@ -71,7 +71,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def tenants(state: Identity, clock: FixedClock) -> TenantService:
-    return TenantService(FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER, clock=clock)
+    return TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER, clock=clock)
 
 
 @pytest.fixture
@@ -338,26 +338,33 @@ def test_without_usage_plans_a_new_plan_keeps_the_key_the_tenant_has(acme: Tenan
     assert (change["plan"], change["rate_tier"], change["usage_tier"]) == ("pro", "pro", "free")
 
 
-def test_a_new_tenant_gets_a_key_of_the_free_tier(state: Identity) -> None:
+def test_sign_up_makes_no_key_its_first_plan_does(state: Identity) -> None:
     # Given the tenant service
-    usage = FakeUsagePlans()
-    tenants = TenantService(FakeTenants(state), FakeMembers(state), usage=usage, issuer=ISSUER)
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER)
     # When Ada signs up
     tenant, seats = tenants.create(person("ada"), "Acme")
-    # Then her tenant has a key in the free tier's usage plan, recorded on its ledger
-    assert usage.provided == [(tenant.id, "free")]
-    assert state.seats[tenant.id].usage_tier == seats.usage_tier == "free"
-
-
-def test_a_tenant_made_without_usage_plans_records_no_key_of_its_own(state: Identity) -> None:
-    # Given no usage plans reachable
-    tenants = TenantService(
-        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(configured=False), issuer=ISSUER
+    # Then her tenant has no key of its own yet (the shared key counts it): sign-up calls no control plane
+    assert state.seats[tenant.id].usage_tier is seats.usage_tier is None
+    # When billing announces its free plan
+    usage, copy = FakeUsagePlans(), FakeEntitlementsCopy(state)
+    free = EntitlementsChanged(
+        tenant_id=tenant.id, plan="free", seat_limit=3, project_limit=1, effective_at=NOW, rate_tier="free"
     )
-    # When Ada signs up
-    tenant, _ = tenants.create(person("ada"), "Acme")
-    # Then its ledger says it has no key of its own (the authorizer names the shared one)
-    assert state.seats[tenant.id].usage_tier is None
+    EntitlementsService(copy, usage).apply(tenant.id, free)
+    # Then its key of the free tier is made and recorded
+    assert usage.provided == [(tenant.id, "free")]
+    assert copy.replaced[0]["usage_tier"] == "free"
+
+
+def test_entitlements_of_the_tier_whose_key_the_tenant_has_make_no_call(acme: TenantContext, state: Identity) -> None:
+    # Given Acme with its own key of the pro tier
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], usage_tier="pro")
+    usage, copy = FakeUsagePlans(), FakeEntitlementsCopy(state)
+    # When billing announces new pro entitlements (more seats)
+    EntitlementsService(copy, usage).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
+    # Then API Gateway is not called, and the key stays recorded
+    assert usage.provided == []
+    assert copy.replaced[0]["usage_tier"] == "pro"
 
 
 def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(
@@ -441,9 +448,7 @@ def test_an_inviter_whose_role_dropped_since_the_cached_answer_cannot_invite(
 
 
 def test_a_person_creates_at_most_so_many_tenants_unless_an_operator_lifts_it(state: Identity) -> None:
-    tenants = TenantService(
-        FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER, tenants_per_user=2
-    )
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER, tenants_per_user=2)
     tenants.create(person("ada"), "One")
     tenants.create(person("ada"), "Two")
     with pytest.raises(TenantLimitReached):
@@ -461,7 +466,7 @@ def test_a_name_whose_slug_is_reserved_gets_a_suffix(tenants: TenantService) -> 
 
 
 def test_a_reserved_slug_is_refused(acme: TenantContext, state: Identity) -> None:
-    tenants = TenantService(FakeTenants(state), FakeMembers(state), usage=FakeUsagePlans(), issuer=ISSUER)
+    tenants = TenantService(FakeTenants(state), FakeMembers(state), issuer=ISSUER)
     with pytest.raises(SlugReserved):
         tenants.update(acme, name=None, slug="billing")
     assert state.tenants[acme.tenant_id].slug == "acme"
