@@ -20,8 +20,8 @@ from keel.store import tenant_pk, to_attributes
 from keel.tenancy import Role, TenantContext
 from tests.integration.identity.conftest import INVITATION_KEY
 from tests.integration.identity.gateway import Gateway, events_of, invitation_token, user_id
-from tests.integration.identity.test_concurrency import RacingClient, race
 from tests.integration.identity.test_entitlements import T0, deliver, entitlements
+from tests.support.racing import RacingClient, race
 from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
 

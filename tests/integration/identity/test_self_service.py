@@ -7,7 +7,6 @@ import pytest
 
 from functions.identity.adapters.members import MemberRepository
 from functions.identity.adapters.tenants import TenantRepository
-from functions.identity.adapters.usage_plans import ApiGatewayUsagePlans
 from functions.identity.domain.errors import TenantLimitReached
 from functions.identity.domain.slugs import RESERVED_SLUGS
 from functions.identity.domain.tenants import TenantService
@@ -15,8 +14,8 @@ from functions.identity.settings import IdentitySettings
 from keel import settings
 from keel.store import to_attributes
 from tests.integration.identity.gateway import Gateway, events_of, user_id
-from tests.integration.identity.test_concurrency import RacingClient, race
 from tests.integration.identity.test_concurrency import person as signed_in
+from tests.support.racing import RacingClient, race
 from tests.support.staged import IDENTITY
 from tests.unit.identity.idp import ISSUER
 
@@ -70,7 +69,6 @@ def test_two_sign_ups_racing_for_the_last_one_allowed_create_one_tenant(gateway:
     racing = TenantService(
         TenantRepository(IDENTITY.table_name, client=lambda: client),  # type: ignore[arg-type,return-value]
         MemberRepository(IDENTITY.table_name),
-        usage=ApiGatewayUsagePlans(),  # none configured: no key is made
         issuer=ISSUER,
         tenants_per_user=cap_of_two,
     )
