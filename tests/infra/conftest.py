@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,11 +118,13 @@ def _prefetched(root: Path, name: str) -> bool:
         return False
 
 
-def _synthesized(tmp_path_factory: pytest.TempPathFactory, name: str) -> Synthesized:
+def _synthesized(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory, name: str) -> Synthesized:
     """The run's one synth of ``name``. While another worker builds it, this one builds a synth nobody
     has started (the session will want it too), rather than wait idle."""
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    # An xdist worker's own config says so (``workerinput``); the environment would not do: a pytest
+    # that a test starts inherits PYTEST_XDIST_WORKER, and would share a dir with every other run.
+    if hasattr(config, "workerinput"):
         root = root.parent  # the run's basetemp, above each worker's own
     outdir = root / f"{name}-cdk.out"
     while not (outdir / _DONE).exists():
@@ -137,14 +138,14 @@ def _synthesized(tmp_path_factory: pytest.TempPathFactory, name: str) -> Synthes
 
 
 @pytest.fixture(scope="session")
-def keel(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def keel(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Every stage of ``STAGES`` from one synth: what ``make synth`` promotes."""
-    return _synthesized(tmp_path_factory, "keel")
+    return _synthesized(pytestconfig, tmp_path_factory, "keel")
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return _synthesized(tmp_path_factory, "sample")
+def sample(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synthesized(pytestconfig, tmp_path_factory, "sample")
 
 
 @pytest.fixture(params=["keel", "sample"])
