@@ -80,7 +80,7 @@ def steps(h: Harness) -> list[Step]:
             "write",
             lambda: h.expect(200, "PATCH", task(), {"status": "done"}, owner()),
         ),
-        # The export reads the plan and the project together (one BatchGetItem), then its tasks.
+        # The export is one Query (the project's head and its tasks): the features come with the authorizer's answer.
         Step("GET /v1/projects/{project_id}/export", "read", read(lambda: project("/export"))),
         Step(
             "DELETE /v1/projects/{project_id}/tasks/{task_id}",

@@ -196,7 +196,7 @@ def entitlements(tx: Transaction) -> EntitlementsService:
     from functions.identity.domain.entitlements import EntitlementsService
 
     cfg = config()
-    return EntitlementsService(EntitlementsWriter(cfg.table, tx), _usage_plans(cfg))
+    return EntitlementsService(EntitlementsWriter(cfg.table, tx), _usage_plans(cfg), _authorizer_cache(cfg))
 
 
 def usage_keys() -> UsageKeysService:

@@ -248,6 +248,16 @@ class TenantUsagePlans(Construct):
                 )
 
 
+def entitlements_consumers(owner: ContextStack) -> list[lambda_.IFunction]:
+    """The functions of ``owner`` (the authorizer's context) that consume ``billing.entitlements.changed.v1``."""
+    found: list[lambda_.IFunction] = []
+    for sub in owner.ctx.subscriptions:
+        if EntitlementsChanged.TYPE in sub.event_types:
+            consumer = owner.node.find_child(f"Consume-{sub.name}")
+            found.append(typing.cast("ContextFunction", consumer).function)
+    return found
+
+
 def provisioners(topology: Topology, contexts: Sequence[ContextStack]) -> list[lambda_.IFunction]:
     """The functions that make tenants' keys: the authorizer context's consumers of
     ``billing.entitlements.changed.v1`` (a new plan, a new tenant's first) and its ``usage-keys`` job.
@@ -255,11 +265,7 @@ def provisioners(topology: Topology, contexts: Sequence[ContextStack]) -> list[l
     owner = next((c for c in contexts if c.authorizer_function), None)
     if owner is None:
         return []
-    found: list[lambda_.IFunction] = []
-    for sub in owner.ctx.subscriptions:
-        if EntitlementsChanged.TYPE in sub.event_types:
-            consumer = owner.node.find_child(f"Consume-{sub.name}")
-            found.append(typing.cast("ContextFunction", consumer).function)
+    found = entitlements_consumers(owner)
     for job in owner.ctx.jobs:
         if job.name == USAGE_KEYS_JOB:
             found.append(typing.cast("ContextFunction", owner.node.find_child(f"Run-{job.name}")).function)

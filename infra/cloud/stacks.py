@@ -681,9 +681,10 @@ class ApiStack(cdk.Stack):
             )
 
     def _let_flush_authorizer_cache(self, topology: Topology, stage: str, contexts: Sequence[ContextStack]) -> None:
-        """The authorizer's context suspends tenants and must flush this stage's cache of authorizer
-        answers at once: its API function may read this API's id (an SSM parameter: the context stack
-        cannot reference this one without a cycle) and make exactly that call on this stage."""
+        """The authorizer's context must flush this stage's cache of authorizer answers at once when it
+        suspends a tenant (its API function) and when a tenant's plan features change (its consumers of
+        entitlements): those may read this API's id (an SSM parameter: the context stack cannot reference
+        this one without a cycle) and make exactly that call on this stage."""
         owner = next((c for c in contexts if c.authorizer_function), None)
         if owner is None or owner.api_function is None:
             return
@@ -694,16 +695,17 @@ class ApiStack(cdk.Stack):
             string_value=self.api.rest_api_id,
             description="The Keel REST API's id: the authorizer's context flushes its authorizer cache",
         )
-        function_role = owner.api_function.function.role
-        if function_role is None:  # every ContextFunction has its own role
-            raise ValueError(f"{owner.ctx.api_function_name} has no role to grant")
-        role = iam.Role.from_role_arn(self, "FlushingRole", function_role.role_arn, mutable=True)
-        parameter.grant_read(role)
         # FlushStageAuthorizersCache is DELETE /restapis/<id>/stages/<stage>/cache/authorizers.
         cache = f"arn:{self.partition}:apigateway:{self.region}::/restapis/{self.api.rest_api_id}/stages/{stage}"
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[f"{cache}/cache/authorizers"])
-        )
+        flushing = [owner.api_function.function, *protection.entitlements_consumers(owner)]
+        for n, function in enumerate(flushing):
+            if function.role is None:  # every ContextFunction has its own role
+                raise ValueError(f"{function.node.path} has no role to grant")
+            role = iam.Role.from_role_arn(self, f"FlushingRole{n or ''}", function.role.role_arn, mutable=True)
+            parameter.grant_read(role)
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[f"{cache}/cache/authorizers"])
+            )
 
     def _sampling(self, topology: Topology, deployment: Deployment) -> None:
         """The stage's share of traced requests: API Gateway decides for each request it receives, and

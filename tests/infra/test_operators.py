@@ -1,11 +1,13 @@
-"""The operators in the cloud: their group in the user pool, and exactly what suspending a tenant needs
-to flush API Gateway's cache of authorizer answers (the API's id in an SSM parameter, one IAM grant)."""
+"""The operators in the cloud: their group in the user pool, and exactly what suspending a tenant (and a
+change of its plan's features) needs to flush API Gateway's cache of authorizer answers (the API's id in
+an SSM parameter, one IAM grant per function that flushes)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from keel.contracts.billing import EntitlementsChanged
 from tests.infra.cfn import Stack, Synthesized, target
 
 
@@ -58,7 +60,7 @@ def test_the_api_stack_writes_its_id_where_the_authorizers_context_reads_it(synt
         assert told == (name if stack.name == owner.stack_name else None), stack.name
 
 
-def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stages_cache(
+def test_only_the_authorizers_api_function_and_entitlements_consumer_may_flush_and_only_this_stages_cache(
     synthesized: Synthesized,
 ) -> None:
     # Given every IAM statement of every stack of the stage that grants an API Gateway management action
@@ -70,20 +72,24 @@ def test_only_the_authorizers_contexts_api_function_may_flush_and_only_this_stag
         if any(action.startswith("apigateway:") for action in _actions(statement))
         and "/restapis/" in json.dumps(statement["Resource"])
     ]
-    # Then there is one: DELETE on this stage's authorizer cache of this API (FlushStageAuthorizersCache)
-    (stack, policy, statement), *others = grants
-    assert others == []
+    # Then each is DELETE on this stage's authorizer cache of this API (FlushStageAuthorizersCache)
     (api,) = synthesized.api.of_type("AWS::ApiGateway::RestApi")
-    assert stack.name == synthesized.topology.api_stack_name
-    assert _actions(statement) == ["apigateway:DELETE"]
-    assert _joined(statement["Resource"]) == (
-        f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{synthesized.topology.stage}/cache/authorizers"
-    )
-    # And it is attached to the role of the authorizer's context's API function (imported by ARN)
+    stage = synthesized.topology.stage
+    cache = f"arn:{{AWS::Partition}}:apigateway:{{AWS::Region}}::/restapis/<{api}>/stages/{stage}/cache/authorizers"
+    for stack, _, statement in grants:
+        assert stack.name == synthesized.topology.api_stack_name
+        assert _actions(statement) == ["apigateway:DELETE"]
+        assert _joined(statement["Resource"]) == cache
+    # And they are attached to the roles of the authorizer's context's API function (suspensions) and of
+    # its consumer of entitlements (features changing), imported by ARN, and to no other
     owner = synthesized.topology.authorizer_context
     assert owner is not None
-    (role,) = stack.props(policy)["Roles"]
-    assert f"{owner.stack_name}:ExportsOutputFnGetAttApiRole" in json.dumps(role)
+    roles = sorted(json.dumps(role) for stack, policy, _ in grants for role in stack.props(policy)["Roles"])
+    assert len(roles) == 2
+    assert f"{owner.stack_name}:ExportsOutputFnGetAttApiRole" in roles[0] + roles[1]
+    (consumer,) = (sub for sub in owner.subscriptions if EntitlementsChanged.TYPE in sub.event_types)
+    logical = "".join(c for c in consumer.name if c.isalnum())
+    assert f"{owner.stack_name}:ExportsOutputFnGetAttConsume{logical}Role" in roles[0] + roles[1]
 
 
 def test_the_api_stacks_roles_may_read_its_parameters_and_nothing_else_of_ssm(synthesized: Synthesized) -> None:

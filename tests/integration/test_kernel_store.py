@@ -14,6 +14,7 @@ from keel.store import (
     OUTBOX_PREFIX,
     BatchGetIncomplete,
     Transaction,
+    TransactionFailed,
     batch_get,
     decode_cursor,
     encode_cursor,
@@ -253,6 +254,25 @@ def test_executing_a_transaction_again_is_a_retry_not_a_second_write(tables: Non
     transaction.execute()
 
     assert [i["n"] for i in all_items(THINGS.table_name)] == [1]
+
+
+def test_what_waits_for_a_commit_runs_after_it_and_never_for_a_failed_one(tables: None) -> None:
+    done: list[str] = []
+    # Given a transaction that creates a thing, and something to do once it is committed
+    first = Transaction(THINGS.table_name)
+    first.put_new({"pk": tenant_pk(TENANT_A), "sk": "THING#once"})
+    first.after_commit(lambda: done.append(str(len(all_items(THINGS.table_name)))))
+    assert done == []
+    # When it commits, what waited runs, with the write already there
+    first.execute()
+    assert done == ["1"]
+    # And a transaction whose condition fails runs nothing that waited for it
+    second = Transaction(THINGS.table_name)
+    second.put_new({"pk": tenant_pk(TENANT_A), "sk": "THING#once"})
+    second.after_commit(lambda: done.append("again"))
+    with pytest.raises(TransactionFailed):
+        second.execute()
+    assert done == ["1"]
 
 
 def put_things(count: int) -> list[dict[str, str]]:

@@ -313,3 +313,46 @@ def test_a_deleting_change_deletes_only_items_still_as_read(aws: None) -> None:
     _apply(fresh, read | {"version": 2}, Change(delete=True))
     fresh.execute(client)
     assert get_item(table, "P", "copy") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"copies": ({"pk": "P", "sk": "copy"},)}, "mark"),
+        ({"copies": ({"pk": "P", "sk": "copy"},), "delete": True}, "not both"),
+        ({"set": {"marked": True}, "copies": ({"pk": "P"},)}, "pk and sk"),
+    ],
+)
+def test_a_copying_change_marks_the_item_and_names_each_copy_by_its_key(change: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Change(**change)
+
+
+def copy_things(item: Item) -> Change | None:
+    """Mark every thing and copy it, as changed, under ``COPY#``."""
+    change = mark(item)
+    return None if change is None else Change(set=change.set, copies=({"pk": item["pk"], "sk": f"COPY#{item['sk']}"},))
+
+
+def test_a_copying_migration_fits_each_page_and_its_copies_in_one_transaction(
+    things: list[tuple[str, str]], writes: tuple[Writes, Any]
+) -> None:
+    _, client = writes
+    # When a migration copies every item it changes (a full page's 99 changes and their copies would not
+    # fit one transaction of 100 items: the run would fail)
+    done = runner_of(client, Migration("copy things", Scan(), copy_things, copies_per_change=1)).run(MIGRATION_ID)
+    # Then it finishes, every thing is marked, and its copy is the thing as marked
+    assert (done.finished, done.touched) == (True, ITEMS)
+    items = {(i["pk"], i["sk"]): i for i in all_items(TABLE)}
+    for pk, sk in things:
+        assert items[(pk, f"COPY#{sk}")] == items[(pk, sk)] | {"sk": f"COPY#{sk}"}
+        assert items[(pk, sk)]["marked"] is True
+
+
+def test_a_change_writing_more_copies_than_its_migration_declares_is_refused(
+    things: list[tuple[str, str]], writes: tuple[Writes, Any]
+) -> None:
+    _, client = writes
+    with pytest.raises(ValueError, match="copies_per_change"):
+        runner_of(client, Migration("copy things", Scan(), copy_things)).run(MIGRATION_ID)
+    assert not any(str(i["sk"]).startswith("COPY#") for i in all_items(TABLE))

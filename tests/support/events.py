@@ -22,10 +22,14 @@ def authorizer_context(
     user_id: str = "usr_01JD0000000000000000000000",
     role: str = "owner",
     plan: str = "free",
+    features: str | None = None,
 ) -> dict[str, Any]:
+    """What the authorizer answers; ``features`` (comma-separated) only once identity knows them."""
     ctx: dict[str, Any] = {"principalId": user_id, "user_id": user_id, "integrationLatency": 3}
     if tenant_id:
         ctx.update(tenant_id=tenant_id, role=role, plan=plan)
+        if features is not None:
+            ctx["features"] = features
     return ctx
 
 

@@ -67,6 +67,17 @@ def test_the_caller_comes_only_from_the_authorizer_context() -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "features"),
+    [({}, None), ({"features": ""}, frozenset()), ({"features": "project_export,sso"}, {"project_export", "sso"})],
+)
+def test_the_plans_features_come_from_the_authorizer_context_when_it_says(
+    said: dict[str, str], features: frozenset[str] | None
+) -> None:
+    caller = Caller.from_authorizer({"user_id": "usr_1", "tenant_id": "ten_1", "role": "admin", "plan": "pro"} | said)
+    assert caller.in_tenant().features == features
+
+
+@pytest.mark.parametrize(
     "authorizer",
     [None, {}, {"tenant_id": "ten_1", "role": "owner"}, {"user_id": "usr_1", "tenant_id": "ten_1", "role": "god"}],
 )

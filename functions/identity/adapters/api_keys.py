@@ -11,20 +11,28 @@ from keel.events import Envelope
 from keel.store import entity_sk, tenant_pk
 
 
-def _still(plan: str, usage_tier: str | None) -> Condition:
-    """The ledger still says ``plan`` and ``usage_tier``."""
-    names = {"#plan": "plan", "#usage": items.USAGE_TIER}
-    if usage_tier is None:
-        return Condition("#plan = :plan AND attribute_not_exists(#usage)", names, {":plan": plan})
-    return Condition("#plan = :plan AND #usage = :usage", names, {":plan": plan, ":usage": usage_tier})
+def _still(plan: str, usage_tier: str | None, features: frozenset[str] | None) -> Condition:
+    """The ledger still says ``plan``, ``usage_tier`` and ``features``."""
+    names = {"#plan": "plan", "#usage": items.USAGE_TIER, "#features": items.FEATURES}
+    values: dict[str, str] = {":plan": plan}
+    held = ["#plan = :plan"]
+    for name, value in (("usage", usage_tier), ("features", items.features_attribute(features).get(items.FEATURES))):
+        if value is None:
+            held.append(f"attribute_not_exists(#{name})")
+        else:
+            held.append(f"#{name} = :{name}")
+            values[f":{name}"] = value
+    return Condition(" AND ".join(held), names, values)
 
 
 class ApiKeyRepository(IdentityTable):
     """Implements ``ApiKeyStore``."""
 
-    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
+    def add(
+        self, key: ApiKey, *, plan: str, usage_tier: str | None, features: frozenset[str] | None, event: Envelope
+    ) -> None:
         tx = self._tx()
-        # The plan and usage tier copied onto the lookup must be the tenant's now: a concurrent
+        # The plan, usage tier and features copied onto the lookup must be the tenant's now: a concurrent
         # entitlements change (or the usage-keys job) either fails this condition or, having read the
         # version this bumps, retries and sees the key.
         self._move_seats(
@@ -32,11 +40,11 @@ class ApiKeyRepository(IdentityTable):
             key.tenant_id,
             api_keys=1,
             require=[ROOM_FOR_API_KEY],
-            also=_still(plan, usage_tier),
+            also=_still(plan, usage_tier, features),
             put={items.api_key_attribute(key.id): key.secret_hash},
         )
         tx.put_versioned(items.api_key_item(key), expected_version=None)
-        tx.put_new(items.api_key_lookup_item(key, plan, usage_tier))
+        tx.put_new(items.api_key_lookup_item(key, plan, usage_tier, features))
         tx.publish(event)
         self._execute(tx)
 

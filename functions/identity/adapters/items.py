@@ -25,7 +25,7 @@ from functions.identity.domain.user import UserProfile
 from keel.clock import iso
 from keel.rate_tiers import DEFAULT_TIER
 from keel.store import Item
-from keel.tenancy import Role
+from keel.tenancy import Role, decode_features, encode_features
 
 
 def time_of(value: Any) -> datetime:
@@ -106,6 +106,14 @@ API_KEY_PREFIX = "apikey_"
 #: The ledger's rate tier of the plan, and (there and on API keys' lookups) the tier of the tenant's own
 #: API Gateway key; no ``usage_tier``: none yet.
 RATE_TIER, USAGE_TIER = "rate_tier", "usage_tier"
+#: There and on API keys' lookups: the plan's features that are on, spelled as the authorizer's context
+#: spells them (``keel.tenancy.encode_features``); absent: not known yet.
+FEATURES = "features"
+
+
+def features_attribute(features: frozenset[str] | None) -> Item:
+    """``features`` as an item's attribute: none at all while they are not known."""
+    return {} if features is None else {FEATURES: encode_features(features)}
 
 
 def owner_attribute(user_id: str) -> str:
@@ -134,6 +142,7 @@ def to_seats(item: Mapping[str, Any]) -> Seats:
         api_key_hashes=_values_under(item, API_KEY_PREFIX),
         rate_tier=str(item.get(RATE_TIER) or DEFAULT_TIER),
         usage_tier=item.get(USAGE_TIER),
+        features=decode_features(item.get(FEATURES)),
     )
 
 
@@ -151,6 +160,7 @@ def seats_item(tenant_id: str, seats: Seats, *, owner: Membership) -> Item:
         "api_keys": seats.api_keys,
         RATE_TIER: seats.rate_tier,
         **({USAGE_TIER: seats.usage_tier} if seats.usage_tier else {}),
+        **features_attribute(seats.features),
     }
 
 
@@ -279,15 +289,16 @@ def api_key_item(key: ApiKey) -> Item:
     }
 
 
-def api_key_lookup_item(key: ApiKey, plan: str, usage_tier: str | None) -> Item:
-    """What the authorizer reads by a key's secret hash: tenant, role, the tenant's plan and the tier
-    of its own API Gateway key."""
+def api_key_lookup_item(key: ApiKey, plan: str, usage_tier: str | None, features: frozenset[str] | None) -> Item:
+    """What the authorizer reads by a key's secret hash: tenant, role, the tenant's plan, the tier
+    of its own API Gateway key and the plan's features."""
     return api_key_lookup_key(key.secret_hash) | {
         "tenant_id": key.tenant_id,
         "api_key_id": key.id,
         "role": key.role.value,
         "plan": plan,
         **({USAGE_TIER: usage_tier} if usage_tier else {}),
+        **features_attribute(features),
     }
 
 
@@ -303,6 +314,7 @@ def to_api_key_grant(item: Mapping[str, Any]) -> ApiKeyGrant:
         plan=item["plan"],
         suspended=item.get(LOOKUP_STATUS) == TenantStatus.SUSPENDED.value,
         usage_tier=item.get(USAGE_TIER),
+        features=decode_features(item.get(FEATURES)),
     )
 
 

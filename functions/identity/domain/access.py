@@ -11,6 +11,9 @@
   anyone else it is denied as any tenant they are not in is (403 ``forbidden``).
 - A missing, malformed, bad, expired or unknown credential is ``InvalidCredentials`` (401).
 
+A tenant's answer carries its plan and the plan's features that are on (``features``, once identity
+holds a copy of them), so a route gated on a feature reads nothing to decide.
+
 Each decision costs at most one DynamoDB request (a JWT without a tenant: none).
 """
 
@@ -25,7 +28,7 @@ from functions.identity.domain.usage import usage_key
 from functions.identity.domain.user import user_id_for
 from keel import ids
 from keel.errors import Forbidden
-from keel.tenancy import DEFAULT_OPERATORS_GROUP, OPERATOR_FLAG, VALID_UNTIL
+from keel.tenancy import DEFAULT_OPERATORS_GROUP, FEATURES, OPERATOR_FLAG, VALID_UNTIL, encode_features
 
 MAX_CREDENTIAL_LENGTH = 8192
 TENANT_PREFIX = "ten"
@@ -54,6 +57,11 @@ class Deny:
     #: The error code and message of the caller's 403 (plain text: API Gateway quotes them into JSON).
     code: str = Forbidden.code
     message: str = NOT_ALLOWED
+
+
+def _features(features: frozenset[str] | None) -> dict[str, str]:
+    """The context's ``features``: absent while identity does not know them (contexts then read their own)."""
+    return {} if features is None else {FEATURES: encode_features(features)}
 
 
 def suspended(principal_id: str) -> Deny:
@@ -119,6 +127,7 @@ class AccessService:
             "tenant_id": grant.tenant_id,
             "role": grant.role.value,
             "plan": grant.plan,
+            **_features(grant.features),
         }
         key = self._usage(grant.tenant_id, grant.usage_tier)
         return Allow(principal_id=grant.api_key_id, context=context, usage_key=key)
@@ -143,6 +152,6 @@ class AccessService:
             return Deny(principal_id=user_id, reason="not a member of the tenant")
         if grant.suspended:
             return suspended(user_id)
-        context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan)
+        context.update(tenant_id=wanted, role=grant.role.value, plan=grant.plan, **_features(grant.features))
         key = self._usage(wanted, grant.usage_tier)
         return Allow(principal_id=user_id, context=context, usage_key=key)

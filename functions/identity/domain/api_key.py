@@ -88,3 +88,5 @@ class ApiKeyGrant:
     suspended: bool = False
     #: The tier of the tenant's own API Gateway key (``Seats.usage_tier``); ``None``: none yet.
     usage_tier: str | None = None
+    #: The plan's features that are on (``Seats.features``); ``None``: not known yet.
+    features: frozenset[str] | None = None

@@ -46,6 +46,7 @@ class ApiKeyService:
             key,
             plan=seats.plan,
             usage_tier=seats.usage_tier,
+            features=seats.features,
             event=envelope(created, tenant_id=ctx.tenant_id, aggregate_id=key.id, clock=self._clock),
         )
         metrics.business("ApiKeyCreated", tenant_id=ctx.tenant_id, role=role.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
@@ -46,6 +46,8 @@ class MemberGrant:
     suspended: bool = False
     #: The tier of the tenant's own API Gateway key (``Seats.usage_tier``); ``None``: none yet.
     usage_tier: str | None = None
+    #: The plan's features that are on (``Seats.features``); ``None``: not known yet.
+    features: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -236,9 +238,11 @@ class ExpiryIndex(Protocol):
 class ApiKeyStore(Protocol):
     def acting_as(self, actor: TenantContext) -> Self: ...
 
-    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
-        """The key, and its lookup by secret hash carrying ``plan`` and ``usage_tier`` (which must still
-        be the tenant's)."""
+    def add(
+        self, key: ApiKey, *, plan: str, usage_tier: str | None, features: frozenset[str] | None, event: Envelope
+    ) -> None:
+        """The key, and its lookup by secret hash carrying ``plan``, ``usage_tier`` and ``features``
+        (which must still be the tenant's)."""
         ...
 
     def get(self, tenant_id: str, api_key_id: str) -> ApiKey | None: ...
@@ -264,10 +268,15 @@ class EntitlementsCopy(Protocol):
         seat_limit: int | None,
         rate_tier: str,
         usage_tier: str | None,
+        features: frozenset[str],
         effective_at: datetime,
         seats_version: int,
         api_key_hashes: Sequence[str],
     ) -> None:
-        """The new plan, seat limit, rate tier and usage tier, if the ledger is still at
-        ``seats_version``; the plan and usage tier also onto the lookups of ``api_key_hashes``."""
+        """The new plan, seat limit, rate tier, usage tier and features, if the ledger is still at
+        ``seats_version``; the plan, usage tier and features also onto the lookups of ``api_key_hashes``."""
+        ...
+
+    def once_written(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after the unit of work has committed (never if it does not)."""
         ...

@@ -119,6 +119,9 @@ class Seats:
     #: The rate tier whose usage plan holds the tenant's own API Gateway key (``usage``), copied onto
     #: the API keys' lookups like the plan; ``None``: no key of its own yet (the shared budget counts).
     usage_tier: str | None = None
+    #: The plan's features that are on (billing's entitlements), copied onto the API keys' lookups and
+    #: into the authorizer's answers; ``None``: no entitlements have arrived since identity began to copy them.
+    features: frozenset[str] | None = None
 
     @property
     def taken(self) -> int:

@@ -14,6 +14,9 @@ from keel.store import Item
 
 #: The project's case-folded name, on its item and every copy: what ``q`` (a name prefix) is matched against.
 NAME_KEY = "name_key"
+#: The layout a project item and its copies were written in: 2 since each project has a head copy in its
+#: tasks' partition (``keys.project_head``); absent: written before (migration 0002 brings them to 2).
+SCHEMA_VERSION, PROJECT_SCHEMA_VERSION = "schema_version", 2
 
 
 def _time(value: Any) -> datetime | None:
@@ -36,6 +39,7 @@ def project_item(project: Project) -> Item:
         "created_at": iso(project.created_at),
         "updated_at": iso(project.updated_at),
         "version": project.version,
+        SCHEMA_VERSION: PROJECT_SCHEMA_VERSION,
     }
 
 

@@ -21,6 +21,10 @@ more. (Migration 0001 gave the items written before it their ``name_key`` and de
 A project's partition ``TENANT#<tenant>#<project id>`` (its tasks, copies included):
 
     COUNTER                              how many tasks it has (the task limit's counter)
+    TASK                                 a copy of the project itself, sorted just before its tasks, so
+                                         the export reads the project and its tasks in one Query
+                                         (``begins_with(sk, "TASK")``); migration 0002 wrote it for the
+                                         projects created before it
     TASK#<task id>                       a task (newest first)
     STATUS#<status>#<task id>            by status
     ASSIGNEE#<user id>#<status>#<task id>  by assignee, and by assignee and status
@@ -67,10 +71,23 @@ def name_claim(tenant_id: str, name: str) -> Key:
     return {"pk": project_index_pk(tenant_id), "sk": NAME + name_key(name)}
 
 
+def project_head(tenant_id: str, project_id: str) -> Key:
+    """The copy of the project where its tasks are (see ``EXPORT_PREFIX``)."""
+    return {"pk": tasks_pk(tenant_id, project_id), "sk": TASK}
+
+
+#: In a project's partition, the sort-key prefix of its head copy and then of all its tasks.
+EXPORT_PREFIX = TASK
+
+
 def project_copies(project: Project) -> list[Key]:
-    """Where copies of ``project`` live, for the lists; the name claim among them."""
+    """Where copies of ``project`` live: for the lists, the name claim among them, and its head."""
     pk, status = project_index_pk(project.tenant_id), project.status.value
-    return [{"pk": pk, "sk": _sk("STATUS", status, project.id)}, name_claim(project.tenant_id, project.name)]
+    return [
+        {"pk": pk, "sk": _sk("STATUS", status, project.id)},
+        name_claim(project.tenant_id, project.name),
+        project_head(project.tenant_id, project.id),
+    ]
 
 
 def project_list(tenant_id: str, *, status: ProjectStatus | None) -> tuple[str, str]:

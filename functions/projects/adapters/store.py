@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.projects.adapters import items
 from functions.projects.adapters.keys import (
+    EXPORT_PREFIX,
     PROJECT,
     TASK_ITEM_PREFIXES,
     Key,
@@ -23,6 +24,7 @@ from functions.projects.adapters.keys import (
     name_claim,
     plan_key,
     project_copies,
+    project_head,
     project_key,
     project_list,
     task_copies,
@@ -52,7 +54,6 @@ from keel.store import (
     Item,
     Transaction,
     TransactionFailed,
-    batch_get,
     entity_sk,
     get_item,
     query_all,
@@ -139,15 +140,6 @@ class ProjectTable(_Table):
     def get(self, tenant_id: str, project_id: str) -> Project | None:
         item = self._get(project_key(tenant_id, project_id))
         return items.to_project(tenant_id, item) if item else None
-
-    def get_with_plan(self, tenant_id: str, project_id: str) -> tuple[Project | None, Plan | None]:
-        keys = [project_key(tenant_id, project_id), plan_key(tenant_id)]
-        found = batch_get(self._table, keys, client=self._client())
-        project, plan = (found.get((key["pk"], key["sk"])) for key in keys)
-        return (
-            items.to_project(tenant_id, project) if project else None,
-            items.to_plan(plan) if plan and "plan" in plan else None,
-        )
 
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None
@@ -250,9 +242,16 @@ class TaskTable(_Table):
     def has_project(self, tenant_id: str, project_id: str) -> bool:
         return self._get(project_key(tenant_id, project_id)) is not None
 
-    def all(self, tenant_id: str, project_id: str) -> Iterator[Task]:
-        pk, prefix = task_list(tenant_id, project_id, status=None, assignee=None)
-        return (items.to_task(tenant_id, i) for i in self._all(pk, prefix))
+    def export(self, tenant_id: str, project_id: str) -> tuple[Project | None, tuple[Task, ...]]:
+        head = project_head(tenant_id, project_id)
+        found = list(self._all(head["pk"], EXPORT_PREFIX))
+        if found and found[0]["sk"] == head["sk"]:
+            return items.to_project(tenant_id, found[0]), tuple(items.to_task(tenant_id, i) for i in found[1:])
+        # No head: no such project, or one created before migration 0002 gave every project its head.
+        project = self._get(project_key(tenant_id, project_id))
+        if project is None:
+            return None, ()
+        return items.to_project(tenant_id, project), tuple(items.to_task(tenant_id, i) for i in found)
 
     def add(self, task: Task) -> None:
         for attempt in range(COUNTER_ATTEMPTS):

@@ -32,10 +32,6 @@ class ProjectRepository(Protocol):
 
     def get(self, tenant_id: str, project_id: str) -> Project | None: ...
 
-    def get_with_plan(self, tenant_id: str, project_id: str) -> tuple[Project | None, Plan | None]:
-        """The project and the tenant's plan, read together (one request)."""
-        ...
-
     def list(
         self, tenant_id: str, *, status: ProjectStatus | None, prefix: str | None, limit: int, cursor: str | None
     ) -> Page[Project]:
@@ -78,8 +74,9 @@ class TaskRepository(Protocol):
         """Whether the project exists (an empty list must tell "no such project" from "no such tasks")."""
         ...
 
-    def all(self, tenant_id: str, project_id: str) -> Iterable[Task]:
-        """Every task of the project, a page at a time (exports and consumers)."""
+    def export(self, tenant_id: str, project_id: str) -> tuple[Project | None, tuple[Task, ...]]:
+        """The project and every task of it, oldest first, in one Query (a page at a time past 1 MB);
+        ``None`` and no tasks for a project that does not exist."""
         ...
 
     def add(self, task: Task) -> None:

@@ -95,15 +95,23 @@ class ProjectService:
 
         read_then_write(attempt, if_match=if_match)
 
-    def export(self, tenant_id: str, project_id: str) -> tuple[Project, tuple[Task, ...]]:
-        """The project and every task of it, if the plan has the ``project_export`` feature."""
-        project, plan = (
-            self._projects.get_with_plan(tenant_id, project_id) if is_project_id(project_id) else (None, None)
-        )
-        self._require(plan, EXPORT)
+    def export(
+        self, tenant_id: str, project_id: str, *, features: frozenset[str] | None = None
+    ) -> tuple[Project, tuple[Task, ...]]:
+        """The project and every task of it, if the plan has the ``project_export`` feature.
+
+        ``features`` are the plan's features as the authorizer answered them: they decide, and the export
+        is one read. ``None`` (the authorizer did not say) reads this context's copy of the plan to decide;
+        so does a refusal, to name the plans that have the feature."""
+        said = None if features is None else EXPORT in features
+        if not said:
+            plan = held_plan(self._plans.get(tenant_id))
+            if said is False or not plan.allows(EXPORT):
+                raise not_in_plan(plan, EXPORT)
+        project, tasks = self._tasks.export(tenant_id, project_id) if is_project_id(project_id) else (None, ())
         if project is None:
             raise ProjectNotFound("no such project")
-        return project, tuple(self._tasks.all(tenant_id, project.id))
+        return project, tasks
 
     def purge(self, tenant_id: str, project_id: str) -> int:
         """Delete the tasks of a deleted project (its deletion event's consumer); idempotent."""
@@ -140,22 +148,21 @@ class ProjectService:
     def _limit_reached(self, tenant_id: str) -> LimitReached:
         return limit_reached(self._plan(tenant_id), LimitName.PROJECTS, "active projects")
 
-    @staticmethod
-    def _require(held: Plan | None, feature: str) -> None:
-        plan = held_plan(held)
-        if not plan.allows(feature):
-            plans = plan.granting(feature)
-            raise FeatureNotInPlan(
-                f"{feature} is not in the {plan.name} plan" + (f"; {', '.join(plans)} include it" if plans else ""),
-                details={"feature": feature, "plan": plan.name, "plans": plans},
-            )
-
 
 def held_plan(plan: Plan | None) -> Plan:
     """The plan held, or ``EntitlementsPending`` for a tenant whose plan has not arrived yet."""
     if plan is None:
         raise EntitlementsPending("the tenant's plan has not reached projects yet; retry in a moment")
     return plan
+
+
+def not_in_plan(plan: Plan, feature: str) -> FeatureNotInPlan:
+    """The refusal of a feature the tenant's plan lacks, naming the plans that have it."""
+    plans = plan.granting(feature)
+    return FeatureNotInPlan(
+        f"{feature} is not in the {plan.name} plan" + (f"; {', '.join(plans)} include it" if plans else ""),
+        details={"feature": feature, "plan": plan.name, "plans": plans},
+    )
 
 
 def limit_reached(plan: Plan, limit: LimitName, what: str) -> LimitReached:

@@ -166,7 +166,8 @@ def delete_project(project_id: str, if_match: IfMatch = None) -> Response[None]:
     responses={200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_project(project_id: str) -> Response[str]:
-    project, tasks = wiring.projects().export(app.tenant().tenant_id, project_id)
+    tenant = app.tenant()
+    project, tasks = wiring.projects().export(tenant.tenant_id, project_id, features=tenant.features)
     return Response(
         status_code=200,
         content_type="text/csv; charset=utf-8",

@@ -96,5 +96,35 @@ def test_the_plan_reaches_the_authorizer_for_people_and_api_keys(gateway: Gatewa
     assert person["context"]["plan"] == machine["context"]["plan"] == "pro"
 
 
+def test_the_features_reach_the_authorizer_for_people_and_api_keys_made_before_and_after(gateway: Gateway) -> None:
+    tenant = gateway.sign_up("ada", "Acme")
+    before = gateway.call("POST", "/v1/api-keys", as_="ada", tenant=tenant, body={"name": "CI"}).body
+    person = {"Authorization": f"Bearer {gateway.token('ada')}", "X-Tenant-Id": tenant}
+    # Until entitlements arrive, the authorizer says nothing of features (contexts read their own copy)
+    assert "features" not in authorize(person)["context"]
+    deliver(entitlements(tenant, "pro", 10, T0))
+    after = gateway.call("POST", "/v1/api-keys", as_="ada", tenant=tenant, body={"name": "Deploys"}).body
+    answers = [authorize(person), *(authorize({"Authorization": f"Bearer {k['secret']}"}) for k in (before, after))]
+    assert [a["context"]["features"] for a in answers] == ["sso"] * 3
+    # And a plan without them leaves an empty list, not an unknown one
+    deliver(entitlements(tenant, "free", 3, T0 + timedelta(days=1)))
+    assert [authorize(person)["context"]["features"]] == [""]
+
+
+def test_changed_features_flush_the_authorizer_cache_and_unchanged_ones_do_not(
+    gateway: Gateway, flushes: list[tuple[str, str]]
+) -> None:
+    tenant = gateway.sign_up("ada", "Acme")
+    # The first entitlements: answers cached so far carried no features, so none is stale
+    deliver(entitlements(tenant, "pro", 10, T0))
+    assert flushes == []
+    # More seats, the same features: nothing to flush
+    deliver(entitlements(tenant, "pro", 20, T0 + timedelta(hours=1)))
+    assert flushes == []
+    # The features change (sso off): the stage's cache is flushed once the copy is written
+    deliver(entitlements(tenant, "free", 3, T0 + timedelta(hours=2)))
+    assert len(flushes) == 1
+
+
 def test_entitlements_for_an_unknown_tenant_change_nothing(gateway: Gateway) -> None:
     assert deliver(entitlements("ten_01JD0000000000000000000000", "pro", 10, T0)) == {"batchItemFailures": []}

@@ -47,9 +47,11 @@ def call(
     tenant: str = TENANT,
     role: str = "admin",
     user: str = ADA,
+    features: str | None = None,
 ) -> Answer:
-    """``method path`` as API Gateway passes it on once the authorizer let ``user`` (``role``) of ``tenant`` in."""
-    caller = authorizer_context(tenant_id=tenant, user_id=user, role=role)
+    """``method path`` as API Gateway passes it on once the authorizer let ``user`` (``role``) of ``tenant`` in
+    (with the plan's ``features``, when it knew them)."""
+    caller = authorizer_context(tenant_id=tenant, user_id=user, role=role, features=features)
     event = api_event(method, path, body=body, query=query, headers=headers, authorizer=caller)
     response = handler(event, FakeLambdaContext())  # type: ignore[arg-type]
     headers = {name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()}

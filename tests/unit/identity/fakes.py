@@ -6,7 +6,7 @@ events each write carries; they are not a second implementation of the condition
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Self
@@ -299,9 +299,12 @@ class FakeExpiry:
 
 
 class FakeApiKeys(_Acting):
-    def add(self, key: ApiKey, *, plan: str, usage_tier: str | None, event: Envelope) -> None:
+    def add(
+        self, key: ApiKey, *, plan: str, usage_tier: str | None, features: frozenset[str] | None, event: Envelope
+    ) -> None:
         seats = self.state.seats[key.tenant_id]
-        if (seats.plan, seats.usage_tier) != (plan, usage_tier) or not ROOM_FOR_API_KEY.holds(seats.counters):
+        held = (seats.plan, seats.usage_tier, seats.features)
+        if held != (plan, usage_tier, features) or not ROOM_FOR_API_KEY.holds(seats.counters):
             raise SeatLimitReached("no room")
         self.state.keys[(key.tenant_id, key.id)] = key
         self.state.move(key.tenant_id, api_keys=1)
@@ -323,6 +326,7 @@ class FakeApiKeys(_Acting):
 class FakeEntitlementsCopy:
     state: Identity
     replaced: list[dict[str, Any]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def seats(self, tenant_id: str) -> Seats | None:
         return self.state.seats.get(tenant_id)
@@ -332,3 +336,11 @@ class FakeEntitlementsCopy:
 
     def replace(self, **change: Any) -> None:
         self.replaced.append(change)
+
+    def once_written(self, action: Callable[[], None]) -> None:
+        self.after_commit.append(action)
+
+    def commit(self) -> None:
+        """What the consumer's transaction does once written: run what waited for it."""
+        for action in self.after_commit:
+            action()

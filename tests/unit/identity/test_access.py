@@ -97,6 +97,25 @@ def test_a_member_costs_one_read_and_gets_role_and_plan(store: FakeStore) -> Non
     assert store.reads == 1
 
 
+@pytest.mark.parametrize("credential", ["good.jwt.token", SECRET])
+def test_a_tenants_answer_carries_its_features_once_identity_knows_them(store: FakeStore, credential: str) -> None:
+    # Given no features known yet: the answer says nothing of them (contexts read their own copies)
+    unknown = decide(store, f"Bearer {credential}", TENANT)
+    assert isinstance(unknown, Allow)
+    assert "features" not in unknown.context
+    # Given the tenant's features copied from its entitlements (none, then two)
+    for features, spelled in ((frozenset(), ""), (frozenset({"sso", "project_export"}), "project_export,sso")):
+        ada = user_id_for(ISSUER, "ada")
+        store.members[(TENANT, ada)] = MemberGrant(role=Role.ADMIN, plan="pro", features=features)
+        store.keys[hash_secret(SECRET)] = ApiKeyGrant(
+            api_key_id="key_1", tenant_id=TENANT, role=Role.MEMBER, plan="pro", features=features
+        )
+        known = decide(store, f"Bearer {credential}", TENANT)
+        # Then the answer carries them, sorted and comma-separated
+        assert isinstance(known, Allow)
+        assert known.context["features"] == spelled
+
+
 def test_a_non_member_is_denied_not_unauthorized(store: FakeStore) -> None:
     assert isinstance(decide(store, "Bearer good.jwt.token", OTHER), Deny)
 

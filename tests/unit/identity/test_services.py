@@ -40,6 +40,7 @@ from keel.contracts.identity import UserInvited, invitation_token
 from keel.tenancy import Role, TenantContext
 from tests.unit.identity.fakes import (
     FakeApiKeys,
+    FakeAuthorizerCache,
     FakeEntitlementsCopy,
     FakeExpiry,
     FakeInvitations,
@@ -297,7 +298,12 @@ def test_entitlements_replace_the_copy_and_reach_active_keys_only(acme: TenantCo
     gone, _ = keys.create(acme, "gone", Role.MEMBER)
     keys.revoke(acme, gone.id)
     copy = FakeEntitlementsCopy(state)
-    assert EntitlementsService(copy, FakeUsagePlans()).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is True
+    assert (
+        EntitlementsService(copy, FakeUsagePlans(), FakeAuthorizerCache()).apply(
+            acme.tenant_id, entitlements(acme.tenant_id, NOW)
+        )
+        is True
+    )
     [change] = copy.replaced
     assert (change["plan"], change["seat_limit"], change["api_key_hashes"]) == ("pro", 10, [kept.secret_hash])
 
@@ -309,7 +315,7 @@ def test_a_new_plan_gets_the_tenant_a_key_of_the_rate_tier_billing_names(acme: T
     changed = EntitlementsChanged(
         tenant_id=acme.tenant_id, plan="team", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="business"
     )
-    EntitlementsService(copy, usage).apply(acme.tenant_id, changed)
+    EntitlementsService(copy, usage, FakeAuthorizerCache()).apply(acme.tenant_id, changed)
     # Then Acme has a key in the business tier's usage plan, recorded as its usage tier
     assert usage.provided == [(acme.tenant_id, "business")]
     [change] = copy.replaced
@@ -322,7 +328,7 @@ def test_a_rate_tier_unknown_here_is_the_default_tier(acme: TenantContext, state
     changed = EntitlementsChanged(
         tenant_id=acme.tenant_id, plan="pro", seat_limit=10, project_limit=5, effective_at=NOW, rate_tier="galactic"
     )
-    EntitlementsService(FakeEntitlementsCopy(state), usage).apply(acme.tenant_id, changed)
+    EntitlementsService(FakeEntitlementsCopy(state), usage, FakeAuthorizerCache()).apply(acme.tenant_id, changed)
     # Then the tenant's key is of the default tier, which has a plan
     assert usage.provided == [(acme.tenant_id, "free")]
 
@@ -332,7 +338,9 @@ def test_without_usage_plans_a_new_plan_keeps_the_key_the_tenant_has(acme: Tenan
     state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], usage_tier="free")
     copy = FakeEntitlementsCopy(state)
     # When billing moves it to "pro"
-    EntitlementsService(copy, FakeUsagePlans(configured=False)).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
+    EntitlementsService(copy, FakeUsagePlans(configured=False), FakeAuthorizerCache()).apply(
+        acme.tenant_id, entitlements(acme.tenant_id, NOW)
+    )
     # Then the plan and tier change, but the key it counts against stays the one that exists
     [change] = copy.replaced
     assert (change["plan"], change["rate_tier"], change["usage_tier"]) == ("pro", "pro", "free")
@@ -350,7 +358,7 @@ def test_sign_up_makes_no_key_its_first_plan_does(state: Identity) -> None:
     free = EntitlementsChanged(
         tenant_id=tenant.id, plan="free", seat_limit=3, project_limit=1, effective_at=NOW, rate_tier="free"
     )
-    EntitlementsService(copy, usage).apply(tenant.id, free)
+    EntitlementsService(copy, usage, FakeAuthorizerCache()).apply(tenant.id, free)
     # Then its key of the free tier is made and recorded
     assert usage.provided == [(tenant.id, "free")]
     assert copy.replaced[0]["usage_tier"] == "free"
@@ -361,7 +369,7 @@ def test_entitlements_of_the_tier_whose_key_the_tenant_has_make_no_call(acme: Te
     state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], usage_tier="pro")
     usage, copy = FakeUsagePlans(), FakeEntitlementsCopy(state)
     # When billing announces new pro entitlements (more seats)
-    EntitlementsService(copy, usage).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
+    EntitlementsService(copy, usage, FakeAuthorizerCache()).apply(acme.tenant_id, entitlements(acme.tenant_id, NOW))
     # Then API Gateway is not called, and the key stays recorded
     assert usage.provided == []
     assert copy.replaced[0]["usage_tier"] == "pro"
@@ -375,11 +383,72 @@ def test_entitlements_for_an_unknown_tenant_or_older_than_the_copy_are_ignored(
     )
     copy = FakeEntitlementsCopy(state)
     usage = FakeUsagePlans()
-    service = EntitlementsService(copy, usage)
+    service = EntitlementsService(copy, usage, FakeAuthorizerCache())
     assert service.apply("ten_01JD0000000000000000000000", entitlements("ten_01JD0000000000000000000000", NOW)) is False
     assert service.apply(acme.tenant_id, entitlements(acme.tenant_id, NOW)) is False
     assert copy.replaced == []
     assert usage.provided == []
+
+
+def with_features(tenant_id: str, at: datetime, **features: bool) -> EntitlementsChanged:
+    return EntitlementsChanged(
+        tenant_id=tenant_id, plan="pro", seat_limit=10, project_limit=5, features=features, effective_at=at
+    )
+
+
+def test_entitlements_copy_the_features_that_are_on(acme: TenantContext, state: Identity) -> None:
+    copy = FakeEntitlementsCopy(state)
+    EntitlementsService(copy, FakeUsagePlans(), FakeAuthorizerCache()).apply(
+        acme.tenant_id, with_features(acme.tenant_id, NOW, project_export=True, sso=False)
+    )
+    assert copy.replaced[0]["features"] == frozenset({"project_export"})
+
+
+def test_changed_features_flush_the_authorizer_cache_once_the_copy_is_written(
+    acme: TenantContext, state: Identity
+) -> None:
+    # Given Acme's features known to the authorizer (no export)
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], features=frozenset())
+    copy, cache = FakeEntitlementsCopy(state), FakeAuthorizerCache()
+    # When an operator's override turns project_export on
+    EntitlementsService(copy, FakeUsagePlans(), cache).apply(
+        acme.tenant_id, with_features(acme.tenant_id, NOW, project_export=True)
+    )
+    # Then nothing is flushed before the copy is written, and the cache is flushed once it is
+    assert cache.flushes == 0
+    copy.commit()
+    assert cache.flushes == 1
+
+
+@pytest.mark.parametrize(
+    ("held", "why"),
+    [(frozenset({"project_export"}), "the same features"), (None, "answers cached so far carry no features")],
+)
+def test_entitlements_that_leave_cached_answers_right_flush_nothing(
+    acme: TenantContext, state: Identity, held: frozenset[str] | None, why: str
+) -> None:
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], features=held)
+    copy, cache = FakeEntitlementsCopy(state), FakeAuthorizerCache()
+    EntitlementsService(copy, FakeUsagePlans(), cache).apply(
+        acme.tenant_id, with_features(acme.tenant_id, NOW, project_export=True)
+    )
+    copy.commit()
+    assert cache.flushes == 0, why
+
+
+def test_a_failed_flush_does_not_fail_the_written_copy(acme: TenantContext, state: Identity) -> None:
+    # Given an API whose cache cannot be flushed
+    class Unreachable(FakeAuthorizerCache):
+        def flush(self) -> None:
+            raise ConnectionError("API Gateway is unreachable")
+
+    state.seats[acme.tenant_id] = replace(state.seats[acme.tenant_id], features=frozenset())
+    copy = FakeEntitlementsCopy(state)
+    EntitlementsService(copy, FakeUsagePlans(), Unreachable()).apply(
+        acme.tenant_id, with_features(acme.tenant_id, NOW, project_export=True)
+    )
+    # Then the commit's follow-up does not raise (the event is applied; cached answers expire in the TTL)
+    copy.commit()
 
 
 # -- offboarding ----------------------------------------------------------------------------------

@@ -70,18 +70,28 @@ class Query:
 @dataclass(frozen=True)
 class Change:
     """What a migration does to one item: attributes to set (to these values) and attributes to remove,
-    or ``delete`` the item (one no version of the code reads any more, such as an obsolete copy)."""
+    or ``delete`` the item (one no version of the code reads any more, such as an obsolete copy).
+
+    ``copies``: keys under which the item, as changed, is also written (a copy a new layout reads), in
+    the same transaction, replacing whatever is there: the item's own condition (its version) keeps the
+    copy in step with it. The change must also mark the item (``set``), so a second run skips it.
+    """
 
     set: Mapping[str, Any] = field(default_factory=dict)
     remove: tuple[str, ...] = ()
     delete: bool = False
+    copies: tuple[Mapping[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         touched = {*self.set, *self.remove}
         if self.delete:
-            if touched:
+            if touched or self.copies:
                 raise ValueError("a change deletes the item or changes its attributes, not both")
             return
+        if self.copies and not self.set:
+            raise ValueError("a change that copies an item must also mark it (set), or every run copies it again")
+        if any(set(key) != {"pk", "sk"} for key in self.copies):
+            raise ValueError("a copy is named by its key: pk and sk")
         if not touched:
             raise ValueError("a change sets, removes or deletes (return None for no change)")
         if touched & {"pk", "sk"}:
@@ -95,6 +105,18 @@ class Migration:
     description: str
     source: Scan | Query
     change: Callable[[Item], Change | None]
+    #: The most ``copies`` one change writes: a page then reads fewer items, so that its changes, their
+    #: copies and its checkpoint still fit one transaction.
+    copies_per_change: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.copies_per_change < PAGE_SIZE // 2:
+            raise ValueError(f"a change writes at most {PAGE_SIZE // 2 - 1} copies")
+
+    @property
+    def page_size(self) -> int:
+        """Items read per page."""
+        return PAGE_SIZE // (1 + self.copies_per_change)
 
 
 @dataclass(frozen=True)
@@ -329,7 +351,7 @@ class Runner:
     def _read(self, migration: Migration, segment: int, cursor: str) -> tuple[list[Item], str]:
         """One page of ``segment`` after ``cursor``; returns its items (never a migration record) and the
         cursor after it."""
-        kwargs: dict[str, Any] = {"TableName": self.table, "Limit": PAGE_SIZE, "ConsistentRead": True}
+        kwargs: dict[str, Any] = {"TableName": self.table, "Limit": migration.page_size, "ConsistentRead": True}
         if cursor:
             kwargs["ExclusiveStartKey"] = json.loads(cursor)
         source = migration.source
@@ -356,6 +378,8 @@ class Runner:
             items, after = self._read(migration, segment, cursor)
             changes = [(item, migration.change(item)) for item in items]
             changed = [(item, change) for item, change in changes if change is not None]
+            if any(len(change.copies) > migration.copies_per_change for _, change in changed):
+                raise ValueError(f"{migration_id}: a change writes more copies than copies_per_change")
             transaction = Transaction(self.table)
             for item, change in changed:
                 _apply(transaction, item, change)
@@ -424,3 +448,6 @@ def _apply(transaction: Transaction, item: Mapping[str, Any], change: Change) ->
         transaction.delete(key, condition=condition, names=names or None, values=values or None)
         return
     transaction.update(key, " ".join(parts), condition=condition, names=names, values=values)
+    changed = {name: value for name, value in item.items() if name not in change.remove} | dict(change.set)
+    for copy in change.copies:
+        transaction.put({**changed, **copy})

@@ -12,7 +12,7 @@ import binascii
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -127,6 +127,7 @@ class Transaction:
     table: str
     _operations: list[_Operation] = field(default_factory=list)
     _client_token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self._operations)
@@ -218,6 +219,11 @@ class Transaction:
         body = self._condition({"Key": to_attributes(key)}, condition, names, values)
         return self._add("ConditionCheck", body, on_condition_failed)
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once ``execute`` has committed, never if it fails: for a side effect outside the
+        table (e.g. flushing a cache) that must not happen for a change that did not."""
+        self._after_commit.append(action)
+
     def publish(self, event: Envelope, *, now: float | None = None) -> int:
         """Add ``event`` to the outbox in this same transaction; the stream relay puts it on the bus."""
         issued = time.time() if now is None else now
@@ -260,6 +266,9 @@ class Transaction:
             raise TransactionFailed(
                 "the data changed since it was read; reload and retry", failed=failed, reasons=reasons
             ) from exc
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
 
 
 def _reasons_from_message(message: str) -> list[str]:

@@ -79,6 +79,22 @@ DENIED_CODE, DENIED_MESSAGE = "error_code", "error_message"
 #: The authorizer-context key of a credential's expiry: epoch seconds (as a string), the first
 #: instant the credential is no longer accepted (its ``exp`` plus the authorizer's clock skew).
 VALID_UNTIL = "valid_until"
+#: The authorizer-context key of the tenant's plan features that are on (billing's entitlements, as
+#: identity copies them), comma-separated and sorted (``encode_features``). Absent: the authorizer does
+#: not know them yet, and a context reads its own copy of the entitlements instead.
+FEATURES = "features"
+
+
+def encode_features(features: frozenset[str]) -> str:
+    """``features`` as the authorizer context (and identity's copy) spell them: sorted, comma-separated."""
+    return ",".join(sorted(features))
+
+
+def decode_features(value: Any) -> frozenset[str] | None:
+    """The features ``encode_features`` spelled; ``None`` for an absent value (not known)."""
+    if value is None:
+        return None
+    return frozenset(name for name in str(value).split(",") if name)
 
 
 def _refuse_expired(valid_until: Any, now: datetime) -> None:
@@ -100,6 +116,10 @@ class TenantContext:
     user_id: str
     role: Role
     plan: str
+    #: The plan's features that are on, as the authorizer answered them; ``None``: it did not say
+    #: (identity has not copied the tenant's entitlements since it began to), so a context that gates on
+    #: a feature reads its own copy of the entitlements.
+    features: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +153,11 @@ class Caller:
         except ValueError:
             raise Unauthorized("missing or invalid credentials") from None
         tenant = TenantContext(
-            tenant_id=str(tenant_id), user_id=user_id, role=role, plan=str(authorizer.get("plan") or "free")
+            tenant_id=str(tenant_id),
+            user_id=user_id,
+            role=role,
+            plan=str(authorizer.get("plan") or "free"),
+            features=decode_features(authorizer.get(FEATURES)),
         )
         return cls(user_id=user_id, tenant=tenant, email=email, operator=operator)
 
