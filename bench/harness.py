@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import json
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -112,6 +113,17 @@ class Harness:
         if got != status:
             raise AssertionError(f"{method} {path}: expected {status}, got {got}: {payload}")
         return payload
+
+
+def wait_for(check: Callable[[], T], what: str, timeout: float = 30.0) -> T:
+    """What ``check`` answers once it is truthy (polled every 50 ms): the background work a step waits
+    for (a consumer, a poller, a webhook). An ``AssertionError`` naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"bench: {what} did not happen within {timeout} s")
+        time.sleep(0.05)
+    return found
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.harness import Harness
+from bench.harness import Harness, wait_for
 from bench.requests import Step
 from infra.local.pollers import QueuePoller
 from infra.local.runtime import LOCAL_STRIPE_WEBHOOK_SECRET
@@ -29,15 +29,6 @@ def _work_queue(h: Harness) -> str:
     return ctx.queue_name(next(s for s in ctx.subscriptions if s.is_work_queue))
 
 
-def _wait(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"bench: {what} did not happen within {timeout} s")
-        time.sleep(0.05)
-    return found
-
-
 def steps(h: Harness) -> list[Step]:
     s: dict[str, Any] = {}
     runtime = h.runtime
@@ -51,7 +42,7 @@ def steps(h: Harness) -> list[Step]:
         signed_in = {"Authorization": f"Bearer {s['token']}"}
         s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Billing"}, signed_in)["id"]
         # Billing provisions the free plan from identity's event: let it, so the steps measure alone.
-        _wait(lambda: _account(h, s["tenant"]) is not None, "the free plan's provisioning")
+        wait_for(lambda: _account(h, s["tenant"]) is not None, "the free plan's provisioning")
 
     def subscription() -> dict[str, Any]:
         return dict(h.expect(200, "GET", "/v1/billing/subscription", None, owner()))
@@ -64,13 +55,13 @@ def steps(h: Harness) -> list[Step]:
         form = {"content-type": "application/x-www-form-urlencoded"}
         paid = stripe.app.handle("POST", path, form, b"card=4242424242424242")
         assert paid.status == 303, paid
-        _wait(lambda: subscription()["plan"] == "pro", "the checkout's webhooks")
+        wait_for(lambda: subscription()["plan"] == "pro", "the checkout's webhooks")
 
     def settled() -> None:
         stripe = runtime.stripe
         assert stripe is not None
         stripe.wait_for_deliveries(30)
-        _wait(lambda: _queue_empty(h), "billing's Stripe events processed")
+        wait_for(lambda: _queue_empty(h), "billing's Stripe events processed")
         s["invoice"] = h.expect(200, "GET", "/v1/billing/invoices", None, owner())["items"][0]["id"]
 
     def poller() -> QueuePoller:

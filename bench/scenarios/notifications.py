@@ -6,23 +6,14 @@ forgets a device, and reads the delivery log."""
 from __future__ import annotations
 
 import re
-import time
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.harness import Harness
+from bench.harness import Harness, wait_for
 from bench.requests import Step
 
 OWNER = "bench-notifications@example.com"
-
-
-def _wait(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"bench: {what} did not happen within {timeout} s")
-        time.sleep(0.05)
-    return found
 
 
 def steps(h: Harness) -> list[Step]:
@@ -38,17 +29,17 @@ def steps(h: Harness) -> list[Step]:
         s["token"] = h.token(OWNER)
         signed_in = {"Authorization": f"Bearer {s['token']}"}
         s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Notifications"}, signed_in)["id"]
-        _wait(lambda: emails_to(OWNER), "the welcome email")
+        wait_for(lambda: emails_to(OWNER), "the welcome email")
         for n in (1, 2):  # two newcomers: two notices in the owner's inbox
             invitee = f"bench-notifications-{n}@example.com"
             h.expect(201, "POST", "/v1/invitations", {"email": invitee, "role": "member"}, owner())
-            (mail,) = _wait(lambda invitee=invitee: emails_to(invitee), "the invitation email")
+            (mail,) = wait_for(partial(emails_to, invitee), "the invitation email")
             link = re.search(r"https?://\S+token=\S+", mail["body"])
             assert link, mail["body"]
             token = parse_qs(urlsplit(link.group(0)).query)["token"][0]
             accepted = {"Authorization": f"Bearer {h.token(invitee)}"}
             h.expect(201, "POST", "/v1/invitations/accept", {"token": token}, accepted)
-        _wait(lambda: len(inbox()["items"]) == 2, "the owner's notices")
+        wait_for(lambda: len(inbox()["items"]) == 2, "the owner's notices")
 
     def inbox() -> dict[str, Any]:
         return dict(h.expect(200, "GET", "/v1/notifications", None, owner()))

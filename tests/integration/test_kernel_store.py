@@ -24,14 +24,10 @@ from keel.store import (
     to_attributes,
 )
 from tests.support import things
-from tests.support.events import api_event, authorizer_context, response_json
+from tests.support.events import api_event, response_json
 from tests.support.moto import all_items, create_context_table, create_idempotency_table
 from tests.support.staged import STAGED, THINGS
-
-TENANT_A = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
-TENANT_B = "ten_01JDBBBBBBBBBBBBBBBBBBBBBB"
-ADMIN_A = authorizer_context(tenant_id=TENANT_A, role="admin")
-ADMIN_B = authorizer_context(tenant_id=TENANT_B, role="admin")
+from tests.support.tenants import ADMIN_A, ADMIN_B, TENANT_A
 
 
 @pytest.fixture

@@ -13,13 +13,9 @@ from keel import aws
 from keel.events import envelope
 from keel.store import get_item, tenant_pk
 from tests.support import things
-from tests.support.events import api_event, authorizer_context, response_json
+from tests.support.events import api_event, response_json
 from tests.support.moto import create_context_table, create_idempotency_table
-
-TENANT_A = "ten_01JDAAAAAAAAAAAAAAAAAAAAAA"
-TENANT_B = "ten_01JDBBBBBBBBBBBBBBBBBBBBBB"
-ADMIN_A = authorizer_context(tenant_id=TENANT_A, role="admin")
-MEMBER_B = authorizer_context(tenant_id=TENANT_B, role="member")
+from tests.support.tenants import ADMIN_A, MEMBER_B, TENANT_A, TENANT_B
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""``make bench``'s arithmetic: interleaved ratios, sign-up checkpoints and the budgets' verdicts."""
+"""``make bench``'s arithmetic: interleaved ratios, sign-up checkpoints and the budgets' verdicts; and
+the scenarios' wait for background work."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from bench.coldstart import interleave
 from bench.first_response import APP_ID, FirstResponse, OperationCounter
+from bench.harness import wait_for
 from bench.signups import Checkpoint, SignupRun, _before, checkpoints_for, p50_ms, window_start
 
 
@@ -94,3 +96,15 @@ def test_a_first_response_over_budget_or_answering_5xx_is_a_breach() -> None:
     assert row(1.29, frozenset({201})).breaches == []
     assert row(1.31, frozenset({201})).breaches == ["ratio 1.31 > 1.3"]
     assert row(1.0, frozenset({201, 500})).breaches == ["the handler answered [201, 500]"]
+
+
+def test_a_wait_answers_what_the_check_found_once_it_finds_something() -> None:
+    # Given background work that shows up on the third look
+    looks = iter([[], [], ["the welcome email"]])
+    # Then the wait answers what that look found
+    assert wait_for(lambda: next(looks), "the welcome email") == ["the welcome email"]
+
+
+def test_a_wait_that_finds_nothing_in_time_fails_naming_what_it_waited_for() -> None:
+    with pytest.raises(AssertionError, match=r"bench: the welcome email did not happen within 0\.01 s"):
+        wait_for(lambda: [], "the welcome email", timeout=0.01)

@@ -1,4 +1,4 @@
-"""Ids, clock, tenancy, events: the kernel's small pieces."""
+"""Ids, clock, tenancy, events, API model bases: the kernel's small pieces."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from keel import ids, observability
 from keel.clock import FixedClock, iso
 from keel.errors import Forbidden, Unauthorized
 from keel.events import Contract, Envelope, Registry, envelope
 from keel.tenancy import Access, Caller, Role
+from keel.views import Body, View
 
 
 def test_ids_carry_their_prefix_and_sort_by_creation_time() -> None:
@@ -186,3 +187,37 @@ def test_log_lines_carry_tenant_user_request_and_correlation(capsys: pytest.Capt
         "correlation_id": "corr-1",
     }
     logging.getLogger("logtest").handlers.clear()
+
+
+class Renaming(Body):
+    name: str = Field(min_length=1, max_length=10)
+
+
+class Renamed(View):
+    name: str
+
+
+def test_a_body_refuses_a_field_it_does_not_name() -> None:
+    with pytest.raises(ValidationError, match="extra_forbidden"):
+        Renaming.model_validate({"name": "Acme", "tenant_id": "ten_other"})
+
+
+def test_a_body_trims_its_text_before_the_limits_count_it() -> None:
+    assert Renaming(name="  Acme  ").name == "Acme"
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        Renaming(name="   ")
+
+
+def test_bodies_and_views_are_built_on_first_use_not_when_defined() -> None:
+    class Later(Body):
+        n: int
+
+    class LaterView(View):
+        n: int
+
+    assert not Later.__pydantic_complete__
+    assert not LaterView.__pydantic_complete__
+    Later(n=1)
+    LaterView(n=1)
+    assert Later.__pydantic_complete__
+    assert LaterView.__pydantic_complete__

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from keel.text import HumanText
+from keel.views import Body, View
 
 if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not when the handler does
     from functions.billing.domain.account import HistoryEntry
@@ -25,24 +26,15 @@ FeatureName = Annotated[str, Field(min_length=1, max_length=64)]
 REFUND_REASONS = Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"]
 
 
-class _Body(BaseModel):
-    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
 # -- plans and entitlements -----------------------------------------------------------------------
 
 
-class PriceView(_View):
+class PriceView(View):
     amount: int = Field(examples=[2900])
     currency: str = Field(examples=["usd"])
 
 
-class PlanView(_View):
+class PlanView(View):
     name: str
     title: str
     seat_limit: int | None
@@ -65,7 +57,7 @@ class PlanView(_View):
         )
 
 
-class PlansView(_View):
+class PlansView(View):
     items: list[PlanView]
 
     @classmethod
@@ -73,7 +65,7 @@ class PlansView(_View):
         return cls(items=[PlanView.of(plan) for plan in catalog.plans])
 
 
-class EntitlementsView(_View):
+class EntitlementsView(View):
     plan: str
     seat_limit: int | None
     project_limit: int | None
@@ -94,7 +86,7 @@ class EntitlementsView(_View):
 # -- the subscription -----------------------------------------------------------------------------
 
 
-class SubscriptionView(_View):
+class SubscriptionView(View):
     plan: str = Field(examples=["pro"])
     interval: IntervalName | None
     status: str = Field(examples=["active"])
@@ -125,29 +117,29 @@ class SubscriptionView(_View):
         )
 
 
-class PlanChoice(_Body):
+class PlanChoice(Body):
     plan: PaidPlanName = Field(examples=["pro"])
     interval: IntervalName = "monthly"
 
 
-class UrlView(_View):
+class UrlView(View):
     url: str
 
 
-class PreviewLineView(_View):
+class PreviewLineView(View):
     description: str
     amount: int
     proration: bool
 
 
-class NextInvoiceView(_View):
+class NextInvoiceView(View):
     amount: int
     currency: str
     #: ``None`` when the change starts a new billing period now (a new interval).
     at: datetime | None
 
 
-class ChangePreviewView(_View):
+class ChangePreviewView(View):
     plan: str
     interval: IntervalName
     currency: str
@@ -176,13 +168,13 @@ class ChangePreviewView(_View):
         )
 
 
-class CancelAtPeriodEnd(_Body):
+class CancelAtPeriodEnd(Body):
     """End with the current period (nothing is unused, so nothing is refunded)."""
 
     when: Literal["period_end"]
 
 
-class CancelNow(_Body):
+class CancelNow(Body):
     """End now; ``prorated`` refunds the unused part of the latest invoice to the card."""
 
     when: Literal["now"]
@@ -193,7 +185,7 @@ class CancelNow(_Body):
 CancelChoice = CancelAtPeriodEnd | CancelNow
 
 
-class CancelPreviewView(_View):
+class CancelPreviewView(View):
     invoice_id: str
     #: The prorated refund of the unused time, if cancelled now.
     refund: int
@@ -215,7 +207,7 @@ class CancelPreviewView(_View):
 # -- invoices and refunds ---------------------------------------------------------------------------
 
 
-class InvoiceLineView(_View):
+class InvoiceLineView(View):
     id: str
     description: str
     amount: int
@@ -225,7 +217,7 @@ class InvoiceLineView(_View):
     proration: bool
 
 
-class InvoiceView(_View):
+class InvoiceView(View):
     id: str = Field(examples=["in_1QxYz"])
     number: str | None
     status: str
@@ -282,7 +274,7 @@ class InvoiceView(_View):
         )
 
 
-class InvoicePageView(_View):
+class InvoicePageView(View):
     items: list[InvoiceView]
     #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
     cursor: str | None
@@ -292,14 +284,14 @@ class InvoicePageView(_View):
         return cls(items=[InvoiceView.of(i) for i in page.items], cursor=page.cursor)
 
 
-class NewRefund(_Body):
+class NewRefund(Body):
     invoice_id: str = Field(min_length=4, max_length=255, pattern="^in_[A-Za-z0-9_]+$")
     #: Minor units; omitted: all that is left to refund.
     amount: int | None = Field(default=None, ge=1, le=100_000_000)
     reason: REFUND_REASONS
 
 
-class RefundView(_View):
+class RefundView(View):
     id: str
     invoice_id: str
     amount: int
@@ -321,7 +313,7 @@ class RefundView(_View):
         )
 
 
-class CancellationView(_View):
+class CancellationView(View):
     subscription: SubscriptionView
     refund: RefundView | None
 
@@ -329,7 +321,7 @@ class CancellationView(_View):
 # -- history ----------------------------------------------------------------------------------------
 
 
-class HistoryEntryView(_View):
+class HistoryEntryView(View):
     effective_from: datetime
     plan: str
     interval: IntervalName | None
@@ -347,7 +339,7 @@ class HistoryEntryView(_View):
         )
 
 
-class HistoryView(_View):
+class HistoryView(View):
     #: With ``?at=``: the entries in effect during that day (UTC), oldest first; else newest first.
     items: list[HistoryEntryView]
     cursor: str | None
@@ -364,7 +356,7 @@ class HistoryView(_View):
 # -- operators: overrides ---------------------------------------------------------------------------
 
 
-class OverrideBody(_Body):
+class OverrideBody(Body):
     seat_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     project_limit: int | None = Field(default=None, ge=0, le=1_000_000)
     #: Features switched on (or off) by name, over the plan's.
@@ -374,7 +366,7 @@ class OverrideBody(_Body):
     reason: HumanText = Field(min_length=1, max_length=500)
 
 
-class OverrideView(_View):
+class OverrideView(View):
     seat_limit: int | None
     project_limit: int | None
     features: dict[str, bool]
@@ -384,7 +376,7 @@ class OverrideView(_View):
     set_at: datetime
 
 
-class GrantedView(_View):
+class GrantedView(View):
     tenant_id: str
     plan: str
     #: What the plan that applies now grants, without the override.
@@ -421,7 +413,7 @@ class GrantedView(_View):
 # -- the webhook receiver ---------------------------------------------------------------------------
 
 
-class ReceiptView(_View):
+class ReceiptView(View):
     received: bool = True
     event_id: str
     #: ``stored``, ``duplicate`` (nothing done) or ``ignored`` (a type billing does not handle).

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from functions.identity.domain.invitation_status import InvitationStatus
 from functions.identity.domain.slugs import SLUG_PATTERN
 from functions.identity.domain.tenant import MAX_REASON_LENGTH, TenantStatus
 from keel.tenancy import Role
 from keel.text import EmailAddress, HumanText
+from keel.views import Body, View
 
 if TYPE_CHECKING:
     from functions.identity.domain.api_key import ApiKey
@@ -28,16 +29,7 @@ if TYPE_CHECKING:
 URL_UNRESERVED = r"^[A-Za-z0-9._~-]+$"
 
 
-class _Body(BaseModel):
-    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
-class NewTenant(_Body):
+class NewTenant(Body):
     name: HumanText = Field(min_length=1, max_length=100, examples=["Acme Corp"])
 
 
@@ -50,7 +42,7 @@ def _some_change(schema: dict[str, Any]) -> None:
         schema["properties"][name] = {**field, **kept[0]} if len(kept) == 1 else field
 
 
-class TenantChanges(_Body):
+class TenantChanges(Body):
     model_config = ConfigDict(json_schema_extra=_some_change)
 
     name: HumanText | None = Field(default=None, min_length=1, max_length=100)
@@ -70,33 +62,33 @@ class TenantChanges(_Body):
         return self
 
 
-class RoleChange(_Body):
+class RoleChange(Body):
     role: Role
 
 
-class NewInvitation(_Body):
+class NewInvitation(Body):
     email: EmailAddress = Field(examples=["grace@example.com"])
     role: Role = Role.MEMBER
 
 
-class AcceptInvitation(_Body):
+class AcceptInvitation(Body):
     token: str = Field(min_length=16, max_length=256, pattern=URL_UNRESERVED)
 
 
-class NewApiKey(_Body):
+class NewApiKey(Body):
     name: HumanText = Field(min_length=1, max_length=100, examples=["CI deploys"])
     role: Literal["admin", "member"] = "member"
 
 
-class Suspension(_Body):
+class Suspension(Body):
     reason: HumanText = Field(min_length=1, max_length=MAX_REASON_LENGTH, examples=["payment fraud, ticket 4411"])
 
 
-class Reactivation(_Body):
+class Reactivation(Body):
     reason: HumanText = Field(default="", max_length=MAX_REASON_LENGTH, examples=["cleared by support"])
 
 
-class TenantView(_View):
+class TenantView(View):
     id: str
     name: str
     slug: str
@@ -110,7 +102,7 @@ class TenantView(_View):
     version: int
 
 
-class TenantSummaryView(_View):
+class TenantSummaryView(View):
     id: str
     name: str
     slug: str
@@ -118,18 +110,18 @@ class TenantSummaryView(_View):
     created_at: datetime
 
 
-class TenantDirectoryPage(_View):
+class TenantDirectoryPage(View):
     items: list[TenantSummaryView]
     cursor: str | None
 
 
-class SuspensionView(_View):
+class SuspensionView(View):
     at: datetime
     by: str = Field(description="user id of the operator who suspended the tenant")
     reason: str
 
 
-class OperatorTenantView(_View):
+class OperatorTenantView(View):
     """A tenant as an operator sees it: its record and seat ledger, never its members' data."""
 
     id: str
@@ -147,32 +139,32 @@ class OperatorTenantView(_View):
     suspension: SuspensionView | None
 
 
-class MembershipView(_View):
+class MembershipView(View):
     tenant_id: str
     role: Role
     joined_at: datetime
 
 
-class MeView(_View):
+class MeView(View):
     user_id: str
     email: str | None
     memberships: list[MembershipView]
     cursor: str | None
 
 
-class MemberView(_View):
+class MemberView(View):
     user_id: str
     email: str
     role: Role
     joined_at: datetime
 
 
-class MemberPage(_View):
+class MemberPage(View):
     items: list[MemberView]
     cursor: str | None
 
 
-class InvitationView(_View):
+class InvitationView(View):
     id: str
     email: str
     role: Role
@@ -182,18 +174,18 @@ class InvitationView(_View):
     expires_at: datetime
 
 
-class InvitationPage(_View):
+class InvitationPage(View):
     items: list[InvitationView]
     cursor: str | None
 
 
-class AcceptedInvitation(_View):
+class AcceptedInvitation(View):
     tenant_id: str
     user_id: str
     role: Role
 
 
-class ApiKeyView(_View):
+class ApiKeyView(View):
     id: str
     name: str
     prefix: str
@@ -208,7 +200,7 @@ class NewApiKeyView(ApiKeyView):
     secret: str = Field(description="shown once: store it now, Keel keeps only its hash")
 
 
-class ApiKeyPage(_View):
+class ApiKeyPage(View):
     items: list[ApiKeyView]
     cursor: str | None
 

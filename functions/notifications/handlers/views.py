@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import Field, StrictBool
+
+from keel.views import Body, View
 
 if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not when the handler does
     from functions.notifications.domain.messages import Notice
@@ -15,16 +17,7 @@ if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not
 CategoryName = Literal["product", "billing", "security"]
 
 
-class _Body(BaseModel):
-    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
-class NoticeView(_View):
+class NoticeView(View):
     id: str
     title: str
     body: str
@@ -41,7 +34,7 @@ class NoticeView(_View):
         )  # fmt: skip
 
 
-class NoticePageView(_View):
+class NoticePageView(View):
     items: list[NoticeView]
     #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
     cursor: str | None
@@ -51,19 +44,19 @@ class NoticePageView(_View):
         return cls(items=[NoticeView.of(n) for n in page.items], cursor=page.cursor)
 
 
-class ReadAllView(_View):
+class ReadAllView(View):
     #: How many were marked read (at most 100 per call: call again while it is 100).
     marked: int
 
 
-class ChannelChoices(_Body):
+class ChannelChoices(Body):
     # Strict: ``0`` or ``"no"`` is not a choice, only ``true`` or ``false``.
     email: StrictBool | None = None
     in_app: StrictBool | None = None
     push: StrictBool | None = None
 
 
-class LockedChoices(_Body):
+class LockedChoices(Body):
     """Security notifications cannot be switched off: ``true`` (or nothing) is the only choice."""
 
     email: Literal[True] | None = None
@@ -71,7 +64,7 @@ class LockedChoices(_Body):
     push: Literal[True] | None = None
 
 
-class PreferencesBody(_Body):
+class PreferencesBody(Body):
     """Only the categories and channels to change; the rest stay as they are."""
 
     product: ChannelChoices | None = None
@@ -79,13 +72,13 @@ class PreferencesBody(_Body):
     security: LockedChoices | None = None
 
 
-class ChannelsView(_View):
+class ChannelsView(View):
     email: bool
     in_app: bool
     push: bool
 
 
-class PreferencesView(_View):
+class PreferencesView(View):
     product: ChannelsView
     billing: ChannelsView
     security: ChannelsView
@@ -96,17 +89,17 @@ class PreferencesView(_View):
         return cls(**{category: ChannelsView(**channels) for category, channels in stored.items()})
 
 
-class UnsubscribedView(_View):
+class UnsubscribedView(View):
     category: CategoryName
     email: Literal[False] = False
 
 
-class NewDevice(_Body):
+class NewDevice(Body):
     token: str = Field(min_length=1, max_length=4096, pattern=r"^[A-Za-z0-9_:\-.]+$")
     platform: Literal["ios", "android", "web"]
 
 
-class DeviceView(_View):
+class DeviceView(View):
     id: str
     platform: str
     created_at: str
@@ -116,7 +109,7 @@ class DeviceView(_View):
         return cls(id=device.id, platform=device.platform, created_at=device.created_at)
 
 
-class DeliveryView(_View):
+class DeliveryView(View):
     id: str
     event_id: str
     event_type: str
@@ -139,7 +132,7 @@ class DeliveryView(_View):
         )  # fmt: skip
 
 
-class DeliveryPageView(_View):
+class DeliveryPageView(View):
     items: list[DeliveryView]
     cursor: str | None
 

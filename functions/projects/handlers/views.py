@@ -10,9 +10,10 @@ import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
 from keel.text import HumanText
+from keel.views import Body, View
 
 if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not when the handler does
     from functions.projects.domain.ports import Page
@@ -55,28 +56,19 @@ def expected_version(if_match: str | None) -> int | None:
     return int(found.group(2)) if found else NO_VERSION
 
 
-class _Body(BaseModel):
-    # defer_build: a request builds only the models it uses, not all of them at import (cold start).
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
-class NewProject(_Body):
+class NewProject(Body):
     name: ProjectName
     description: Description = ""
 
 
-class ProjectChanges(_Body):
+class ProjectChanges(Body):
     """What a PATCH may change; at least one of them."""
 
     name: ProjectName | None = None
     description: Description | None = None
 
 
-class ProjectView(_View):
+class ProjectView(View):
     id: str
     name: str
     description: str
@@ -100,7 +92,7 @@ class ProjectView(_View):
         )
 
 
-class ProjectPageView(_View):
+class ProjectPageView(View):
     items: list[ProjectView]
     #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
     cursor: str | None
@@ -110,14 +102,14 @@ class ProjectPageView(_View):
         return cls(items=[ProjectView.of(item) for item in page.items], cursor=page.cursor)
 
 
-class NewTask(_Body):
+class NewTask(Body):
     title: Title
     status: TaskStatusName = "todo"
     assignee: UserId | None = None
     due_date: DueDate | None = None
 
 
-class TaskChanges(_Body):
+class TaskChanges(Body):
     """What a PATCH may change; ``assignee`` or ``due_date`` set to ``null`` clears it."""
 
     title: Title | None = None
@@ -126,7 +118,7 @@ class TaskChanges(_Body):
     due_date: DueDate | None = None
 
 
-class TaskView(_View):
+class TaskView(View):
     id: str
     project_id: str
     title: str
@@ -154,7 +146,7 @@ class TaskView(_View):
         )
 
 
-class TaskPageView(_View):
+class TaskPageView(View):
     items: list[TaskView]
     #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
     cursor: str | None
