@@ -4,19 +4,10 @@ reads, changes, archives, restores and deletes projects and tasks."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from bench.harness import Harness
+from bench.harness import Harness, wait_for
 from bench.requests import Step
-
-
-def _until(check: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"bench: {what} did not happen within {timeout} s")
-        time.sleep(0.05)
 
 
 def steps(h: Harness) -> list[Step]:
@@ -31,7 +22,7 @@ def steps(h: Harness) -> list[Step]:
         s["tenant"] = h.expect(201, "POST", "/v1/tenants", {"name": "Bench Projects"}, signed_in)["id"]
         # Projects holds the tenant's plan once billing's entitlements event arrives (a project can be
         # made then); an operator's override then switches the export on, arriving the same way.
-        _until(
+        wait_for(
             lambda: h.call("POST", "/v1/projects", {"name": "Probe"}, owner())[0] == 201, "the free plan in projects"
         )
         probe = h.expect(200, "GET", "/v1/projects?q=probe", None, owner())["items"][0]["id"]
@@ -39,7 +30,7 @@ def steps(h: Harness) -> list[Step]:
         body = {"features": {"project_export": True}, "reason": "bench"}
         h.expect(200, "PUT", f"/v1/admin/entitlements/{s['tenant']}", body, operator)
         export = f"/v1/projects/{probe}/export"
-        _until(lambda: h.call("GET", export, None, owner())[0] == 200, "the override in projects")
+        wait_for(lambda: h.call("GET", export, None, owner())[0] == 200, "the override in projects")
 
     def project(suffix: str = "") -> str:
         return f"/v1/projects/{s['id']}{suffix}"

@@ -8,16 +8,12 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from keel.views import View
 
 CSV = "text/csv"
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-
-class ActivityRow(_View):
+class ActivityRow(View):
     event_id: str
     type: str
     at: str
@@ -26,13 +22,13 @@ class ActivityRow(_View):
     correlation_id: str
 
 
-class ActivityView(_View):
+class ActivityView(View):
     rows: list[ActivityRow]
     #: Pass it back as ``?cursor=`` for the next page; ``null`` on the last one.
     cursor: str | None
 
 
-class UsageRow(_View):
+class UsageRow(View):
     #: ``YYYY-MM-DD`` or ``YYYY-MM``: the levels are at its end, the tasks during it.
     period: str
     members: int
@@ -43,7 +39,7 @@ class UsageRow(_View):
     tasks_completed: int
 
 
-class LimitsView(_View):
+class LimitsView(View):
     plan: str
     seat_limit: int | None = None
     project_limit: int | None = None
@@ -51,13 +47,13 @@ class LimitsView(_View):
     event_id: str | None = None
 
 
-class UsageView(_View):
+class UsageView(View):
     rows: list[UsageRow]
     #: The tenant's limits now (``null`` until billing announced any).
     limits: LimitsView | None
 
 
-class RevenueRow(_View):
+class RevenueRow(View):
     month: str
     currency: str
     #: Monthly recurring revenue at the month's end, in minor units (annual plans count 1/12 a month).
@@ -73,18 +69,18 @@ class RevenueRow(_View):
     credit_notes: int
 
 
-class RevenueView(_View):
+class RevenueView(View):
     rows: list[RevenueRow]
 
 
-class SubscriptionRow(_View):
+class SubscriptionRow(View):
     plan: str
     interval: str
     status: str
     count: int
 
 
-class TrialsView(_View):
+class TrialsView(View):
     started: int
     converted: int
     canceled: int
@@ -92,12 +88,12 @@ class TrialsView(_View):
     conversion_rate: float | None
 
 
-class SubscriptionsView(_View):
+class SubscriptionsView(View):
     rows: list[SubscriptionRow]
     trials: TrialsView
 
 
-class ChurnRow(_View):
+class ChurnRow(View):
     month: str
     currency: str
     customers_at_start: int
@@ -109,11 +105,11 @@ class ChurnRow(_View):
     revenue_churn: float | None
 
 
-class ChurnView(_View):
+class ChurnView(View):
     rows: list[ChurnRow]
 
 
-class TenantRow(_View):
+class TenantRow(View):
     tenant_id: str
     name: str | None = None
     status: str | None = None
@@ -125,7 +121,7 @@ class TenantRow(_View):
     last_activity_at: str | None = None
 
 
-class TenantsView(_View):
+class TenantsView(View):
     rows: list[TenantRow]
     cursor: str | None
 
