@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from functions.notifications.domain.feedback import FeedbackRecorder
     from functions.notifications.domain.notifier import Notifier
     from functions.notifications.domain.summary import WeeklySummary
+    from functions.notifications.domain.suppressions import SuppressionList
     from functions.notifications.domain.unsubscribe import UnsubscribeLinks
     from functions.notifications.settings import NotificationsSettings
     from keel.clock import Clock
@@ -150,6 +151,19 @@ def _feedback(cfg: NotificationsSettings) -> FeedbackRecorder:
 def feedback() -> FeedbackRecorder:
     """What SES's bounces and complaints do: fail their delivery, suppress the address."""
     return _feedback(config())
+
+
+@cache
+def _suppressions(cfg: NotificationsSettings) -> SuppressionList:
+    from functions.notifications.adapters.store import SuppressionTable
+    from functions.notifications.domain.suppressions import SuppressionList
+
+    return SuppressionList(SuppressionTable(cfg.table))
+
+
+def suppressions() -> SuppressionList:
+    """What the tenant's admins do with its suppressed addresses: list them, lift a bounce."""
+    return _suppressions(config())
 
 
 @cache

@@ -27,13 +27,21 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from functions.notifications.adapters.pacer import PACE_PREFIX
-from functions.notifications.domain.errors import MemberNotKnown
+from functions.notifications.domain.errors import MemberNotKnown, SuppressionChanged
 from functions.notifications.domain.messages import Category, Channel, Notice, Recipient
-from functions.notifications.domain.ports import ClaimOutcome, Delivery, DeliveryPage, Device, NoticePage
+from functions.notifications.domain.ports import (
+    ClaimOutcome,
+    Delivery,
+    DeliveryPage,
+    Device,
+    NoticePage,
+    Suppression,
+    SuppressionPage,
+)
 from functions.notifications.domain.preferences import Preferences
 from keel import aws
 from keel.clock import iso
-from keel.contracts.notifications import DeliveryFailed
+from keel.contracts.notifications import DeliveryFailed, SuppressionLifted
 from keel.errors import BadRequest
 from keel.events import envelope
 from keel.store import (
@@ -369,6 +377,58 @@ class _AlreadyFailed(TransactionFailed):
 class _AlreadyDelivered(TransactionFailed):
     def __init__(self, delivery_id: str) -> None:
         super().__init__(f"{delivery_id} was delivered already", failed=[0], reasons=["ConditionalCheckFailed"])
+
+
+# -- suppressed addresses -----------------------------------------------------------------------------
+
+
+def _suppression(item: Item) -> Suppression:
+    return Suppression(
+        address=str(item["sk"]).removeprefix(SUPPRESSED),
+        reason=item["reason"],
+        delivery_id=str(item["delivery_id"]),
+        suppressed_at=str(item["suppressed_at"]),
+    )
+
+
+class SuppressionTable(_Table):
+    """``Suppressions``: the ``SUPPRESSED#`` items ``DeliveryTable.rejected_later`` writes, read and lifted."""
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> SuppressionPage:
+        page = query_page(
+            self._table, tenant_pk(tenant_id), sk_prefix=SUPPRESSED, limit=limit, cursor=cursor, client=self._client
+        )
+        return SuppressionPage([_suppression(item) for item in page.items], page.cursor)
+
+    def get(self, tenant_id: str, address: str) -> Suppression | None:
+        key = suppression_key(tenant_id, address)
+        item = get_item(self._table, key["pk"], key["sk"], client=self._client)
+        return _suppression(item) if item else None
+
+    def lift(self, tenant_id: str, suppression: Suppression, *, by: str, at: datetime) -> None:
+        tx = Transaction(self._table)
+        # Only the suppression read: a newer verdict (a complaint, say) written meanwhile is not lifted.
+        tx.delete(
+            suppression_key(tenant_id, suppression.address),
+            condition="#r = :reason AND delivery_id = :delivery AND suppressed_at = :at",
+            names={"#r": "reason"},
+            values={
+                ":reason": suppression.reason,
+                ":delivery": suppression.delivery_id,
+                ":at": suppression.suppressed_at,
+            },
+            on_condition_failed=SuppressionChanged("the suppression changed meanwhile: read it again"),
+        )
+        fact = SuppressionLifted(
+            address=suppression.address,
+            reason=suppression.reason,
+            delivery_id=suppression.delivery_id,
+            suppressed_at=datetime.fromisoformat(suppression.suppressed_at),
+            lifted_by=by,
+            lifted_at=at,
+        )
+        tx.publish(envelope(fact, tenant_id=tenant_id, aggregate_id=suppression.address))
+        tx.execute(self._client)
 
 
 # -- the inbox ----------------------------------------------------------------------------------------

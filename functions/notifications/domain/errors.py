@@ -3,7 +3,7 @@ error shape."""
 
 from __future__ import annotations
 
-from keel.errors import BadRequest, NotFound, Unprocessable
+from keel.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 
 
 class NoticeNotFound(NotFound):
@@ -12,6 +12,22 @@ class NoticeNotFound(NotFound):
 
 class DeviceNotFound(NotFound):
     """No such device of the caller's (another member's is not found either)."""
+
+
+class SuppressionNotFound(NotFound):
+    """The address is not suppressed in the caller's tenant (another tenant's suppression is not found either)."""
+
+
+class ComplaintNotLiftable(Forbidden):
+    """The recipient marked an email as spam: a tenant's admin cannot decide they want email again."""
+
+    code = "complaint_not_liftable"
+
+
+class SuppressionChanged(Conflict):
+    """The suppression changed (a new verdict, or another admin lifted it) between its read and its lift."""
+
+    code = "suppression_changed"
 
 
 class MemberNotKnown(NotFound):

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from functions.notifications.domain.ports import DeliveryLog
+from functions.notifications.domain.ports import DeliveryLog, SuppressionReason
 from keel.clock import Clock, SystemClock
 
-Verdict = Literal["bounced", "complained"]
+Verdict = SuppressionReason
 Recorded = Literal["failed", "already_failed"]
 
 

@@ -12,6 +12,8 @@ from functions.notifications.domain.preferences import Preferences
 
 ClaimOutcome = Literal["claimed", "done", "busy"]
 DeliveryStatus = Literal["sending", "sent", "failed"]
+#: Why an address is suppressed: SES's verdict on an email to it (``feedback.py``).
+SuppressionReason = Literal["bounced", "complained"]
 
 
 class Throttled(Exception):
@@ -68,6 +70,22 @@ class NoticePage:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """An address no email goes to in one tenant, and the verdict that put it there."""
+
+    address: str  # lowercased, as SES's verdict named it
+    reason: SuppressionReason
+    delivery_id: str  # the delivery whose bounce or complaint it was
+    suppressed_at: str
+
+
+@dataclass(frozen=True)
+class SuppressionPage:
+    items: list[Suppression]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
 class Device:
     id: str
     tenant_id: str
@@ -114,6 +132,21 @@ class DeliveryLog(Protocol):
         ...
 
     def page(self, tenant_id: str, *, status: str | None, limit: int, cursor: str | None) -> DeliveryPage: ...
+
+
+class Suppressions(Protocol):
+    """The tenant's suppressed addresses (written by ``DeliveryLog.rejected_later``), read and lifted."""
+
+    def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> SuppressionPage:
+        """One page of the tenant's suppressed addresses, in address order (one Query)."""
+        ...
+
+    def get(self, tenant_id: str, address: str) -> Suppression | None: ...
+
+    def lift(self, tenant_id: str, suppression: Suppression, *, by: str, at: datetime) -> None:
+        """Remove ``suppression`` with its ``notifications.suppression.lifted.v1``, in one write, only if
+        it is still the one read: ``SuppressionChanged`` (nothing written) when it is not."""
+        ...
 
 
 class Members(Protocol):

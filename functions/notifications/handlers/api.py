@@ -8,10 +8,12 @@ context, so a member reaches only their own notices, preferences and devices.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from functions.notifications import wiring
 from functions.notifications.handlers.views import (
@@ -23,11 +25,13 @@ from functions.notifications.handlers.views import (
     PreferencesBody,
     PreferencesView,
     ReadAllView,
+    SuppressionPageView,
     UnsubscribedView,
 )
 from keel.http import KeelResolver
 from keel.observability import instrumented
 from keel.tenancy import Access
+from keel.text import EmailAddress
 
 app = KeelResolver(service="notifications")
 
@@ -35,6 +39,9 @@ TAGS = ["notifications"]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
 Token = Annotated[str, Query(min_length=1, max_length=1024)]
+#: URL-encoded in the path (``@`` as ``%40``): API Gateway's REST API hands the path over still encoded.
+#: Then validated (and bounded) as every address is (``keel.text``).
+Address = Annotated[EmailAddress, BeforeValidator(unquote), Path()]
 
 
 @app.get("/v1/notifications", access=Access.MEMBER, tags=TAGS, summary="My in-app notifications, newest first")
@@ -66,6 +73,37 @@ def deliveries(
 ) -> DeliveryPageView:
     page = wiring.center().deliveries(app.tenant().tenant_id, status=status, limit=limit, cursor=cursor)
     return DeliveryPageView.of(page)
+
+
+@app.get(
+    "/v1/notifications/suppressions",
+    access=Access.ADMIN,
+    tags=TAGS,
+    summary="The tenant's suppressed email addresses (hard bounces and complaints), in address order",
+)
+def suppressions(limit: Limit = 50, cursor: Cursor = None) -> SuppressionPageView:
+    page = wiring.suppressions().page(app.tenant().tenant_id, limit=limit, cursor=cursor)
+    return SuppressionPageView.of(page)
+
+
+@app.delete(
+    "/v1/notifications/suppressions/<address>",
+    access=Access.ADMIN,
+    status_code=204,
+    tags=TAGS,
+    summary="Lift a hard bounce's suppression: email goes to the address again",
+    description=(
+        "Lifts the suppression of one address in the caller's tenant and publishes "
+        "`notifications.suppression.lifted.v1` (who lifted it, and when). Only a hard bounce may be lifted: "
+        "a complaint (the recipient marked an email as spam) is their own choice, so lifting one answers "
+        "403 `complaint_not_liftable`. An address not suppressed in this tenant is a 404."
+    ),
+    errors=[403, 404, 409],
+)
+def lift_suppression(address: Address) -> Response[None]:
+    me = app.tenant()
+    wiring.suppressions().lift(me.tenant_id, address, by=me.user_id)
+    return Response(status_code=204, content_type=None, body=None)
 
 
 @app.get("/v1/notification-preferences", access=Access.MEMBER, tags=TAGS, summary="My notification preferences")

@@ -11,7 +11,14 @@ from keel.views import Body, View
 
 if TYPE_CHECKING:  # the domain loads on the first request (through wiring), not when the handler does
     from functions.notifications.domain.messages import Notice
-    from functions.notifications.domain.ports import Delivery, DeliveryPage, Device, NoticePage
+    from functions.notifications.domain.ports import (
+        Delivery,
+        DeliveryPage,
+        Device,
+        NoticePage,
+        Suppression,
+        SuppressionPage,
+    )
     from functions.notifications.domain.preferences import Preferences
 
 CategoryName = Literal["product", "billing", "security"]
@@ -139,3 +146,29 @@ class DeliveryPageView(View):
     @classmethod
     def of(cls, page: DeliveryPage) -> DeliveryPageView:
         return cls(items=[DeliveryView.of(d) for d in page.items], cursor=page.cursor)
+
+
+class SuppressionView(View):
+    #: Lowercased, as SES's verdict named it.
+    address: str
+    #: ``bounced``: a hard bounce (an admin may lift it); ``complained``: marked as spam (no admin may).
+    reason: Literal["bounced", "complained"]
+    suppressed_at: str
+    #: The delivery (in the delivery log) whose bounce or complaint suppressed it.
+    delivery_id: str
+
+    @classmethod
+    def of(cls, suppression: Suppression) -> SuppressionView:
+        return cls(
+            address=suppression.address, reason=suppression.reason,
+            suppressed_at=suppression.suppressed_at, delivery_id=suppression.delivery_id,
+        )  # fmt: skip
+
+
+class SuppressionPageView(View):
+    items: list[SuppressionView]
+    cursor: str | None
+
+    @classmethod
+    def of(cls, page: SuppressionPage) -> SuppressionPageView:
+        return cls(items=[SuppressionView.of(s) for s in page.items], cursor=page.cursor)

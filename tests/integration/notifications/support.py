@@ -4,7 +4,7 @@ topology sets them, and its consumers fed with events in the shape an EventBridg
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +13,8 @@ import pytest
 
 from infra.local import moto_state
 from infra.local.environment import local_secret
-from keel.contracts.identity import MemberJoined, TenantCreated
+from keel import aws
+from keel.contracts.identity import MemberJoined, TenantCreated, TenantSuspended
 from keel.events import Contract, envelope
 from tests.support.moto import create_context_table
 from tests.support.pipeline import FakeLambdaContext, eventbridge_message, sqs_event
@@ -29,6 +30,8 @@ OWNER, ADMIN, MEMBER = (
 )
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 API_URL = "https://api.example.com"
+OWNER_EMAIL = "owner@example.com"
+SUSPENDED = TenantSuspended(tenant_id=TENANT, operator_id="usr_op", reason="unpaid invoices")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -102,3 +105,95 @@ def body_of(result: dict[str, Any]) -> list[str]:
 
 def as_json(raw: bytes) -> Any:
     return json.loads(raw)
+
+
+# -- SES's verdicts, as its EventBridge destination and the email-events rule deliver them ---------------
+
+
+@pytest.fixture
+def sent_tags(notifications: str) -> Iterator[list[dict[str, str]]]:
+    """The ``EmailTags`` of each email notifications sends, as SES receives them."""
+    tags: list[dict[str, str]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        tags.append({t["Name"]: t["Value"] for t in params.get("EmailTags", [])})
+
+    events = aws.client("sesv2").meta.events
+    events.register("provide-client-params.sesv2.SendEmail", capture)
+    tenant_with_members()
+    yield tags
+    events.unregister("provide-client-params.sesv2.SendEmail", capture)
+
+
+def ses_detail(event_type: str, message_id: str, tags: dict[str, str], verdict: dict[str, Any]) -> dict[str, Any]:
+    """SES's event record for one email, as its EventBridge destination puts it in ``detail``."""
+    return {
+        "eventType": event_type,
+        **verdict,
+        "mail": {
+            "timestamp": "2026-12-01T09:00:00.000Z",
+            "source": "notifications@keel.local",
+            "sourceArn": "arn:aws:ses:us-east-1:123456789012:identity/keel.local",
+            "sendingAccountId": "123456789012",
+            "messageId": message_id,
+            "destination": [OWNER_EMAIL],
+            "headersTruncated": False,
+            "tags": {"ses:configuration-set": ["keel-test-notifications"], **{k: [v] for k, v in tags.items()}},
+        },
+    }
+
+
+def bounce(bounce_type: str, *addresses: str) -> dict[str, Any]:
+    """SES's ``bounce`` of ``addresses`` (the owner's, as their server spells it, by default)."""
+    return {
+        "bounce": {
+            "bounceType": bounce_type,
+            "bounceSubType": "General",
+            "bouncedRecipients": [
+                {"emailAddress": address, "action": "failed", "status": "5.1.1",
+                 "diagnosticCode": "smtp; 550 5.1.1 user unknown"}
+                for address in addresses or ("Owner@Example.com",)
+            ],
+            "timestamp": "2026-12-01T09:00:05.000Z",
+            "feedbackId": "0100018c-bounce-000000",
+            "reportingMTA": "dsn; mta.example.com",
+        }
+    }  # fmt: skip
+
+
+COMPLAINT = {
+    "complaint": {
+        "complainedRecipients": [{"emailAddress": OWNER_EMAIL}],
+        "timestamp": "2026-12-01T09:10:00.000Z",
+        "feedbackId": "0100018c-complaint-000000",
+        "complaintFeedbackType": "abuse",
+        "arrivalDate": "2026-12-01T09:09:00.000Z",
+    }
+}
+
+
+def from_ses(detail_type: str, detail: dict[str, Any], *, times: int = 1) -> list[dict[str, Any]]:
+    """SES's event received ``times`` from the email-events queue (EventBridge delivers at least once)."""
+    from functions.notifications.handlers import on_email_events
+
+    body = eventbridge_message(detail, detail_type=detail_type, source="aws.ses")
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=CONTEXT.resource_name("email-events"))["QueueUrl"]
+    results = []
+    for _ in range(times):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        event = sqs_event(messages, queue_arn=queue_arn("email-events"))
+        results.append(on_email_events.handler(event, FakeLambdaContext()))
+    return results
+
+
+def sent_suspension(sent_tags: list[dict[str, str]]) -> tuple[str, dict[str, str]]:
+    """The owner is emailed about the suspension: SES's message id and the email's tags."""
+    from functions.notifications.handlers import on_tenant_suspended
+
+    deliver(on_tenant_suspended.handler, SUSPENDED, subscription="tenant-suspended")
+    (mail,) = emails_to(OWNER_EMAIL)
+    (tags,) = sent_tags
+    return str(mail["id"]), tags

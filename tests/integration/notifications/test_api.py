@@ -51,6 +51,8 @@ def test_every_route_names_its_least_access() -> None:
         ("POST", "/v1/notifications/<notification_id>/read"): Access.MEMBER,
         ("POST", "/v1/notifications/read-all"): Access.MEMBER,
         ("GET", "/v1/notifications/deliveries"): Access.ADMIN,
+        ("GET", "/v1/notifications/suppressions"): Access.ADMIN,
+        ("DELETE", "/v1/notifications/suppressions/<address>"): Access.ADMIN,
         ("GET", "/v1/notification-preferences"): Access.MEMBER,
         ("PUT", "/v1/notification-preferences"): Access.MEMBER,
         ("POST", "/v1/notifications/unsubscribe"): Access.PUBLIC,

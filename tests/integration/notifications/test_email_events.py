@@ -5,119 +5,29 @@ address; a transient bounce changes nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
-
 from functions.notifications import wiring
-from functions.notifications.handlers import on_email_events, on_tenant_suspended
-from keel import aws
-from keel.contracts.identity import TenantSuspended
+from functions.notifications.handlers import on_tenant_suspended
 from keel.store import OUTBOX_PREFIX
 from tests.integration.notifications.support import (
-    CONTEXT,
+    COMPLAINT,
     OWNER,
+    SUSPENDED,
     TENANT,
     body_of,
+    bounce,
     deliver,
     emails,
-    emails_to,
+    from_ses,
     notifications,
-    queue_arn,
-    tenant_with_members,
+    sent_suspension,
+    sent_tags,
+    ses_detail,
 )
 from tests.support.moto import all_items
-from tests.support.pipeline import FakeLambdaContext, eventbridge_message, sqs_event
 
-__all__ = ["notifications"]
-
-SUSPENDED = TenantSuspended(tenant_id=TENANT, operator_id="usr_op", reason="unpaid invoices")
-OWNER_EMAIL = "owner@example.com"
-
-
-@pytest.fixture
-def sent_tags(notifications: str) -> Iterator[list[dict[str, str]]]:
-    """The ``EmailTags`` of each email notifications sends, as SES receives them."""
-    tags: list[dict[str, str]] = []
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        tags.append({t["Name"]: t["Value"] for t in params.get("EmailTags", [])})
-
-    events = aws.client("sesv2").meta.events
-    events.register("provide-client-params.sesv2.SendEmail", capture)
-    tenant_with_members()
-    yield tags
-    events.unregister("provide-client-params.sesv2.SendEmail", capture)
-
-
-def ses_detail(event_type: str, message_id: str, tags: dict[str, str], verdict: dict[str, Any]) -> dict[str, Any]:
-    """SES's event record for one email, as its EventBridge destination puts it in ``detail``."""
-    return {
-        "eventType": event_type,
-        **verdict,
-        "mail": {
-            "timestamp": "2026-12-01T09:00:00.000Z",
-            "source": "notifications@keel.local",
-            "sourceArn": "arn:aws:ses:us-east-1:123456789012:identity/keel.local",
-            "sendingAccountId": "123456789012",
-            "messageId": message_id,
-            "destination": [OWNER_EMAIL],
-            "headersTruncated": False,
-            "tags": {"ses:configuration-set": ["keel-test-notifications"], **{k: [v] for k, v in tags.items()}},
-        },
-    }
-
-
-def bounce(bounce_type: str) -> dict[str, Any]:
-    return {
-        "bounce": {
-            "bounceType": bounce_type,
-            "bounceSubType": "General",
-            "bouncedRecipients": [
-                {"emailAddress": "Owner@Example.com", "action": "failed", "status": "5.1.1",
-                 "diagnosticCode": "smtp; 550 5.1.1 user unknown"},
-            ],
-            "timestamp": "2026-12-01T09:00:05.000Z",
-            "feedbackId": "0100018c-bounce-000000",
-            "reportingMTA": "dsn; mta.example.com",
-        }
-    }  # fmt: skip
-
-
-COMPLAINT = {
-    "complaint": {
-        "complainedRecipients": [{"emailAddress": OWNER_EMAIL}],
-        "timestamp": "2026-12-01T09:10:00.000Z",
-        "feedbackId": "0100018c-complaint-000000",
-        "complaintFeedbackType": "abuse",
-        "arrivalDate": "2026-12-01T09:09:00.000Z",
-    }
-}
-
-
-def from_ses(detail_type: str, detail: dict[str, Any], *, times: int = 1) -> list[dict[str, Any]]:
-    """SES's event received ``times`` from the email-events queue (EventBridge delivers at least once)."""
-    body = eventbridge_message(detail, detail_type=detail_type, source="aws.ses")
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=CONTEXT.resource_name("email-events"))["QueueUrl"]
-    results = []
-    for _ in range(times):
-        sqs.send_message(QueueUrl=url, MessageBody=body)
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
-        event = sqs_event(messages, queue_arn=queue_arn("email-events"))
-        results.append(on_email_events.handler(event, FakeLambdaContext()))
-    return results
-
-
-def sent_suspension(sent_tags: list[dict[str, str]]) -> tuple[str, dict[str, str]]:
-    """The owner is emailed about the suspension: SES's message id and the email's tags."""
-    deliver(on_tenant_suspended.handler, SUSPENDED, subscription="tenant-suspended")
-    (mail,) = emails_to(OWNER_EMAIL)
-    (tags,) = sent_tags
-    return str(mail["id"]), tags
+__all__ = ["notifications", "sent_tags"]
 
 
 def delivery_records() -> list[dict[str, Any]]:
