@@ -1,17 +1,20 @@
 """Notifications' routes, driven as a client would: an owner signs up (the welcome email tells that
 notifications knows the tenant), invites two people who accept (each a notice in the owner's inbox),
 then reads the inbox, marks one notice read and the rest, reads and changes preferences, registers and
-forgets a device, and reads the delivery log."""
+forgets a device, and reads the delivery log; then SES reports the welcome email hard-bounced (on the
+default bus, as SES does), and the owner lists the suppressed address and lifts it."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from bench.harness import Harness, wait_for
 from bench.requests import Step
+from infra.model import DEFAULT_BUS
 
 OWNER = "bench-notifications@example.com"
 
@@ -56,6 +59,24 @@ def steps(h: Harness) -> list[Step]:
     def register() -> None:
         s["device"] = h.expect(201, "POST", "/v1/devices", {"token": "bench-device", "platform": "ios"}, owner())["id"]
 
+    def suppressions() -> dict[str, Any]:
+        return dict(h.expect(200, "GET", "/v1/notifications/suppressions", None, owner()))
+
+    def bounce_the_welcome() -> None:
+        from functions.notifications.adapters.ses import EVENT_TAG, TENANT_TAG
+
+        log = h.expect(200, "GET", "/v1/notifications/deliveries", None, owner())["items"]
+        (welcome,) = [d for d in log if d["template"] == "welcome" and d["channel"] == "email"]
+        message_id = emails_to(OWNER)[0]["id"]
+        tags = {TENANT_TAG: [s["tenant"]], EVENT_TAG: [welcome["event_id"]]}
+        bounced = {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": OWNER}]}
+        detail = {"eventType": "Bounce", "bounce": bounced, "mail": {"messageId": message_id, "tags": tags}}
+        entry = {"Source": "aws.ses", "DetailType": "Email Bounced", "Detail": json.dumps(detail)}
+        clients = h.runtime.clients
+        assert clients is not None
+        clients.events.put_events(Entries=[{**entry, "EventBusName": DEFAULT_BUS}])
+        wait_for(lambda: suppressions()["items"], "the bounce's suppression")
+
     return [
         Step("GET /v1/notifications", "read", inbox, prepare=sign_up),
         Step("POST /v1/notifications/{notification_id}/read", "write", read_one, prepare=pick_one),
@@ -69,4 +90,7 @@ def steps(h: Harness) -> list[Step]:
              lambda: h.expect(204, "DELETE", f"/v1/devices/{s['device']}", None, owner())),
         Step("GET /v1/notifications/deliveries", "read",
              lambda: h.expect(200, "GET", "/v1/notifications/deliveries", None, owner())),
+        Step("GET /v1/notifications/suppressions", "read", suppressions, prepare=bounce_the_welcome),
+        Step("DELETE /v1/notifications/suppressions/{address}", "write",
+             lambda: h.expect(204, "DELETE", f"/v1/notifications/suppressions/{quote(OWNER)}", None, owner())),
     ]  # fmt: skip
