@@ -1,5 +1,6 @@
 """The local runtime's one patch to moto: linear transactions, a stream that forgets,
-``ClientRequestToken`` honoured, and reads whose cost does not grow with what is stored.
+``ClientRequestToken`` honoured, reads whose cost does not grow with what is stored, and no object
+kept after moto is done with it.
 ``install()`` applies it (``keel dev`` does on start; tests that run moto in-process do through
 their ``aws`` fixture); it refuses any moto but ``PINNED``.
 
@@ -22,6 +23,11 @@ What moto 5.2.5 does, and why each part exists (reports for upstream: ``docs/ups
   Every DynamoDB item operation (a ``TransactGetItems`` as a whole) and every stream read or append
   here holds one process-wide lock, so a transaction is isolated from other requests as DynamoDB's
   are, and a rollback or a trim can never cut another writer's stream record.
+- Every moto model (``BaseModel``: each version of each DynamoDB item, each stream record, each SQS
+  message, each assumed-role session...) is appended on creation to a class-wide list for moto's
+  dashboard (``/moto-api/data.json``) and never freed, even once overwritten, trimmed or deleted:
+  ``keel dev`` grew by a few hundred kB per sign-up. Here models are not tracked (the dashboard
+  lists none); moto's backends still hold everything they store.
 - A Query sorts the whole table; an event routed to a target re-parses its JSONPath; the server walks
   moto's package on every request; GetRecords runs records already in wire format through the generic
   serializer (~25x ``json.dumps``); SQS computes every queue attribute, counting all its messages,
@@ -49,6 +55,7 @@ from typing import Any
 import moto
 from jsonpath_ng import ext as jsonpath_ext
 from moto import backends as moto_backends
+from moto.core.common_models import BaseModel
 from moto.core.utils import unix_time
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -143,6 +150,12 @@ def install() -> None:
         _replace(moto_backends, "list_of_moto_modules", _listed_once(moto_backends.list_of_moto_modules))
         _replace(DynamoDBStreamsHandler, "get_records", _records_as_json)
         _replace(SQSBackend, "is_message_valid_based_on_retention_period", _within_retention)
+        _replace(BaseModel, "__new__", _untracked)
+
+
+def _untracked(cls: type, *_: Any, **__: Any) -> Any:
+    """``BaseModel.__new__`` without the ``instances_tracked.append(instance)`` (see the module doc)."""
+    return object.__new__(cls)
 
 
 def _records_as_json(self: DynamoDBStreamsHandler) -> str:

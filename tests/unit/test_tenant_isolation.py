@@ -3,6 +3,7 @@ evaluated as IAM evaluates it, and the tenant's credentials, assumed once per te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,10 +135,16 @@ class Counted:
     def __init__(self) -> None:
         self.client = boto3.client("sts")
         self.tags: list[list[dict[str, str]]] = []
+        #: The access key of each AssumeRole's answer, by the tenant it was assumed for.
+        self.access_keys: dict[str, str] = {}
         self.client.meta.events.register("before-parameter-build.sts.AssumeRole", self._seen)
+        self.client.meta.events.register("after-call.sts.AssumeRole", self._answered)
 
     def _seen(self, params: dict[str, Any], **_: Any) -> None:
         self.tags.append(params["Tags"])
+
+    def _answered(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.access_keys[self.tags[-1][0]["Value"]] = parsed["Credentials"]["AccessKeyId"]
 
 
 @pytest.fixture
@@ -147,7 +154,7 @@ def sts(aws: None) -> Counted:
 
 def scoped(sts: Counted, clock: FixedClock, size: int = 8) -> isolation.TenantClients:
     return isolation.TenantClients(
-        role_arn=ROLE, keys=KEYS, sts=lambda: sts.client, client=aws.dynamodb_with, clock=clock, size=size
+        role_arn=ROLE, keys=KEYS, sts=lambda: sts.client, client=aws.tenants_dynamodb, clock=clock, size=size
     )
 
 
@@ -186,6 +193,60 @@ def test_a_container_keeps_the_credentials_of_a_bounded_number_of_tenants(sts: C
     # The least recently used (OTHER) went first; ME, used last, is still held
     clients.for_tenant(ME)
     assert len(sts.tags) == 4
+
+
+class Sharing:
+    """Tenant clients on ``table`` whose shared botocore client(s) this test can see."""
+
+    def __init__(self, sts: Counted, table: str = TABLE) -> None:
+        self.made: list[Any] = []
+        self.clients = isolation.TenantClients(
+            role_arn=ROLE, keys={table: OWN}, sts=lambda: sts.client, client=self.make
+        )
+
+    def make(self) -> Any:
+        self.made.append(aws.tenants_dynamodb())
+        return self.made[-1]
+
+
+def test_every_tenants_client_shares_one_botocore_client(sts: Counted) -> None:
+    # A botocore client per tenant weighed ~0.25 MB, more once used: a few hundred MB for 256 tenants
+    sharing = Sharing(sts)
+    clients = [sharing.clients.for_tenant(tenant) for tenant in (ME, OTHER, "ten_3")]
+    assert len(sharing.made) == 1
+    assert all(client.meta is sharing.made[0].meta for client in clients)
+
+
+def signed_with(client: Any, call: Callable[[], Any]) -> str:
+    """The access key that signed the request ``call`` sends through ``client`` (SigV4's ``Credential=``)."""
+    keys: list[str] = []
+
+    def sent(request: Any, **_: Any) -> None:
+        keys.append(request.headers["Authorization"].decode().split("Credential=")[1].split("/")[0])
+
+    client.meta.events.register("before-send.dynamodb", sent)
+    try:
+        call()
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", sent)
+    return keys[-1]
+
+
+def test_each_tenants_requests_are_signed_with_that_tenants_assumed_credentials(isolated: str, sts: Counted) -> None:
+    clients = Sharing(sts, isolated).clients
+    mine, other = clients.for_tenant(ME), clients.for_tenant(OTHER)
+    mine_key = signed_with(mine, lambda: mine.get_item(TableName=isolated, Key=key(tenant_pk(ME))))
+    other_key = signed_with(other, lambda: other.get_item(TableName=isolated, Key=key(tenant_pk(OTHER))))
+    assert mine_key == sts.access_keys[ME]
+    assert other_key == sts.access_keys[OTHER] != mine_key
+
+
+def test_a_request_on_the_shared_client_made_for_no_tenant_is_refused(isolated: str, sts: Counted) -> None:
+    sharing = Sharing(sts, isolated)
+    sharing.clients.for_tenant(ME).get_item(TableName=isolated, Key=key(tenant_pk(ME)))
+    with pytest.raises(ClientError) as refused:
+        sharing.made[0].get_item(TableName=isolated, Key=key(tenant_pk(ME)))
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 # -- which client a call gets ---------------------------------------------------------------------

@@ -3,8 +3,10 @@ snapshot only what they touch, a stream that can be trimmed, and ``ClientRequest
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from typing import Any
 
 import boto3
@@ -14,6 +16,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.sqs.models import Queue, sqs_backends
@@ -350,6 +353,25 @@ def test_uninstall_puts_moto_back_and_install_patches_again() -> None:
     finally:
         moto_patches.install()
     assert moto_patches.is_installed()
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+
+def test_an_overwritten_item_and_a_trimmed_stream_record_are_freed(table: str) -> None:
+    # moto as shipped keeps every model it ever made for its dashboard: keel dev grew with each write
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName=TABLE, Item=key("A", "1") | {"v": {"S": "first"}})
+    shard = moto_table().stream_shard
+    first_version = weakref.ref(moto_table().items[DynamoType({"S": "A"})][DynamoType({"S": "1"})])
+    first_record = weakref.ref(shard.items[0])
+    # When the item is overwritten and its first stream record trimmed
+    ddb.put_item(TableName=TABLE, Item=key("A", "1") | {"v": {"S": "second"}})
+    moto_patches.trim_stream(TABLE, str(shard.starting_sequence_number), REGION)
+    gc.collect()
+    # Then nothing holds the first version or the trimmed record any more
+    assert first_version() is None
+    assert first_record() is None
 
 
 # -- queries --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -40,12 +40,13 @@ def dynamodb() -> DynamoDBClient:
     scoped = _tenant_clients() if tenant_id is not None else None
     if tenant_id is None or scoped is None:
         return client("dynamodb")  # type: ignore[no-any-return]
-    return scoped.for_tenant(tenant_id)  # type: ignore[no-any-return]
+    # A TenantClient answers every operation of the DynamoDB client it wraps.
+    return cast("DynamoDBClient", scoped.for_tenant(tenant_id))
 
 
 @cache
 def _session() -> boto3.session.Session:
-    # One session for every tenant's client: it loads DynamoDB's service model once, not per tenant.
+    # One session for the clients made with explicit credentials: it loads each service model once.
     return boto3.session.Session()
 
 
@@ -69,8 +70,19 @@ def _tenant_clients() -> isolation.TenantClients | None:
         role_arn=platform.tenant_role_arn,
         keys=isolation.parse_keys(platform.tenant_keys),
         sts=lambda: client("sts"),
-        client=dynamodb_with,
+        client=tenants_dynamodb,
     )
+
+
+#: The shared tenants' client's own credentials: every request it sends is signed with its tenant's instead
+#: (``keel.isolation``); these would be refused by AWS, so a request that escaped that is never the function's.
+_NO_CREDENTIALS = {"AccessKeyId": "keel-tenants-only", "SecretAccessKey": "none", "SessionToken": "none"}
+
+
+def tenants_dynamodb() -> Any:
+    """A new DynamoDB client for ``isolation.TenantClients`` to share among tenants: it signs nothing with
+    credentials of its own."""
+    return dynamodb_with(_NO_CREDENTIALS)
 
 
 def events() -> EventBridgeClient:

@@ -13,7 +13,9 @@ scoped client checks each request against them before it is sent: the same refus
 evaluate policies (moto, the local runtime), and a second wall in the cloud.
 
 Credentials are cached per tenant per container (``TenantClients``): one ``AssumeRole`` for a tenant's
-first request in a container, none until shortly before they expire.
+first request in a container, none until shortly before they expire. Every tenant's requests go through
+one botocore client, each signed with its tenant's credentials: a client per tenant would cost a
+container a quarter of a megabyte or more per tenant it keeps.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from keel.clock import Clock, SystemClock
@@ -164,39 +167,70 @@ def parse_keys(setting: str) -> dict[str, tuple[str, ...]]:
     return {str(table): tuple(str(p) for p in patterns) for table, patterns in parsed.items()}
 
 
-def enforce(client: Any, keys: Mapping[str, Sequence[str]], tenant_id: str, role_arn: str) -> None:
-    """Make ``client`` (a DynamoDB client acting for ``tenant_id``) refuse, as IAM would, every request
-    that touches a partition ``keys`` does not grant the tenant."""
-
-    def check(params: dict[str, Any], model: Any, **_: Any) -> None:
-        reason = refusal(model.name, params, keys, tenant_id)
-        if reason is not None:
-            message = f"User: {role_arn} (tenant {tenant_id}) is not authorized to perform {reason}"
-            # As DynamoDB answers a request IAM refuses: HTTP 400, AccessDeniedException.
-            response: Any = {
-                "Error": {"Code": "AccessDeniedException", "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": 400},
-            }
-            raise ClientError(response, model.name)
-
-    client.meta.events.register("before-parameter-build.dynamodb", check)
+def _refused(operation: str, role_arn: str, tenant_id: str | None, reason: str) -> ClientError:
+    who = f"{role_arn} (tenant {tenant_id})" if tenant_id else f"{role_arn} (no tenant)"
+    # As DynamoDB answers a request IAM refuses: HTTP 400, AccessDeniedException.
+    response: Any = {
+        "Error": {"Code": "AccessDeniedException", "Message": f"User: {who} is not authorized to perform {reason}"},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    return ClientError(response, operation)
 
 
 # -- credentials, per tenant per container ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class _Acting:
+    tenant_id: str
+    credentials: Credentials
+
+
+#: Whose credentials the request being made on this thread carries (set by ``TenantClient`` per call).
+_acting: ContextVar[_Acting | None] = ContextVar("keel_tenant_credentials", default=None)
+
+
+class TenantClient:
+    """A DynamoDB client acting for one tenant: the operations of the one client all tenants share, each
+    request checked against the tenant's leading keys and signed with the tenant's credentials.
+
+    A botocore client weighs a quarter of a megabyte or more (its class, service model, event hooks,
+    endpoint rules, all built per client); a container that keeps many tenants shares one. Paginators
+    and waiters are the shared client's: their requests act for no tenant and are refused."""
+
+    def __init__(self, shared: Any, acting: _Acting) -> None:
+        self._shared = shared
+        self._acting = acting
+        self._operations = shared.meta.method_to_api_mapping
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._shared, name)
+        if name not in self._operations:
+            return attribute  # meta, exceptions, ...: the shared client's
+
+        def as_tenant(*args: Any, **kwargs: Any) -> Any:
+            token = _acting.set(self._acting)
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                _acting.reset(token)
+
+        return as_tenant
+
+
+@dataclass(frozen=True)
 class _Scoped:
-    client: Any
+    client: TenantClient
     expires_at: datetime
 
 
 class TenantClients:
-    """DynamoDB clients acting for one tenant each, made from credentials assumed with the tenant as a
-    session tag, kept per tenant (at most ``size`` tenants) until ``REFRESH_BEFORE`` their expiry.
+    """DynamoDB clients acting for one tenant each, with credentials assumed with the tenant as a session
+    tag, kept per tenant (at most ``size`` tenants) until ``REFRESH_BEFORE`` their expiry.
 
     ``sts`` makes the STS client that assumes the role (the function's own credentials); ``client``
-    makes a DynamoDB client from an ``AssumeRole`` answer's ``Credentials``."""
+    makes the one DynamoDB client every tenant's requests go through: each request is signed with its
+    tenant's credentials, never with that client's own, and one made outside a ``TenantClient`` is refused."""
 
     def __init__(
         self,
@@ -204,7 +238,7 @@ class TenantClients:
         role_arn: str,
         keys: Mapping[str, Sequence[str]],
         sts: Callable[[], Any],
-        client: Callable[[Mapping[str, Any]], Any],
+        client: Callable[[], Any],
         clock: Clock | None = None,
         size: int = CACHE_SIZE,
     ) -> None:
@@ -212,37 +246,55 @@ class TenantClients:
         self.keys = dict(keys)
         self._sts = sts
         self._client = client
+        self._shared: Any = None
         self._clock: Clock = clock or SystemClock()
         self._size = size
         self._scoped: OrderedDict[str, _Scoped] = OrderedDict()
         # Lambda calls one request at a time; the local runtime serves from several threads.
         self._lock = threading.Lock()
 
-    def for_tenant(self, tenant_id: str) -> Any:
+    def for_tenant(self, tenant_id: str) -> TenantClient:
         """The DynamoDB client acting for ``tenant_id``: one ``AssumeRole`` on the tenant's first request
         in this container, and again only once its credentials near their expiry."""
         with self._lock:
             return self._held_or_assumed(tenant_id)
 
-    def _held_or_assumed(self, tenant_id: str) -> Any:
+    def _held_or_assumed(self, tenant_id: str) -> TenantClient:
         held = self._scoped.get(tenant_id)
         if held is not None and self._clock.now() < held.expires_at - REFRESH_BEFORE:
             self._scoped.move_to_end(tenant_id)
             return held.client
-        credentials = self._sts().assume_role(
+        assumed = self._sts().assume_role(
             RoleArn=self.role_arn,
             # The session name shows in CloudTrail: which tenant a data call was made for.
             RoleSessionName=f"tenant-{tenant_id}"[:64],
             Tags=[{"Key": TENANT_TAG, "Value": tenant_id}],
             DurationSeconds=SESSION_SECONDS,
         )["Credentials"]
-        scoped = self._client(credentials)
-        enforce(scoped, self.keys, tenant_id, self.role_arn)
-        self._scoped[tenant_id] = _Scoped(scoped, credentials["Expiration"])
+        credentials = Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+        scoped = TenantClient(self._shared_client(), _Acting(tenant_id, credentials))
+        self._scoped[tenant_id] = _Scoped(scoped, assumed["Expiration"])
         self._scoped.move_to_end(tenant_id)
         while len(self._scoped) > self._size:
             self._scoped.popitem(last=False)
         return scoped
+
+    def _shared_client(self) -> Any:
+        if self._shared is None:
+            self._shared = self._client()
+            self._shared.meta.events.register("before-parameter-build.dynamodb", self._as_tenant)
+        return self._shared
+
+    def _as_tenant(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        # Runs in the calling thread, inside the TenantClient call that set ``_acting``.
+        acting = _acting.get()
+        if acting is None:
+            raise _refused(model.name, self.role_arn, None, f"dynamodb:{model.name} but through a tenant's client")
+        reason = refusal(model.name, params, self.keys, acting.tenant_id)
+        if reason is not None:
+            raise _refused(model.name, self.role_arn, acting.tenant_id, reason)
+        # botocore signs a request with the credentials its context names, before the client's own.
+        context.setdefault("signing", {})["request_credentials"] = acting.credentials
 
     def __len__(self) -> int:
         return len(self._scoped)
