@@ -62,14 +62,15 @@ _read_aws_models_once()
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh moto account per test, with Keel's cached clients and settings forgotten, patched as
-    ``keel dev`` patches it (``infra/local/moto_patches.py``, ``infra/local/moto_apigateway.py``)."""
+    ``keel dev`` patches it (``infra/local/moto_patches.py``, ``moto_apigateway.py``, ``moto_ses.py``)."""
     from moto import mock_aws
 
-    from infra.local import moto_apigateway, moto_patches
+    from infra.local import moto_apigateway, moto_patches, moto_ses
     from tests.support.moto import reset_keel_caches
 
     moto_patches.install()
     moto_apigateway.install()
+    moto_ses.install()
     with mock_aws():
         reset_keel_caches()
         yield

@@ -155,10 +155,11 @@ def feedback() -> FeedbackRecorder:
 
 @cache
 def _suppressions(cfg: NotificationsSettings) -> SuppressionList:
+    from functions.notifications.adapters.ses import SesSuppressions
     from functions.notifications.adapters.store import SuppressionTable
     from functions.notifications.domain.suppressions import SuppressionList
 
-    return SuppressionList(SuppressionTable(cfg.table))
+    return SuppressionList(SuppressionTable(cfg.table), SesSuppressions())
 
 
 def suppressions() -> SuppressionList:

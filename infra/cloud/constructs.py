@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import topology
+from infra.cloud.permissions import RELEASE_SUPPRESSION
 from infra.model import DEFAULT_BUS, REPLAY_FIELD, Context, dead_letter_queue_name
 from keel.isolation import PARTITION_KEY
 from keel.store import OUTBOX_PREFIX
@@ -442,6 +443,11 @@ class Mail(Construct):
         self.identity = ses.EmailIdentity(
             self, "Identity", identity=ses.Identity.domain(self.domain), configuration_set=self.configuration_set
         )
+
+    def grant_release_suppressions(self, grantee: iam.IGrantable) -> None:
+        """Take an address off SES's account-level suppression list (a tenant's admin lifting a bounce's
+        suppression): an account-level call with no resource-level permissions, hence ``*``."""
+        iam.Grant.add_to_principal(grantee=grantee, actions=[RELEASE_SUPPRESSION], resource_arns=["*"])
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
         """Send email from this identity through this configuration set, and nothing else in SES."""

@@ -71,7 +71,8 @@ ACKNOWLEDGEMENTS: tuple[tuple[Callable[[IConstruct], bool], tuple[cdk.Acknowledg
             _ack(
                 "IAM5[Resource::*]",
                 "Only actions without resource-level permissions use '*': X-Ray PutTraceSegments and "
-                "PutTelemetryRecords (active tracing) and, for the outbox relay, dynamodb:ListStreams. "
+                "PutTelemetryRecords (active tracing), for the outbox relay dynamodb:ListStreams, and for "
+                "an email-sending context's API ses:DeleteSuppressedDestination (account-level). "
                 "tests/infra/test_permissions.py fails when any other statement names '*'.",
             ),
         ),

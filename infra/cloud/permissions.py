@@ -45,8 +45,12 @@ AUTHORIZER_TABLE = actions_for("get_item", "batch_get_item")
 MIGRATIONS = (*actions_for("get_item", "query", "scan", "transact_write_items"), "dynamodb:DescribeTable")
 #: Powertools' DynamoDB idempotency records (``keel.idempotency``).
 IDEMPOTENCY_RECORDS = actions_for("get_item", "put_item", "update_item", "delete_item")
+#: Taking an address off SES's account-level suppression list (a tenant's admin lifting a bounce).
+RELEASE_SUPPRESSION = "ses:DeleteSuppressedDestination"
 #: The only actions that may name ``Resource: *``: they have no resource-level permissions.
-WITHOUT_RESOURCES = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"})
+WITHOUT_RESOURCES = frozenset(
+    {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams", RELEASE_SUPPRESSION}
+)
 
 
 #: What identity's functions call on API Gateway to give each tenant its key of its rate tier

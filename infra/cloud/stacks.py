@@ -386,6 +386,8 @@ class ContextStack(cdk.Stack):
             )
             if ctx.uses_idempotency:
                 self._grant_idempotency(self.api_function, foundation.idempotency_table)
+            if self.mail is not None:  # its admins lift suppressions (SES's own list included)
+                self.mail.grant_release_suppressions(self.api_function.function)
         self.authorizer_function: ContextFunction | None = None
         if own_authorizer:
             self.authorizer_function = self._function(

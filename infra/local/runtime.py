@@ -26,7 +26,7 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from infra.local import dlq, moto_apigateway, moto_patches, moto_state
+from infra.local import dlq, moto_apigateway, moto_patches, moto_ses, moto_state
 from infra.local.authorizer import AuthorizerGate
 from infra.local.environment import REGION, EnvironmentOverlay, local_environment
 from infra.local.gateway import GatewayServer, LocalApi
@@ -324,6 +324,7 @@ class LocalRuntime:
         _ensure_free(self.host, moto_port, "for moto")
         moto_patches.install()  # linear transactions, a trimmed stream, ClientRequestToken (see its docstring)
         moto_apigateway.install()  # FlushStageAuthorizersCache, which moto lacks
+        moto_ses.install()  # DeleteSuppressedDestination, which moto lacks
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()

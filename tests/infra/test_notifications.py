@@ -44,6 +44,22 @@ def test_only_notifications_may_send_email(keel: Synthesized) -> None:
         assert ("ses:SendRawEmail" in policies) == (ctx.name == "notifications"), ctx.name
 
 
+def test_only_notifications_api_may_take_an_address_off_sess_account_suppression_list(keel: Synthesized) -> None:
+    from tests.infra.test_permissions import role_statements
+
+    granted = []
+    for ctx in keel.topology.contexts:
+        stack = keel.of(ctx)
+        for function in keel.functions(ctx).values():
+            for statement in role_statements(stack, function):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if "ses:DeleteSuppressedDestination" in actions:
+                    # An account-level call: no resource to name (CDK merges it with X-Ray's, also on "*")
+                    assert statement["Resource"] in ("*", ["*"])
+                    granted.append(function["Properties"]["Handler"])
+    assert granted == ["functions.notifications.handlers.api.handler"]
+
+
 def test_the_weekly_job_alone_may_feed_the_summaries_queue(keel: Synthesized) -> None:
     from tests.infra.cfn import target
     from tests.infra.test_functions import _senders

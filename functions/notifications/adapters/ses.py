@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from functions.notifications.domain.messages import Rendered
 from functions.notifications.domain.ports import Throttled, Undeliverable
 from keel import aws
+from keel.errors import TooManyRequests
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -75,3 +76,25 @@ class SesMailer:
                 raise Undeliverable(f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}") from exc
             raise
         return str(response["MessageId"])
+
+
+#: SES's answer for an address that is not on its account-level suppression list.
+NOT_SUPPRESSED = "NotFoundException"
+
+
+class SesSuppressions:
+    """``ProviderSuppressions`` on SES's account-level suppression list (``DeleteSuppressedDestination``)."""
+
+    def __init__(self, client: SESV2Client | None = None) -> None:
+        self._client = client
+
+    def release(self, address: str) -> None:
+        try:
+            (self._client or aws.client("sesv2")).delete_suppressed_destination(EmailAddress=address)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == NOT_SUPPRESSED:
+                return
+            if code in THROTTLED:  # SES's account-level calls are limited to about one a second
+                raise TooManyRequests("too many suppressions lifted at once; retry in a moment") from exc
+            raise

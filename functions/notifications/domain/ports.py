@@ -149,6 +149,15 @@ class Suppressions(Protocol):
         ...
 
 
+class ProviderSuppressions(Protocol):
+    """The email provider's own list of addresses it refuses to send to (SES's account-level
+    suppression list), shared by every tenant of the deployment."""
+
+    def release(self, address: str) -> None:
+        """Take ``address`` off the provider's list; nothing when it is not on it."""
+        ...
+
+
 class Members(Protocol):
     """Notifications' own copy of each tenant's name and members, fed by identity's events."""
 

@@ -15,12 +15,26 @@ An address is suppressed in a tenant when an email to it hard-bounced or drew a 
 Lifting reads the suppression once and removes it with its ``notifications.suppression.lifted.v1``
 (the audit trail: address, reason, who, when) in one write, conditioned on it being the one read, so
 a complaint that arrives in between is never lifted by a bounce's say-so.
+
+The provider keeps a list of its own (SES's account-level suppression list, fed by the same bounces):
+while the address is on it, SES accepts the next email without sending it and reports it bounced,
+which would suppress the address here again. So a lift first takes the address off that list, then
+lifts it here. That list is shared by every tenant, and that is safe: it is this context's per-tenant
+suppressions that decide who gets email (an address another tenant's email bounced from stays
+suppressed in that tenant). Should the write here then fail, the address is off SES's list and still
+suppressed here: nothing is sent to it, and lifting again completes it.
 """
 
 from __future__ import annotations
 
 from functions.notifications.domain.errors import ComplaintNotLiftable, SuppressionNotFound
-from functions.notifications.domain.ports import Suppression, SuppressionPage, SuppressionReason, Suppressions
+from functions.notifications.domain.ports import (
+    ProviderSuppressions,
+    Suppression,
+    SuppressionPage,
+    SuppressionReason,
+    Suppressions,
+)
 from keel.clock import Clock, SystemClock
 
 #: The reasons a tenant's admin may lift (see the module docstring for why complaints are not among them).
@@ -30,8 +44,9 @@ LIFTABLE: frozenset[SuppressionReason] = frozenset({"bounced"})
 class SuppressionList:
     """What a tenant's admins do with the addresses suppressed in their tenant."""
 
-    def __init__(self, suppressions: Suppressions, clock: Clock | None = None) -> None:
+    def __init__(self, suppressions: Suppressions, provider: ProviderSuppressions, clock: Clock | None = None) -> None:
         self._suppressions = suppressions
+        self._provider = provider
         self._clock = clock or SystemClock()
 
     def page(self, tenant_id: str, *, limit: int, cursor: str | None) -> SuppressionPage:
@@ -49,5 +64,6 @@ class SuppressionList:
                 "the recipient marked an email as spam: only they can ask for email again, through the "
                 "deployment's operators"
             )
+        self._provider.release(found.address)
         self._suppressions.lift(tenant_id, found, by=by, at=self._clock.now())
         return found

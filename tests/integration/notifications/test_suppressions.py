@@ -1,6 +1,7 @@
 """The tenant's suppressed addresses over the API, under moto: SES's verdicts suppress them (through the
 email-events consumer, as in production), a tenant's admins list them and lift a hard bounce's, and a
-lifted address gets email again; a complaint stays, and no other tenant sees or lifts either."""
+lifted address gets email again (SES's own account-level list released first); a complaint stays, and
+no other tenant sees or lifts either."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from functions.notifications import wiring
 from functions.notifications.handlers import on_tenant_suspended
 from functions.notifications.handlers.api import handler
+from keel import aws
 from keel.store import OUTBOX_PREFIX
 from tests.integration.notifications.support import (
     ADMIN,
@@ -94,12 +97,14 @@ def test_a_lifted_bounce_gets_email_again_and_leaves_who_lifted_it(sent_tags: An
 def test_a_complaint_cannot_be_lifted_by_the_tenant(sent_tags: Any) -> None:
     message_id, tags = sent_suspension(sent_tags)
     from_ses("Email Complaint Received", ses_detail("Complaint", message_id, tags, COMPLAINT))
+    asked = released()
     # When even an owner tries to lift it
     status, refused = call("DELETE", OWNER_PATH, user="usr_owner", role="owner")
-    # Then it is refused, stays listed, and nothing is published
+    # Then it is refused, stays listed, nothing is published, and SES is not asked to release it
     assert (status, refused["error"]["code"]) == (403, "complaint_not_liftable")
     assert [s["reason"] for s in call("GET", PATH)[1]["items"]] == ["complained"]
     assert lifted_events() == []
+    assert asked == []
 
 
 def test_another_tenants_admin_neither_sees_nor_lifts_a_suppression(sent_tags: Any) -> None:
@@ -135,3 +140,37 @@ def test_listing_is_one_query_and_lifting_one_read_and_one_transaction(sent_tags
     with dynamodb_requests(TENANT) as lifting:
         assert call("DELETE", OWNER_PATH)[0] == 204
     assert (listing, lifting) == (Counter({"Query": 1}), Counter({"GetItem": 1, "TransactWriteItems": 1}))
+
+
+def released(answer: tuple[int, dict[str, Any]] | None = None) -> list[str]:
+    """The addresses SES is asked to take off its account-level list from now on; with ``answer``
+    (an HTTP status and SES's error), SES answers that instead of moto."""
+    asked: list[str] = []
+
+    def asking(params: dict[str, Any], **_: Any) -> None:
+        asked.append(params["EmailAddress"])
+
+    def answered(**_: Any) -> Any:
+        return None if answer is None else (AWSResponse("https://email.amazonaws.com", answer[0], {}, None), answer[1])
+
+    events = aws.client("sesv2").meta.events
+    events.register("provide-client-params.sesv2.DeleteSuppressedDestination", asking)
+    events.register("before-call.sesv2.DeleteSuppressedDestination", answered)
+    return asked
+
+
+def test_a_lift_takes_the_address_off_sess_own_list_first(sent_tags: Any) -> None:
+    bounced(sent_tags)
+    asked = released()
+    # When an admin lifts it, SES is asked to release it too (else SES would drop the next email, as a bounce)
+    assert call("DELETE", OWNER_PATH) == (204, None)
+    assert asked == [OWNER_EMAIL]
+
+
+def test_ses_throttling_a_release_is_a_429_and_lifts_nothing(sent_tags: Any) -> None:
+    bounced(sent_tags)
+    released((429, {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}))
+    status, refused = call("DELETE", OWNER_PATH)
+    assert (status, refused["error"]["code"]) == (429, "rate_limited")
+    assert [s["address"] for s in call("GET", PATH)[1]["items"]] == [OWNER_EMAIL]
+    assert lifted_events() == []
