@@ -14,18 +14,24 @@ from urllib.parse import unquote
 
 import moto
 from moto.ses.exceptions import NotFoundException
+from moto.sesv2 import urls
 from moto.sesv2.responses import SESV2Response
 
 from infra.local.moto_patches import PINNED, MotoVersionMismatch
 
+#: The call's path, as moto's URL map spells its patterns (its server routes nothing it does not list).
+SUPPRESSED_PATH = "{0}/v2/email/suppression/addresses/(?P<EmailAddress>[^/]+)$"
+
 
 def install() -> None:
-    """Teach moto ``DeleteSuppressedDestination`` (idempotent)."""
+    """Teach moto ``DeleteSuppressedDestination`` (idempotent). Call it before moto serves its first SES
+    request (moto builds its routes from the URL map then)."""
     if moto.__version__ != PINNED:
         raise MotoVersionMismatch(
             f"infra/local/moto_ses.py adds DeleteSuppressedDestination to moto {PINNED}, but moto "
             f"{moto.__version__} is installed: check whether it implements the call now, then update PINNED."
         )
+    urls.url_paths.setdefault(SUPPRESSED_PATH, SESV2Response.dispatch)
     SESV2Response.delete_suppressed_destination = _not_on_the_list  # type: ignore[attr-defined]
 
 

@@ -215,6 +215,15 @@ def test_flushing_another_apis_cache_is_404_as_api_gateway_answers(running: Runn
             apigateway.flush_stage_authorizers_cache(restApiId=api_id, stageName=stage)
 
 
+def test_keel_devs_moto_answers_a_release_from_sess_suppression_list_as_ses_does_for_an_address_not_on_it(
+    running: Running,
+) -> None:
+    # Over keel dev's moto server (its URL map must route the call): moto keeps no account-level list
+    sesv2 = boto3.client("sesv2", endpoint_url=running.runtime.moto_endpoint, region_name="us-east-1")
+    with pytest.raises(sesv2.exceptions.NotFoundException):
+        sesv2.delete_suppressed_destination(EmailAddress="ada+test@example.com")
+
+
 def apigateway_on_moto(running: Running) -> Any:
     return boto3.client("apigateway", endpoint_url=running.runtime.moto_endpoint, region_name="us-east-1")
 
