@@ -514,3 +514,34 @@ def test_a_stream_reader_that_missed_the_notification_does_not_wait(table: str) 
     started = time.monotonic()
     moto_patches.wait_for_stream_append(seen, timeout=30)
     assert time.monotonic() - started < 1
+
+
+def test_a_message_is_sent_without_counting_the_queue_and_attributes_answer_as_before(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="keel-sent")["QueueUrl"]
+    fifo = sqs.create_queue(
+        QueueName="keel-sent.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    counting = Queue.approximate_number_of_messages
+
+    # Given moto's count of a queue's messages made unusable
+    def counted(self: Any) -> Any:
+        raise AssertionError("a send counted every message of the queue")
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(counted))
+    # When messages are sent (one by one, in a batch, and twice the same to a deduplicating FIFO queue)
+    sqs.send_message(QueueUrl=url, MessageBody="second")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "b", "MessageBody": "third"}])
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    # Then they are queued as moto queues them: the FIFO queue's content deduplicated the second
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", counting)
+    for queue, expected in ((url, "3"), (fifo, "1")):
+        attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == expected
+    assert sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"][
+        "ContentBasedDeduplication"
+    ] == ("true")
