@@ -155,7 +155,7 @@ def install() -> None:
         _replace(DynamoDBStreamsHandler, "get_records", _records_as_json)
         _replace(SQSBackend, "is_message_valid_based_on_retention_period", _within_retention)
         _replace(SQSBackend, "send_message", _sending(SQSBackend.send_message))
-        _replace(Queue, "attributes", property(_attributes))
+        _replace(Queue, "attributes", property(_attributes))  # type: ignore[arg-type]
         _replace(BaseModel, "__new__", _untracked)
 
 
@@ -216,7 +216,7 @@ def _attributes(self: Queue) -> dict[str, Any]:
     any other read builds them all, as moto does."""
     if not _SENDING.get():
         return dict(unpatched(Queue, "attributes").fget(self))  # type: ignore[attr-defined]
-    if not self.fifo_queue:  # type: ignore[attr-defined]
+    if not self.fifo_queue:
         return {}
     flag = self.content_based_deduplication  # type: ignore[attr-defined]
     return {"ContentBasedDeduplication": str(flag).lower() if isinstance(flag, bool) else flag}
